@@ -1,0 +1,214 @@
+"""The model store: `<root>/<model>/<version>/`, immutable versions published atomically.
+
+A version is written under a hidden staging folder, every file and the folder are fsynced,
+and the folder is renamed into place in one step, so a reader never sees half a version.
+Publishers of one model serialise on a lock file, so two jobs never take the same number.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import pathlib
+import re
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from movierec.errors import CorruptVersion, InvalidRequest, UnknownModel, UnknownVersion
+
+logger = logging.getLogger(__name__)
+
+MANIFEST_FILE = "manifest.json"
+FORMAT_VERSION = 1
+_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def check_model_name(name: str) -> None:
+    """Raises InvalidRequest unless `name` is 1-64 characters of [A-Za-z0-9_.-], not
+    starting with a dot, dash or underscore (it becomes a folder name)."""
+    if not _MODEL_NAME.match(name or ""):
+        raise InvalidRequest(
+            f"bad model name {name!r}: use 1-64 characters of letters, digits, '_', '.', '-',"
+            " starting with a letter or digit"
+        )
+
+
+def sha256_file(path: pathlib.Path) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fsync_path(path: pathlib.Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class ModelStore:
+    """A model store rooted at one folder (local disk or any shared POSIX filesystem).
+
+    Args:
+        root: Folder of the store; created on first publish.
+    """
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = pathlib.Path(root)
+
+    def model_path(self, name: str) -> pathlib.Path:
+        """Folder of a model (validated name)."""
+        check_model_name(name)
+        return self.root / name
+
+    def version_path(self, name: str, version: int) -> pathlib.Path:
+        """Folder of one version."""
+        return self.model_path(name) / str(version)
+
+    def list_models(self) -> list[str]:
+        """Names of models with at least one published version, sorted."""
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            entry.name
+            for entry in self.root.iterdir()
+            if entry.is_dir() and _MODEL_NAME.match(entry.name) and self.list_versions(entry.name)
+        )
+
+    def list_versions(self, name: str) -> list[int]:
+        """Published version numbers of a model, ascending; [] for an unknown model."""
+        folder = self.model_path(name)
+        if not folder.is_dir():
+            return []
+        return sorted(
+            int(entry.name)
+            for entry in folder.iterdir()
+            if entry.name.isdigit() and entry.is_dir() and int(entry.name) > 0
+        )
+
+    def latest_version(self, name: str) -> int:
+        """Newest version of a model. Raises UnknownModel when it has none."""
+        versions = self.list_versions(name)
+        if not versions:
+            raise UnknownModel(name)
+        return versions[-1]
+
+    def read_manifest(self, name: str, version: int) -> dict[str, Any]:
+        """The manifest of a version, unverified.
+
+        Raises:
+            UnknownVersion: no such version folder.
+            CorruptVersion: the manifest is missing or not valid JSON.
+        """
+        folder = self.version_path(name, version)
+        if not folder.is_dir():
+            raise UnknownVersion(name, version)
+        try:
+            return json.loads((folder / MANIFEST_FILE).read_text())
+        except (OSError, ValueError) as error:
+            raise CorruptVersion(f"{folder}: unreadable manifest: {error}") from error
+
+    def verify_version(self, name: str, version: int) -> dict[str, Any]:
+        """Checks every file of a version against the sha256 its manifest records.
+
+        Returns:
+            The manifest.
+
+        Raises:
+            UnknownVersion: no such version folder.
+            CorruptVersion: manifest unreadable, a file missing, extra or mismatching.
+        """
+        manifest = self.read_manifest(name, version)
+        folder = self.version_path(name, version)
+        files = manifest.get("files")
+        if not isinstance(files, dict) or not files:
+            raise CorruptVersion(f"{folder}: manifest lists no files")
+        for filename, expected in sorted(files.items()):
+            path = folder / filename
+            if not path.is_file():
+                raise CorruptVersion(f"{folder}: {filename} is missing")
+            actual = sha256_file(path)
+            if actual != expected:
+                raise CorruptVersion(
+                    f"{folder}: {filename} has sha256 {actual[:12]}..., manifest says "
+                    f"{expected[:12]}..."
+                )
+        return manifest
+
+    def staging_path(self, name: str, staging_name: str) -> pathlib.Path:
+        """Hidden folder where a version is written before its rename into place."""
+        return self.model_path(name) / f".staging-{staging_name}"
+
+    @contextlib.contextmanager
+    def _publish_lock(self, name: str) -> Iterator[None]:
+        folder = self.model_path(name)
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / ".publish.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def publish_version(
+        self,
+        name: str,
+        manifest: dict[str, Any],
+        write_files: Callable[[pathlib.Path], None],
+        staging_name: str | None = None,
+    ) -> int:
+        """Writes a new version atomically and returns its number (newest + 1).
+
+        Args:
+            name: Model name.
+            manifest: Metadata to record; "files", "format_version", "model_name", "version"
+                and "created_at" are filled in here.
+            write_files: Called with the staging folder; writes the version's files into it.
+            staging_name: Suffix of the hidden staging folder (default random), so that the
+                owner of a killed writer can remove what it left (see staging_path).
+
+        Returns:
+            The published version number.
+        """
+        folder = self.model_path(name)
+        folder.mkdir(parents=True, exist_ok=True)
+        staging = self.staging_path(name, staging_name or uuid.uuid4().hex)
+        staging.mkdir()
+        try:
+            write_files(staging)
+            files = {
+                path.name: sha256_file(path) for path in sorted(staging.iterdir()) if path.is_file()
+            }
+            with self._publish_lock(name):
+                versions = self.list_versions(name)
+                version = (versions[-1] if versions else 0) + 1
+                record = {
+                    **manifest,
+                    "format_version": FORMAT_VERSION,
+                    "model_name": name,
+                    "version": version,
+                    "created_at": time.time(),
+                    "files": files,
+                }
+                (staging / MANIFEST_FILE).write_text(json.dumps(record, indent=2, sort_keys=True))
+                for path in staging.iterdir():
+                    _fsync_path(path)
+                _fsync_path(staging)
+                os.rename(staging, folder / str(version))
+                _fsync_path(folder)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        logger.info("published %s version %d", name, version)
+        return version

@@ -1,0 +1,80 @@
+"""Train/test splits: ml-100k's official folds, seeded random splits, validation carve-outs."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+
+from movierec.datasets import Dataset, read_ml_100k_ratings
+from movierec.errors import DatasetError
+
+OFFICIAL_FOLDS = ("u1", "u2", "u3", "u4", "u5", "ua", "ub")
+RANDOM = "random"
+
+
+@dataclasses.dataclass(frozen=True)
+class Split:
+    """Ratings divided into a training and a test part (same columns as Dataset.ratings).
+
+    Attributes:
+        name: "<dataset>/<split>", e.g. "ml-100k/u1".
+        train: Ratings to fit on.
+        test: Held-out ratings, never seen by fitting or model selection.
+    """
+
+    name: str
+    train: pd.DataFrame
+    test: pd.DataFrame
+
+
+def check_split_name(dataset_name: str, split: str) -> None:
+    """Raises DatasetError when `split` is neither "random" nor a fold the dataset has."""
+    if split == RANDOM or (dataset_name == "ml-100k" and split in OFFICIAL_FOLDS):
+        return
+    folds = ", ".join(OFFICIAL_FOLDS) + ", " if dataset_name == "ml-100k" else ""
+    raise DatasetError(f"unknown split {split!r} for {dataset_name}; choose {folds}random")
+
+
+def make_split(
+    dataset: Dataset, split: str, test_fraction: float = 0.2, seed: int = 0
+) -> Split:
+    """Builds the named split of a dataset.
+
+    Args:
+        dataset: The dataset.
+        split: An official ml-100k fold ("u1".."u5", "ua", "ub") or "random".
+        test_fraction: Held-out share of ratings for "random".
+        seed: Seed for "random".
+
+    Raises:
+        DatasetError: unknown split, or fold files missing.
+    """
+    check_split_name(dataset.name, split)
+    if split == RANDOM:
+        train, test = random_split(dataset.ratings, test_fraction, seed)
+    else:
+        try:
+            train = read_ml_100k_ratings(dataset.path / f"{split}.base")
+            test = read_ml_100k_ratings(dataset.path / f"{split}.test")
+        except OSError as error:
+            raise DatasetError(f"fold {split} is missing from {dataset.path}: {error}") from error
+    return Split(f"{dataset.name}/{split}", train, test)
+
+
+def random_split(
+    ratings: pd.DataFrame, fraction: float, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Shuffles ratings with `seed` and holds out `fraction` of them.
+
+    Returns:
+        (kept, held_out), each with a fresh index; together they are exactly `ratings`.
+    """
+    if not 0.0 < fraction < 1.0:
+        raise DatasetError(f"held-out fraction must be in (0, 1), got {fraction}")
+    order = np.random.default_rng(seed).permutation(len(ratings))
+    cut = len(ratings) - int(round(len(ratings) * fraction))
+    kept = ratings.iloc[order[:cut]].reset_index(drop=True)
+    held_out = ratings.iloc[order[cut:]].reset_index(drop=True)
+    return kept, held_out

@@ -1,0 +1,1 @@
+"""Protobuf and gRPC modules generated from protos/movierec/v1 by scripts/codegen.py."""

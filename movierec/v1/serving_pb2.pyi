@@ -1,0 +1,143 @@
+from movierec.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class PredictInstance(_message.Message):
+    __slots__ = ("user_id", "user_features", "item_id")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_FEATURES_FIELD_NUMBER: _ClassVar[int]
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: int
+    user_features: _common_pb2.UserFeatures
+    item_id: int
+    def __init__(self, user_id: _Optional[int] = ..., user_features: _Optional[_Union[_common_pb2.UserFeatures, _Mapping]] = ..., item_id: _Optional[int] = ...) -> None: ...
+
+class PredictRequest(_message.Message):
+    __slots__ = ("model", "instances")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    INSTANCES_FIELD_NUMBER: _ClassVar[int]
+    model: _common_pb2.ModelSpec
+    instances: _containers.RepeatedCompositeFieldContainer[PredictInstance]
+    def __init__(self, model: _Optional[_Union[_common_pb2.ModelSpec, _Mapping]] = ..., instances: _Optional[_Iterable[_Union[PredictInstance, _Mapping]]] = ...) -> None: ...
+
+class PredictResponse(_message.Message):
+    __slots__ = ("model", "ratings")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    RATINGS_FIELD_NUMBER: _ClassVar[int]
+    model: _common_pb2.ModelVersion
+    ratings: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, model: _Optional[_Union[_common_pb2.ModelVersion, _Mapping]] = ..., ratings: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class RecommendRequest(_message.Message):
+    __slots__ = ("model", "user_id", "user_features", "k", "include_seen", "exclude_item_ids")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_FEATURES_FIELD_NUMBER: _ClassVar[int]
+    K_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_SEEN_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDE_ITEM_IDS_FIELD_NUMBER: _ClassVar[int]
+    model: _common_pb2.ModelSpec
+    user_id: int
+    user_features: _common_pb2.UserFeatures
+    k: int
+    include_seen: bool
+    exclude_item_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, model: _Optional[_Union[_common_pb2.ModelSpec, _Mapping]] = ..., user_id: _Optional[int] = ..., user_features: _Optional[_Union[_common_pb2.UserFeatures, _Mapping]] = ..., k: _Optional[int] = ..., include_seen: _Optional[bool] = ..., exclude_item_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class RecommendResponse(_message.Message):
+    __slots__ = ("model", "items")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    model: _common_pb2.ModelVersion
+    items: _containers.RepeatedCompositeFieldContainer[_common_pb2.ScoredItem]
+    def __init__(self, model: _Optional[_Union[_common_pb2.ModelVersion, _Mapping]] = ..., items: _Optional[_Iterable[_Union[_common_pb2.ScoredItem, _Mapping]]] = ...) -> None: ...
+
+class SimilarItemsRequest(_message.Message):
+    __slots__ = ("model", "item_id", "k")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    K_FIELD_NUMBER: _ClassVar[int]
+    model: _common_pb2.ModelSpec
+    item_id: int
+    k: int
+    def __init__(self, model: _Optional[_Union[_common_pb2.ModelSpec, _Mapping]] = ..., item_id: _Optional[int] = ..., k: _Optional[int] = ...) -> None: ...
+
+class SimilarItemsResponse(_message.Message):
+    __slots__ = ("model", "items")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    model: _common_pb2.ModelVersion
+    items: _containers.RepeatedCompositeFieldContainer[_common_pb2.ScoredItem]
+    def __init__(self, model: _Optional[_Union[_common_pb2.ModelVersion, _Mapping]] = ..., items: _Optional[_Iterable[_Union[_common_pb2.ScoredItem, _Mapping]]] = ...) -> None: ...
+
+class MetricsRequest(_message.Message):
+    __slots__ = ("model", "k", "baseline")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    K_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_FIELD_NUMBER: _ClassVar[int]
+    model: _common_pb2.ModelSpec
+    k: int
+    baseline: _common_pb2.ModelSpec
+    def __init__(self, model: _Optional[_Union[_common_pb2.ModelSpec, _Mapping]] = ..., k: _Optional[int] = ..., baseline: _Optional[_Union[_common_pb2.ModelSpec, _Mapping]] = ...) -> None: ...
+
+class MetricsResponse(_message.Message):
+    __slots__ = ("model", "metrics", "baseline")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_FIELD_NUMBER: _ClassVar[int]
+    model: _common_pb2.ModelVersion
+    metrics: _common_pb2.EvaluationMetrics
+    baseline: _common_pb2.EvaluationMetrics
+    def __init__(self, model: _Optional[_Union[_common_pb2.ModelVersion, _Mapping]] = ..., metrics: _Optional[_Union[_common_pb2.EvaluationMetrics, _Mapping]] = ..., baseline: _Optional[_Union[_common_pb2.EvaluationMetrics, _Mapping]] = ...) -> None: ...
+
+class GetModelStatusRequest(_message.Message):
+    __slots__ = ("model_name",)
+    MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
+    model_name: str
+    def __init__(self, model_name: _Optional[str] = ...) -> None: ...
+
+class GetModelStatusResponse(_message.Message):
+    __slots__ = ("models",)
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    models: _containers.RepeatedCompositeFieldContainer[ModelStatus]
+    def __init__(self, models: _Optional[_Iterable[_Union[ModelStatus, _Mapping]]] = ...) -> None: ...
+
+class ModelStatus(_message.Message):
+    __slots__ = ("name", "serving_version", "versions")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SERVING_VERSION_FIELD_NUMBER: _ClassVar[int]
+    VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    serving_version: int
+    versions: _containers.RepeatedCompositeFieldContainer[VersionStatus]
+    def __init__(self, name: _Optional[str] = ..., serving_version: _Optional[int] = ..., versions: _Optional[_Iterable[_Union[VersionStatus, _Mapping]]] = ...) -> None: ...
+
+class VersionStatus(_message.Message):
+    __slots__ = ("version", "state", "error", "kind", "loaded_at_unix")
+    class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        STATE_UNSPECIFIED: _ClassVar[VersionStatus.State]
+        AVAILABLE: _ClassVar[VersionStatus.State]
+        FAILED: _ClassVar[VersionStatus.State]
+        UNLOADED: _ClassVar[VersionStatus.State]
+    STATE_UNSPECIFIED: VersionStatus.State
+    AVAILABLE: VersionStatus.State
+    FAILED: VersionStatus.State
+    UNLOADED: VersionStatus.State
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    LOADED_AT_UNIX_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    state: VersionStatus.State
+    error: str
+    kind: str
+    loaded_at_unix: float
+    def __init__(self, version: _Optional[int] = ..., state: _Optional[_Union[VersionStatus.State, str]] = ..., error: _Optional[str] = ..., kind: _Optional[str] = ..., loaded_at_unix: _Optional[float] = ...) -> None: ...

@@ -1,0 +1,42 @@
+"""Id vocabularies: raw dataset ids to the inner row indices of embedding tables."""
+
+from __future__ import annotations
+
+import numpy as np
+
+OOV_INDEX = 0
+"""Row reserved for ids unseen in training; its embedding and bias are zero."""
+
+
+class IdVocabulary:
+    """Maps raw ids to inner indices 1..N (0 is the out-of-vocabulary row) and back.
+
+    Args:
+        ids: Raw ids, any order, duplicates allowed; stored sorted and unique.
+    """
+
+    def __init__(self, ids: np.ndarray):
+        self.ids = np.unique(np.asarray(ids, dtype=np.int64))
+
+    def __len__(self) -> int:
+        """Number of rows an embedding table needs: the known ids plus the OOV row."""
+        return len(self.ids) + 1
+
+    def lookup(self, raw_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Maps raw ids to inner indices.
+
+        Args:
+            raw_ids: Raw ids, shape [n].
+
+        Returns:
+            (indices int64 [n], known bool [n]); unknown ids get OOV_INDEX.
+        """
+        raw = np.asarray(raw_ids, dtype=np.int64)
+        position = np.searchsorted(self.ids, raw)
+        position = np.minimum(position, max(len(self.ids) - 1, 0))
+        known = self.ids[position] == raw if len(self.ids) else np.zeros(raw.shape, bool)
+        return np.where(known, position + 1, OOV_INDEX).astype(np.int64), known
+
+    def raw_ids(self, indices: np.ndarray) -> np.ndarray:
+        """Maps inner indices 1..N back to raw ids (index 0 has no raw id)."""
+        return self.ids[np.asarray(indices, dtype=np.int64) - 1]
