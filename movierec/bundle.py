@@ -66,7 +66,9 @@ class Bundle:
 
 def save_bundle(path: pathlib.Path, bundle: Bundle) -> None:
     """Writes the bundle as an uncompressed .npz (fast to load, no pickled objects)."""
-    arrays = {field.name: np.asarray(getattr(bundle, field.name)) for field in dataclasses.fields(bundle)}
+    arrays = {
+        field.name: np.asarray(getattr(bundle, field.name)) for field in dataclasses.fields(bundle)
+    }
     with open(path, "wb") as out:
         np.savez(out, **arrays)
 
@@ -112,8 +114,10 @@ def build_dot_bundle(
     catalog = dataset.items.set_index("item_id").reindex(items.ids)
     genre_names = np.asarray(dataset.genres, dtype=str)
     flags = np.array(
-        [[genre in (row if isinstance(row, tuple) else ()) for genre in dataset.genres]
-         for row in catalog["genres"]],
+        [
+            [genre in (row if isinstance(row, tuple) else ()) for genre in dataset.genres]
+            for row in catalog["genres"]
+        ],
         dtype=bool,
     ).reshape(len(items.ids), len(genre_names))
     train = split.train

@@ -200,9 +200,7 @@ def read_ml_100k(folder: pathlib.Path, name: str = "ml-100k") -> Dataset:
     ).dropna()
     genres = tuple(genre_table.sort_values("index")["genre"])
     columns = ["item_id", "title", "release_date", "video_release_date", "url", *genres]
-    raw = pd.read_csv(
-        folder / "u.item", sep="|", header=None, names=columns, encoding="latin-1"
-    )
+    raw = pd.read_csv(folder / "u.item", sep="|", header=None, names=columns, encoding="latin-1")
     flags = raw[list(genres)].to_numpy(dtype=bool)
     release_year = pd.to_datetime(raw["release_date"], format="%d-%b-%Y", errors="coerce").dt.year
     title_year = raw["title"].map(_year_from_title)
@@ -212,7 +210,7 @@ def read_ml_100k(folder: pathlib.Path, name: str = "ml-100k") -> Dataset:
             "item_id": raw["item_id"].astype("int64"),
             "title": raw["title"].fillna("").astype(str),
             "year": year,
-            "genres": [tuple(g for g, on in zip(genres, row) if on) for row in flags],
+            "genres": [tuple(g for g, on in zip(genres, row, strict=False) if on) for row in flags],
         }
     )
     users = pd.read_csv(
@@ -263,7 +261,9 @@ def _read_double_colon(path: pathlib.Path, names: list[str]) -> pd.DataFrame:
     rows = [line.split("::") for line in lines if line.strip()]
     bad = next((i for i, row in enumerate(rows) if len(row) != len(names)), None)
     if bad is not None:
-        raise ValueError(f"{path.name} line {bad + 1} has {len(rows[bad])} fields, not {len(names)}")
+        raise ValueError(
+            f"{path.name} line {bad + 1} has {len(rows[bad])} fields, not {len(names)}"
+        )
     frame = pd.DataFrame(rows, columns=names)
     for column in ("user_id", "item_id", "rating", "timestamp", "age", "occupation"):
         if column in frame:

@@ -17,15 +17,41 @@ class GlobalBias(keras.layers.Layer):
         self.initial = float(initial)
 
     def build(self, input_shape):
+        """Creates the scalar weight."""
         self.bias = self.add_weight(
             name="bias", shape=(), initializer=keras.initializers.Constant(self.initial)
         )
 
     def call(self, inputs):
+        """inputs + bias, any shape."""
         return inputs + self.bias
 
     def get_config(self):
+        """Config for saving."""
         return {**super().get_config(), "initial": self.initial}
+
+
+@keras.saving.register_keras_serializable(package="movierec")
+class PerExampleL2(keras.layers.Layer):
+    """Adds an L2 penalty on the rows a batch looked up, averaged over the batch, and
+    passes its first input through. Rows shrink in proportion to how often they are used,
+    as in classic SGD matrix factorisation (a penalty on whole tables would shrink rare
+    users and items at every step).
+    """
+
+    def __init__(self, l2: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.l2 = float(l2)
+
+    def call(self, inputs):
+        """Adds the penalty over a list of [B, width] row batches; returns inputs[0]."""
+        penalty = sum(keras.ops.sum(keras.ops.square(rows), axis=-1) for rows in inputs)
+        self.add_loss(self.l2 * keras.ops.mean(penalty))
+        return inputs[0]
+
+    def get_config(self):
+        """Config for saving."""
+        return {**super().get_config(), "l2": self.l2}
 
 
 def build_dot_model(
@@ -43,7 +69,7 @@ def build_dot_model(
         num_users: Rows of the user tables, including the OOV row 0.
         num_items: Rows of the item tables, including the OOV row 0.
         embedding_dim: Width D of the embeddings.
-        l2: L2 penalty on embeddings and biases.
+        l2: Per-example L2 penalty on the looked-up embeddings and biases.
         output: "linear": g starts at the training mean and the output is the rating;
             "sigmoid": the notebooks' sigmoid over min-max scaled ratings, rescaled to the
             rating scale so that the model always outputs ratings.
@@ -54,20 +80,23 @@ def build_dot_model(
         A model taking {"user": int [B], "item": int [B]} inner indices and returning
         ratings, float32 [B, 1].
     """
-    regularizer = keras.regularizers.L2(l2) if l2 > 0 else None
     user = keras.Input(shape=(), dtype="int32", name="user")
     item = keras.Input(shape=(), dtype="int32", name="item")
 
     def table(name: str, rows: int, width: int, initializer: str) -> keras.layers.Embedding:
         return keras.layers.Embedding(
-            rows, width, embeddings_initializer=initializer,
-            embeddings_regularizer=regularizer, name=name,
+            rows,
+            width,
+            embeddings_initializer=initializer,
+            name=name,
         )
 
     user_vector = table("user_embedding", num_users, embedding_dim, "he_normal")(user)
     item_vector = table("item_embedding", num_items, embedding_dim, "he_normal")(item)
     user_bias = table("user_bias", num_users, 1, "zeros")(user)
     item_bias = table("item_bias", num_items, 1, "zeros")(item)
+    if l2 > 0:
+        user_vector = PerExampleL2(l2, name="l2_penalty")([user_vector, item_vector])
     dot = keras.layers.Dot(axes=1, name="dot")([user_vector, item_vector])
     raw = keras.layers.Add(name="sum")([dot, user_bias, item_bias])
     low, high = rating_scale
@@ -82,7 +111,8 @@ def build_dot_model(
 
 def zero_oov_rows(model: keras.Model) -> None:
     """Sets row 0 of every table to zero, so ids unseen in training score from the
-    remaining terms (for a linear model: global bias plus the known side's bias)."""
+    remaining terms (for a linear model: global bias plus the known side's bias).
+    """
     for name in ("user_embedding", "item_embedding", "user_bias", "item_bias"):
         layer = model.get_layer(name)
         (table,) = layer.get_weights()

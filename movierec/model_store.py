@@ -8,6 +8,7 @@ Publishers of one model serialise on a lock file, so two jobs never take the sam
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -30,9 +31,23 @@ FORMAT_VERSION = 1
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
+@dataclasses.dataclass(frozen=True)
+class VersionDescription:
+    """A version as found on disk: READY (verified) or CORRUPT (with the reason)."""
+
+    version: int
+    ready: bool
+    kind: str = ""
+    split: str = ""
+    metrics: dict[str, float] = dataclasses.field(default_factory=dict)
+    created_at: float = 0.0
+    error: str = ""
+
+
 def check_model_name(name: str) -> None:
     """Raises InvalidRequest unless `name` is 1-64 characters of [A-Za-z0-9_.-], not
-    starting with a dot, dash or underscore (it becomes a folder name)."""
+    starting with a dot, dash or underscore (it becomes a folder name).
+    """
     if not _MODEL_NAME.match(name or ""):
         raise InvalidRequest(
             f"bad model name {name!r}: use 1-64 characters of letters, digits, '_', '.', '-',"
@@ -149,6 +164,34 @@ class ModelStore:
     def staging_path(self, name: str, staging_name: str) -> pathlib.Path:
         """Hidden folder where a version is written before its rename into place."""
         return self.model_path(name) / f".staging-{staging_name}"
+
+    def describe_versions(self, name: str) -> list[VersionDescription]:
+        """Every version of a model, newest first, each verified against its checksums.
+
+        Raises:
+            UnknownModel: the model has no version.
+        """
+        versions = self.list_versions(name)
+        if not versions:
+            raise UnknownModel(name)
+        described = []
+        for version in reversed(versions):
+            try:
+                manifest = self.verify_version(name, version)
+            except CorruptVersion as error:
+                described.append(VersionDescription(version, False, error=str(error)))
+                continue
+            described.append(
+                VersionDescription(
+                    version,
+                    True,
+                    kind=str(manifest.get("kind", "")),
+                    split=str(manifest.get("split", "")),
+                    metrics={k: float(v) for k, v in manifest.get("metrics", {}).items()},
+                    created_at=float(manifest.get("created_at", 0.0)),
+                )
+            )
+        return described
 
     @contextlib.contextmanager
     def _publish_lock(self, name: str) -> Iterator[None]:

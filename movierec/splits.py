@@ -37,9 +37,7 @@ def check_split_name(dataset_name: str, split: str) -> None:
     raise DatasetError(f"unknown split {split!r} for {dataset_name}; choose {folds}random")
 
 
-def make_split(
-    dataset: Dataset, split: str, test_fraction: float = 0.2, seed: int = 0
-) -> Split:
+def make_split(dataset: Dataset, split: str, test_fraction: float = 0.2, seed: int = 0) -> Split:
     """Builds the named split of a dataset.
 
     Args:

@@ -17,13 +17,14 @@ OUTPUTS = ("linear", "sigmoid")
 @dataclasses.dataclass(frozen=True)
 class Hyperparameters:
     """Hyperparameters of the dot model. Defaults were chosen on a validation split carved
-    from ml-100k u1.base (see README, "Choosing the defaults")."""
+    from ml-100k u1.base (see README, "Choosing the defaults").
+    """
 
     epochs: int = 40
-    embedding_dim: int = 64
+    embedding_dim: int = 32
     learning_rate: float = 0.002
     batch_size: int = 1024
-    l2: float = 1e-4
+    l2: float = 0.1
     output: str = "linear"
     patience: int = 3
     validation_fraction: float = 0.05
@@ -55,6 +56,16 @@ class Hyperparameters:
         for ok, message in checks:
             if not ok:
                 raise InvalidRequest(message)
+
+
+@dataclasses.dataclass(frozen=True)
+class EpochReport:
+    """Figures after one epoch: training loss and validation RMSE (rating units)."""
+
+    epoch: int
+    loss: float
+    val_rmse: float
+    seconds: float
 
 
 @dataclasses.dataclass(frozen=True)

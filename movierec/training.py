@@ -21,24 +21,15 @@ from movierec import __version__, metrics
 from movierec.bundle import BUNDLE_FILE, build_dot_bundle, save_bundle
 from movierec.datasets import load_dataset
 from movierec.dot_model import build_dot_model, dot_weights, zero_oov_rows
+from movierec.errors import MovierecError
 from movierec.model_store import ModelStore
 from movierec.splits import Split, make_split, random_split
-from movierec.train_spec import TrainSpec
+from movierec.train_spec import EpochReport, TrainSpec
 from movierec.vocab import IdVocabulary
 
 logger = logging.getLogger(__name__)
 
 KERAS_FILE = "model.keras"
-
-
-@dataclasses.dataclass(frozen=True)
-class EpochReport:
-    """Figures after one epoch: training loss and validation RMSE (rating units)."""
-
-    epoch: int
-    loss: float
-    val_rmse: float
-    seconds: float
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +39,10 @@ class TrainingResult:
     version: int
     metrics: dict[str, float]
     epochs: list[EpochReport]
+
+
+class PublishRefused(MovierecError):
+    """The job's owner withdrew permission to publish (the job was cancelled)."""
 
 
 class _EpochCallback(keras.callbacks.Callback):
@@ -162,6 +157,7 @@ def run_training(
     data_dir: str | os.PathLike | None = None,
     on_epoch: Callable[[EpochReport], None] = lambda report: None,
     staging_name: str | None = None,
+    may_publish: Callable[[], bool] = lambda: True,
 ) -> TrainingResult:
     """Loads data, fits, evaluates on the test part and publishes a new version.
 
@@ -171,6 +167,7 @@ def run_training(
         data_dir: Folder holding the dataset; default per movierec.datasets.locate_dataset.
         on_epoch: Called after every epoch.
         staging_name: Name of the hidden staging folder (so a killed job's can be removed).
+        may_publish: Asked right before publishing; False abandons the job (cancelled).
 
     Returns:
         The published version with its test metrics and epoch history.
@@ -182,7 +179,9 @@ def run_training(
     low, high = dataset.rating_scale
     predicted = np.clip(predict_ratings(model, split.test, users, items), low, high)
     test_metrics = metrics.accuracy_metrics(split.test["rating"].to_numpy(), predicted)
-    logger.info("trained %s in %.1fs: %s", spec.model_name, time.perf_counter() - started, test_metrics)
+    logger.info(
+        "trained %s in %.1fs: %s", spec.model_name, time.perf_counter() - started, test_metrics
+    )
     bundle = build_dot_bundle(
         dot_weights(model), spec.hyperparameters.output, dataset, split, users, items
     )
@@ -205,5 +204,7 @@ def run_training(
         "movierec_version": __version__,
         "tensorflow_version": tf.__version__,
     }
+    if not may_publish():
+        raise PublishRefused(f"{spec.model_name}: publishing was refused (job cancelled)")
     version = store.publish_version(spec.model_name, manifest, write_files, staging_name)
     return TrainingResult(version, test_metrics, reports)

@@ -1,0 +1,26 @@
+"""movierec's client SDK: typed sync and asyncio clients returning dataclasses."""
+
+from client.errors import (
+    DeadlineExceededError,
+    InvalidArgumentError,
+    MovierecClientError,
+    NotFoundError,
+    ResourceExhaustedError,
+    UnauthenticatedError,
+    UnavailableError,
+)
+from client.sdk import AsyncServingClient, AsyncTrainerClient, ServingClient, TrainerClient
+
+__all__ = [
+    "AsyncServingClient",
+    "AsyncTrainerClient",
+    "DeadlineExceededError",
+    "InvalidArgumentError",
+    "MovierecClientError",
+    "NotFoundError",
+    "ResourceExhaustedError",
+    "ServingClient",
+    "TrainerClient",
+    "UnauthenticatedError",
+    "UnavailableError",
+]

@@ -1,0 +1,347 @@
+"""The `movierec` command line: runs the services and calls them through the SDK."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from client import types
+from client.errors import MovierecClientError
+from client.sdk import DEFAULT_SERVING, DEFAULT_TRAINER, ServingClient, TrainerClient
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [[str(h) for h in headers]] + [[_cell(v) for v in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = [
+        "  ".join(value.ljust(width) for value, width in zip(row, widths, strict=False)).rstrip() for row in cells
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    if isinstance(value, (tuple, list)):
+        return "|".join(str(v) for v in value)
+    return str(value)
+
+
+def _json(value: object) -> str:
+    def plain(obj):
+        if dataclasses.is_dataclass(obj):
+            return {f.name: plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        if isinstance(obj, (tuple, list)):
+            return [plain(v) for v in obj]
+        if isinstance(obj, dict):
+            return {k: plain(v) for k, v in obj.items()}
+        return obj
+
+    return json.dumps(plain(value), indent=2)
+
+
+def _items_table(answer: types.Recommendations, score_name: str) -> str:
+    header = f"model {answer.model.name} version {answer.model.version} ({answer.model.kind})"
+    rows = [
+        (rank, item.item_id, item.title, item.genres, item.score)
+        for rank, item in enumerate(answer.items, 1)
+    ]
+    return header + "\n" + _table(("#", "item_id", "title", "genres", score_name), rows)
+
+
+def _serving(args) -> ServingClient:
+    return ServingClient(args.serving, timeout=args.timeout, token=args.token)
+
+
+def _trainer(args) -> TrainerClient:
+    return TrainerClient(args.trainer, timeout=args.timeout, token=args.token)
+
+
+def cmd_recommend(args) -> str:
+    """Top-k items for a user."""
+    with _serving(args) as client:
+        answer = client.recommend(
+            args.model,
+            args.user,
+            args.k,
+            include_seen=args.include_seen,
+            exclude=args.exclude or (),
+            version=args.version,
+        )
+    if args.json:
+        return _json(
+            {"model": answer.model, "version": answer.model.version, "items": answer.items}
+        )
+    return _items_table(answer, "predicted")
+
+
+def cmd_similar(args) -> str:
+    """Top-k items most similar to an item."""
+    with _serving(args) as client:
+        answer = client.similar_items(args.model, args.item, args.k, version=args.version)
+    if args.json:
+        return _json(
+            {"model": answer.model, "version": answer.model.version, "items": answer.items}
+        )
+    return _items_table(answer, "cosine")
+
+
+def cmd_predict(args) -> str:
+    """Predicted ratings of one user for items."""
+    with _serving(args) as client:
+        answer = client.predict(
+            args.model, [(args.user, item) for item in args.item], version=args.version
+        )
+    if args.json:
+        return _json(
+            {"model": answer.model, "version": answer.model.version, "ratings": answer.ratings}
+        )
+    header = f"model {answer.model.name} version {answer.model.version} ({answer.model.kind})"
+    rows = [(args.user, item, rating) for item, rating in zip(args.item, answer.ratings, strict=False)]
+    return header + "\n" + _table(("user_id", "item_id", "predicted"), rows)
+
+
+def cmd_metrics(args) -> str:
+    """Held-out metrics of a version (and a baseline)."""
+    with _serving(args) as client:
+        report = client.metrics(
+            args.model, version=args.version, k=args.k, baseline_version=args.baseline
+        )
+    if args.json:
+        return _json(report)
+    evaluations = [report.metrics] + ([report.baseline] if report.baseline else [])
+    names = sorted({name for e in evaluations for name in e.values})
+    rows = [
+        (e.model.version, e.split, e.num_ratings, *(e.values.get(n, float("nan")) for n in names))
+        for e in evaluations
+    ]
+    return f"model {report.model.name}\n" + _table(("version", "split", "ratings", *names), rows)
+
+
+def cmd_status(args) -> str:
+    """Serving state; with --wait-version, first waits until that version serves."""
+    with _serving(args) as client:
+        if args.wait_version:
+            client.wait_for_version(args.model, args.wait_version, timeout=args.wait_timeout)
+        statuses = client.status(args.model or "")
+    if args.json:
+        return _json(statuses)
+    rows = [
+        (s.name, s.serving_version, v.version, v.state, v.kind, v.error)
+        for s in statuses
+        for v in s.versions
+    ]
+    return _table(("model", "serving", "version", "state", "kind", "error"), rows)
+
+
+def cmd_models(args) -> str:
+    """Models and versions in the store (through the trainer)."""
+    with _trainer(args) as client:
+        models = client.list_models(args.model or "")
+    if args.json:
+        return _json(models)
+    rows = [
+        (
+            m.name,
+            v.version,
+            v.state,
+            v.kind,
+            v.split,
+            v.metrics.get("rmse", float("nan")),
+            v.metrics.get("mae", float("nan")),
+            v.error,
+        )
+        for m in models
+        for v in m.versions
+    ]
+    return _table(("model", "version", "state", "kind", "split", "rmse", "mae", "error"), rows)
+
+
+def _progress(event: types.JobEvent, total: int) -> None:
+    """One progress line per event on stderr, redrawn in place on a terminal."""
+    tty = sys.stderr.isatty()
+    job = event.job
+    if event.epoch is None:
+        line = f"job {job.job_id}: {job.state}"
+    else:
+        done = int(30 * event.epoch.epoch / max(total, 1))
+        line = (
+            f"epoch {event.epoch.epoch:>3}/{total} [{'#' * done}{'.' * (30 - done)}]"
+            f" loss {event.epoch.loss:.4f} val_rmse {event.epoch.val_rmse:.4f}"
+        )
+    if tty:
+        print("\r" + line.ljust(78), file=sys.stderr, end="\n" if job.done else "", flush=True)
+    else:
+        print(line, file=sys.stderr, flush=True)
+
+
+def cmd_train(args) -> str | None:
+    """Starts a job and follows it; exits non-zero unless it succeeds."""
+    params = {
+        "epochs": args.epochs,
+        "embedding_dim": args.embedding_dim,
+        "learning_rate": args.learning_rate,
+        "batch_size": args.batch_size,
+        "l2": args.l2,
+        "output": args.output,
+        "patience": args.patience,
+        "validation_fraction": args.validation_fraction,
+    }
+    with _trainer(args) as client:
+        job = client.train(
+            args.model,
+            kind=args.kind,
+            dataset=args.dataset,
+            split=args.split,
+            seed=args.seed,
+            test_fraction=args.test_fraction,
+            **params,
+        )
+        if args.no_wait:
+            return _json(job) if args.json else f"queued job {job.job_id}"
+        total = int(job.hyperparameters.get("epochs", 0))
+        quiet = args.json or args.quiet
+        job = client.wait(job.job_id, on_event=lambda e: None if quiet else _progress(e, total))
+    if job.state != "SUCCEEDED":
+        raise SystemExit(f"job {job.job_id} {job.state}: {job.error or 'no reason given'}")
+    if args.json:
+        return _json(job)
+    metrics = "  ".join(f"{k} {v:.4f}" for k, v in sorted(job.metrics.items()))
+    return (
+        f"job {job.job_id} SUCCEEDED after {len(job.epochs)} epochs"
+        f" ({job.finished_at - job.started_at:.1f}s): {job.model_name} version {job.version}"
+        f" on {job.dataset}/{job.split}: {metrics}"
+    )
+
+
+def cmd_cancel(args) -> str:
+    """Cancels a job."""
+    with _trainer(args) as client:
+        job = client.cancel_job(args.job_id)
+    return _json(job) if args.json else f"job {job.job_id} {job.state}"
+
+
+def _run_service(args) -> int:
+    if args.command == "trainer":
+        from trainer_service.__main__ import run
+    else:
+        from serving_service.__main__ import run
+    return run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="movierec", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def client_command(name: str, help_text: str, service: str) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, help=help_text)
+        if service == "serving":
+            command.add_argument(
+                "--serving",
+                default=os.environ.get("MOVIEREC_SERVING", DEFAULT_SERVING),
+                help="serving address (MOVIEREC_SERVING)",
+            )
+        else:
+            command.add_argument(
+                "--trainer",
+                default=os.environ.get("MOVIEREC_TRAINER", DEFAULT_TRAINER),
+                help="trainer address (MOVIEREC_TRAINER)",
+            )
+        command.add_argument(
+            "--token", default=os.environ.get("MOVIEREC_TOKEN"), help="bearer token"
+        )
+        command.add_argument(
+            "--timeout", type=float, default=10.0, help="deadline per call, seconds"
+        )
+        command.add_argument("--json", action="store_true", help="print JSON")
+        return command
+
+    from serving_service.__main__ import add_arguments as serving_arguments
+    from trainer_service.__main__ import add_arguments as trainer_arguments
+
+    trainer_arguments(sub.add_parser("trainer", help="run the trainer service"))
+    serving_arguments(sub.add_parser("serving", help="run the serving service"))
+
+    train = client_command("train", "train a model version and follow the job", "trainer")
+    train.add_argument("--model", required=True)
+    train.add_argument("--kind", default="dot")
+    train.add_argument("--dataset", default="ml-100k")
+    train.add_argument("--split", default="u1", help="u1..u5, ua, ub or random")
+    train.add_argument("--seed", type=int)
+    train.add_argument("--test-fraction", type=float, default=0.0, help="for --split random")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--embedding-dim", type=int)
+    train.add_argument("--learning-rate", type=float)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--l2", type=float)
+    train.add_argument("--output", choices=("linear", "sigmoid"))
+    train.add_argument("--patience", type=int)
+    train.add_argument("--validation-fraction", type=float)
+    train.add_argument("--no-wait", action="store_true", help="queue and exit")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(handler=cmd_train)
+
+    models = client_command("models", "list models and versions in the store", "trainer")
+    models.add_argument("--model")
+    models.set_defaults(handler=cmd_models)
+
+    cancel = client_command("cancel", "cancel a training job", "trainer")
+    cancel.add_argument("job_id")
+    cancel.set_defaults(handler=cmd_cancel)
+
+    for name, handler, help_text in (
+        ("recommend", cmd_recommend, "top-k items for a user"),
+        ("similar", cmd_similar, "items most similar to an item"),
+        ("predict", cmd_predict, "predicted ratings of a user for items"),
+        ("metrics", cmd_metrics, "held-out metrics of a version"),
+    ):
+        command = client_command(name, help_text, "serving")
+        command.add_argument("--model", required=True)
+        command.add_argument("--version", type=int, help="default: the serving version")
+        command.set_defaults(handler=handler)
+        if name == "recommend":
+            command.add_argument("--user", type=int, required=True)
+            command.add_argument("-k", type=int, default=10)
+            command.add_argument("--include-seen", action="store_true")
+            command.add_argument("--exclude", type=int, nargs="*", help="item ids to leave out")
+        elif name == "similar":
+            command.add_argument("--item", type=int, required=True)
+            command.add_argument("-k", type=int, default=10)
+        elif name == "predict":
+            command.add_argument("--user", type=int, required=True)
+            command.add_argument("--item", type=int, nargs="+", required=True)
+        else:
+            command.add_argument("-k", type=int, default=0, help="cut-off of ranking metrics")
+            command.add_argument("--baseline", type=int, help="a second version to compare")
+
+    status = client_command("status", "serving state of models", "serving")
+    status.add_argument("--model")
+    status.add_argument("--wait-version", type=int, help="first wait until this version serves")
+    status.add_argument("--wait-timeout", type=float, default=60.0)
+    status.set_defaults(handler=cmd_status)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `movierec` console script."""
+    args = build_parser().parse_args(argv)
+    if args.command in ("trainer", "serving"):
+        return _run_service(args)
+    try:
+        output = args.handler(args)
+    except MovierecClientError as error:
+        print(f"error: {error.code}: {error.message}", file=sys.stderr)
+        return 1
+    if output:
+        print(output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

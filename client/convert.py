@@ -1,0 +1,159 @@
+"""Protobuf to SDK dataclasses (and request building), shared by the sync and async clients."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from client import types
+from movierec.v1 import common_pb2, serving_pb2, trainer_pb2
+
+
+def model_spec(name: str, version: int | None) -> common_pb2.ModelSpec:
+    """ModelSpec for a model name and optional version (None: the serving version)."""
+    return common_pb2.ModelSpec(name=name, version=version or 0)
+
+
+def predict_request(
+    model: str, pairs: Sequence[tuple[int, int]], version: int | None
+) -> serving_pb2.PredictRequest:
+    """PredictRequest for (user_id, item_id) pairs."""
+    return serving_pb2.PredictRequest(
+        model=model_spec(model, version),
+        instances=[serving_pb2.PredictInstance(user_id=u, item_id=i) for u, i in pairs],
+    )
+
+
+def model_version(message: common_pb2.ModelVersion) -> types.ModelVersion:
+    """ModelVersion of its message."""
+    return types.ModelVersion(message.name, message.version, message.kind)
+
+
+def scored_items(messages) -> tuple[types.ScoredItem, ...]:
+    """ScoredItems of their messages."""
+    return tuple(
+        types.ScoredItem(m.item_id, m.title, tuple(m.genres), m.year, m.score) for m in messages
+    )
+
+
+def predictions(response: serving_pb2.PredictResponse) -> types.Predictions:
+    """Predictions of a PredictResponse."""
+    return types.Predictions(model_version(response.model), tuple(response.ratings))
+
+
+def recommendations(response) -> types.Recommendations:
+    """Recommendations of a RecommendResponse or SimilarItemsResponse."""
+    return types.Recommendations(model_version(response.model), scored_items(response.items))
+
+
+def evaluation(message: common_pb2.EvaluationMetrics) -> types.Evaluation:
+    """Evaluation of its message."""
+    return types.Evaluation(
+        model_version(message.model), message.split, message.num_ratings, dict(message.values)
+    )
+
+
+def metrics_report(response: serving_pb2.MetricsResponse) -> types.MetricsReport:
+    """MetricsReport of a MetricsResponse."""
+    return types.MetricsReport(
+        model_version(response.model),
+        evaluation(response.metrics),
+        evaluation(response.baseline) if response.HasField("baseline") else None,
+    )
+
+
+def model_statuses(response: serving_pb2.GetModelStatusResponse) -> tuple[types.ModelStatus, ...]:
+    """ModelStatuses of a GetModelStatusResponse."""
+    state_name = serving_pb2.VersionStatus.State.Name
+    return tuple(
+        types.ModelStatus(
+            m.name,
+            m.serving_version,
+            tuple(
+                types.VersionStatus(
+                    v.version, state_name(v.state), v.error, v.kind, v.loaded_at_unix
+                )
+                for v in m.versions
+            ),
+        )
+        for m in response.models
+    )
+
+
+def train_request(
+    model: str,
+    kind: str,
+    dataset: str,
+    split: str,
+    seed: int | None,
+    test_fraction: float,
+    hyperparameters: Mapping[str, object],
+) -> trainer_pb2.TrainRequest:
+    """TrainRequest; hyperparameters with None values are left unset (server defaults)."""
+    dataset_spec = trainer_pb2.DatasetSpec(name=dataset, split=split, test_fraction=test_fraction)
+    if seed is not None:
+        dataset_spec.seed = seed
+    return trainer_pb2.TrainRequest(
+        model_name=model,
+        kind=kind,
+        dataset=dataset_spec,
+        hyperparameters=trainer_pb2.Hyperparameters(
+            **{k: v for k, v in hyperparameters.items() if v is not None}
+        ),
+    )
+
+
+def epoch(message: trainer_pb2.EpochProgress) -> types.EpochProgress:
+    """EpochProgress of its message."""
+    return types.EpochProgress(message.epoch, message.loss, message.val_rmse, message.seconds)
+
+
+def job(message: trainer_pb2.Job) -> types.Job:
+    """Job of its message."""
+    request = message.request
+    params = request.hyperparameters
+    return types.Job(
+        job_id=message.job_id,
+        model_name=request.model_name,
+        kind=request.kind,
+        dataset=request.dataset.name,
+        split=request.dataset.split,
+        hyperparameters={f.name: getattr(params, f.name) for f, _ in params.ListFields()},
+        state=trainer_pb2.JobState.Name(message.state),
+        error=message.error,
+        version=message.version,
+        epochs=tuple(epoch(e) for e in message.epochs),
+        metrics=dict(message.metrics),
+        created_at=message.created_at_unix,
+        started_at=message.started_at_unix,
+        finished_at=message.finished_at_unix,
+    )
+
+
+def job_event(message: trainer_pb2.JobEvent) -> types.JobEvent:
+    """JobEvent of its message."""
+    return types.JobEvent(
+        job(message.job), epoch(message.epoch) if message.HasField("epoch") else None
+    )
+
+
+def stored_models(response: trainer_pb2.ListModelsResponse) -> tuple[types.StoredModel, ...]:
+    """StoredModels of a ListModelsResponse."""
+    state_name = trainer_pb2.VersionInfo.State.Name
+    return tuple(
+        types.StoredModel(
+            m.name,
+            tuple(
+                types.StoredVersion(
+                    v.version,
+                    state_name(v.state),
+                    v.kind,
+                    v.split,
+                    dict(v.metrics),
+                    v.created_at_unix,
+                    v.error,
+                )
+                for v in m.versions
+            ),
+        )
+        for m in response.models
+    )

@@ -1,0 +1,88 @@
+"""Server lifecycle shared by both services: building, health, graceful stop on SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Sequence
+from concurrent import futures
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from service_common.interceptors import ErrorMappingInterceptor, TokenAuthInterceptor
+
+logger = logging.getLogger(__name__)
+
+
+def build_server(
+    address: str, workers: int, token: str | None, options: Sequence[tuple[str, object]] = ()
+) -> tuple[grpc.Server, int]:
+    """A gRPC server with error mapping (and token auth when `token`), bound to `address`.
+
+    Args:
+        address: host:port; port 0 picks a free port.
+        workers: Size of the handler thread pool.
+        token: Bearer token to require, or None for no auth.
+        options: Extra channel arguments.
+
+    Returns:
+        (unstarted server, bound port).
+
+    Raises:
+        RuntimeError: the address cannot be bound.
+    """
+    interceptors = [ErrorMappingInterceptor()]
+    if token:
+        interceptors.insert(0, TokenAuthInterceptor(token))
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=workers),
+        interceptors=interceptors,
+        options=list(options),
+    )
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError as error:
+        raise RuntimeError(f"cannot listen on {address}: {error}") from error
+    return server, port
+
+
+def add_health_and_reflection(
+    server: grpc.Server, service_names: Sequence[str]
+) -> health.HealthServicer:
+    """Registers grpc.health.v1 (every service NOT_SERVING until set) and reflection."""
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for name in ("", *service_names):
+        health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    reflection.enable_server_reflection(
+        (*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    return health_servicer
+
+
+def set_serving(
+    health_servicer: health.HealthServicer, service_names: Sequence[str], ok: bool
+) -> None:
+    """Marks the overall server and each service SERVING or NOT_SERVING."""
+    status = (
+        health_pb2.HealthCheckResponse.SERVING if ok else health_pb2.HealthCheckResponse.NOT_SERVING
+    )
+    for name in ("", *service_names):
+        health_servicer.set(name, status)
+
+
+def run_until_signalled(stop, grace: float) -> None:
+    """Blocks until SIGTERM or SIGINT, then calls stop(grace)."""
+    done = threading.Event()
+
+    def handle(signum, frame):
+        logger.info("signal %d: stopping with %.0fs grace", signum, grace)
+        done.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+    done.wait()
+    stop(grace)

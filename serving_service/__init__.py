@@ -1,0 +1,1 @@
+"""The serving service: answers Predict, Recommend, SimilarItems, Metrics over gRPC."""

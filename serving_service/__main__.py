@@ -1,0 +1,56 @@
+"""Runs the serving service: python -m serving_service [flags]."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from service_common.lifecycle import run_until_signalled
+from service_common.logs import setup_logging
+from serving_service.server import ServingConfig, create_server
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of the serving service (each falls back to its MOVIEREC_* variable)."""
+    parser.add_argument("--store", help="model store root (MOVIEREC_STORE, ./model_store)")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    parser.add_argument("--port", type=int, help="port, 0 for any (MOVIEREC_SERVING_PORT, 50052)")
+    parser.add_argument(
+        "--poll-interval", type=float, default=2.0, help="seconds between store polls"
+    )
+    parser.add_argument("--keep-versions", type=int, default=2, help="newest versions kept loaded")
+    parser.add_argument("--max-k", type=int, default=1000, help="largest k accepted")
+    parser.add_argument("--max-batch", type=int, default=10_000, help="largest Predict batch")
+    parser.add_argument("--workers", type=int, default=8, help="handler threads")
+    parser.add_argument("--log-format", choices=("text", "json"), default="text")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Starts the server from parsed flags and blocks until SIGTERM/SIGINT."""
+    setup_logging(args.log_format)
+    config = ServingConfig.from_env(
+        store=args.store,
+        host=args.host,
+        port=args.port,
+        poll_interval=args.poll_interval,
+        keep_versions=args.keep_versions,
+        max_k=args.max_k,
+        max_batch=args.max_batch,
+        workers=args.workers,
+    )
+    server, port = create_server(config)
+    server.start()
+    print(f"serving listening on {config.host}:{port}", flush=True)
+    run_until_signalled(server.stop, grace=5.0)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    parser = argparse.ArgumentParser(prog="serving_service", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,117 @@
+"""Builds and runs the serving server: servicer, store watcher, health, reflection."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import threading
+
+from movierec.dataplane import ServingDataPlane
+from movierec.model_store import ModelStore
+from movierec.registry import ModelRegistry
+from movierec.v1 import serving_pb2, serving_pb2_grpc
+from service_common.lifecycle import add_health_and_reflection, build_server, set_serving
+from serving_service.servicer import ServingServicer
+
+logger = logging.getLogger(__name__)
+
+SERVICE_NAME = serving_pb2.DESCRIPTOR.services_by_name["ServingService"].full_name
+
+
+@dataclasses.dataclass(frozen=True)
+class ServingConfig:
+    """Settings of a serving process (flags fall back to MOVIEREC_* variables).
+
+    Attributes:
+        store: Model store root.
+        host: Interface to listen on.
+        port: Port; 0 picks a free one.
+        poll_interval: Seconds between store polls.
+        keep_versions: Newest good versions kept loaded per model.
+        max_k: Largest k accepted.
+        max_batch: Largest Predict batch.
+        workers: Handler threads.
+        token: Bearer token required from clients; None disables auth.
+    """
+
+    store: str = "./model_store"
+    host: str = "127.0.0.1"
+    port: int = 50052
+    poll_interval: float = 2.0
+    keep_versions: int = 2
+    max_k: int = 1000
+    max_batch: int = 10_000
+    workers: int = 8
+    token: str | None = None
+
+    @classmethod
+    def from_env(cls, **overrides) -> ServingConfig:
+        """Defaults, then MOVIEREC_STORE / MOVIEREC_SERVING_PORT / MOVIEREC_TOKEN, then
+        explicit overrides (None values ignored).
+        """
+        env = {
+            "store": os.environ.get("MOVIEREC_STORE"),
+            "port": os.environ.get("MOVIEREC_SERVING_PORT"),
+            "token": os.environ.get("MOVIEREC_TOKEN"),
+        }
+        values = {k: v for k, v in {**env, **overrides}.items() if v is not None}
+        if "port" in values:
+            values["port"] = int(values["port"])
+        return cls(**values)
+
+
+class ServingServer:
+    """A running serving server and the thread polling its store.
+
+    Use `create_server(config)`, then `start()`; `stop(grace)` ends both.
+    """
+
+    def __init__(self, config: ServingConfig):
+        self.config = config
+        self.registry = ModelRegistry(ModelStore(config.store), config.keep_versions)
+        plane = ServingDataPlane(self.registry, config.max_k, config.max_batch)
+        self.server, self.port = build_server(
+            f"{config.host}:{config.port}", config.workers, config.token
+        )
+        serving_pb2_grpc.add_ServingServiceServicer_to_server(ServingServicer(plane), self.server)
+        self.health = add_health_and_reflection(self.server, [SERVICE_NAME])
+        self._stopping = threading.Event()
+        self._watcher = threading.Thread(target=self._watch, name="store-watcher", daemon=True)
+
+    def poll_once(self) -> None:
+        """Refreshes the registry from the store and updates health."""
+        try:
+            self.registry.refresh()
+        except OSError:
+            logger.exception("cannot read the model store at %s", self.config.store)
+        set_serving(self.health, [SERVICE_NAME], self.registry.is_serving())
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(self.config.poll_interval):
+            self.poll_once()
+
+    def start(self) -> ServingServer:
+        """Loads what the store holds, then starts answering and watching."""
+        self.poll_once()
+        self.server.start()
+        self._watcher.start()
+        logger.info("serving on %s:%d from %s", self.config.host, self.port, self.config.store)
+        return self
+
+    def stop(self, grace: float | None = None) -> None:
+        """Stops watching, lets calls in flight finish within `grace` seconds, stops."""
+        self._stopping.set()
+        self.server.stop(grace).wait()
+        if self._watcher.is_alive():
+            self._watcher.join()
+
+
+def create_server(config: ServingConfig) -> tuple[ServingServer, int]:
+    """Builds an unstarted serving server bound to config.host:config.port.
+
+    Returns:
+        (server, bound port).
+    """
+    server = ServingServer(config)
+    return server, server.port

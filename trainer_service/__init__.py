@@ -1,0 +1,1 @@
+"""The trainer service: queues training jobs and publishes model versions over gRPC."""

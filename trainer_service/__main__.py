@@ -1,0 +1,50 @@
+"""Runs the trainer service: python -m trainer_service [flags]."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from service_common.lifecycle import run_until_signalled
+from service_common.logs import setup_logging
+from trainer_service.server import TrainerConfig, create_server
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of the trainer service (each falls back to its MOVIEREC_* variable)."""
+    parser.add_argument("--store", help="model store root (MOVIEREC_STORE, ./model_store)")
+    parser.add_argument("--data-dir", help="datasets folder (MOVIEREC_DATA_DIR, else the cache)")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    parser.add_argument("--port", type=int, help="port, 0 for any (MOVIEREC_TRAINER_PORT, 50051)")
+    parser.add_argument("--max-running", type=int, default=1, help="jobs training at once")
+    parser.add_argument("--max-queued", type=int, default=16, help="jobs waiting at most")
+    parser.add_argument("--log-format", choices=("text", "json"), default="text")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Starts the server from parsed flags and blocks until SIGTERM/SIGINT."""
+    setup_logging(args.log_format)
+    config = TrainerConfig.from_env(
+        store=args.store,
+        data_dir=args.data_dir,
+        host=args.host,
+        port=args.port,
+        max_running=args.max_running,
+        max_queued=args.max_queued,
+    )
+    server, port = create_server(config)
+    server.start()
+    print(f"trainer listening on {config.host}:{port}", flush=True)
+    run_until_signalled(server.stop, grace=5.0)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    parser = argparse.ArgumentParser(prog="trainer_service", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

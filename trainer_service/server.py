@@ -1,0 +1,98 @@
+"""Builds and runs the trainer server: servicer, job manager, health, reflection."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+
+from movierec.model_store import ModelStore
+from movierec.v1 import trainer_pb2, trainer_pb2_grpc
+from service_common.lifecycle import add_health_and_reflection, build_server, set_serving
+from trainer_service.jobs import JobManager
+from trainer_service.servicer import TrainerServicer
+
+logger = logging.getLogger(__name__)
+
+SERVICE_NAME = trainer_pb2.DESCRIPTOR.services_by_name["TrainerService"].full_name
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainerConfig:
+    """Settings of a trainer process (flags fall back to MOVIEREC_* variables).
+
+    Attributes:
+        store: Model store root.
+        data_dir: Dataset folder; None means MOVIEREC_DATA_DIR, else the cache.
+        host: Interface to listen on.
+        port: Port; 0 picks a free one.
+        max_running: Jobs training at once.
+        max_queued: Jobs waiting at most.
+        workers: Handler threads (each WatchJob stream holds one).
+        token: Bearer token required from clients; None disables auth.
+    """
+
+    store: str = "./model_store"
+    data_dir: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 50051
+    max_running: int = 1
+    max_queued: int = 16
+    workers: int = 16
+    token: str | None = None
+
+    @classmethod
+    def from_env(cls, **overrides) -> TrainerConfig:
+        """Defaults, then MOVIEREC_STORE / MOVIEREC_DATA_DIR / MOVIEREC_TRAINER_PORT /
+        MOVIEREC_TOKEN, then explicit overrides (None values ignored).
+        """
+        env = {
+            "store": os.environ.get("MOVIEREC_STORE"),
+            "data_dir": os.environ.get("MOVIEREC_DATA_DIR"),
+            "port": os.environ.get("MOVIEREC_TRAINER_PORT"),
+            "token": os.environ.get("MOVIEREC_TOKEN"),
+        }
+        values = {k: v for k, v in {**env, **overrides}.items() if v is not None}
+        if "port" in values:
+            values["port"] = int(values["port"])
+        return cls(**values)
+
+
+class TrainerServer:
+    """A trainer server and its job manager; `start()`, then `stop(grace)`."""
+
+    def __init__(self, config: TrainerConfig):
+        self.config = config
+        self.store = ModelStore(config.store)
+        self.jobs = JobManager(self.store, config.data_dir, config.max_running, config.max_queued)
+        self.server, self.port = build_server(
+            f"{config.host}:{config.port}", config.workers, config.token
+        )
+        trainer_pb2_grpc.add_TrainerServiceServicer_to_server(
+            TrainerServicer(self.jobs, self.store), self.server
+        )
+        self.health = add_health_and_reflection(self.server, [SERVICE_NAME])
+
+    def start(self) -> TrainerServer:
+        """Starts answering; health turns SERVING."""
+        self.server.start()
+        set_serving(self.health, [SERVICE_NAME], True)
+        logger.info("trainer on %s:%d, store %s", self.config.host, self.port, self.config.store)
+        return self
+
+    def stop(self, grace: float | None = None) -> None:
+        """Refuses new calls, cancels running jobs, and stops within `grace` seconds."""
+        set_serving(self.health, [SERVICE_NAME], False)
+        stopped = self.server.stop(grace)
+        self.jobs.close()
+        stopped.wait()
+
+
+def create_server(config: TrainerConfig) -> tuple[TrainerServer, int]:
+    """Builds an unstarted trainer server bound to config.host:config.port.
+
+    Returns:
+        (server, bound port).
+    """
+    server = TrainerServer(config)
+    return server, server.port

@@ -1,0 +1,114 @@
+"""TrainerService servicer: protobuf in, job manager or store call, protobuf out."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from movierec.model_store import ModelStore
+from movierec.train_spec import EpochReport, TrainSpec, build_train_spec
+from movierec.v1 import trainer_pb2, trainer_pb2_grpc
+from trainer_service.jobs import Job, JobManager
+
+_HYPERPARAMETERS = [f.name for f in trainer_pb2.Hyperparameters.DESCRIPTOR.fields]
+
+
+def spec_from_request(request: trainer_pb2.TrainRequest) -> TrainSpec:
+    """Validated TrainSpec of a TrainRequest (unset optional fields take defaults)."""
+    params = request.hyperparameters
+    return build_train_spec(
+        model_name=request.model_name,
+        kind=request.kind,
+        dataset=request.dataset.name,
+        split=request.dataset.split,
+        test_fraction=request.dataset.test_fraction,
+        seed=request.dataset.seed if request.dataset.HasField("seed") else None,
+        hyperparameters={
+            name: getattr(params, name) for name in _HYPERPARAMETERS if params.HasField(name)
+        },
+    )
+
+
+def request_of(spec: TrainSpec) -> trainer_pb2.TrainRequest:
+    """TrainRequest with every default filled in, as reported in a Job."""
+    return trainer_pb2.TrainRequest(
+        model_name=spec.model_name,
+        kind=spec.kind,
+        dataset=trainer_pb2.DatasetSpec(
+            name=spec.dataset, split=spec.split, test_fraction=spec.test_fraction, seed=spec.seed
+        ),
+        hyperparameters=trainer_pb2.Hyperparameters(**dataclasses.asdict(spec.hyperparameters)),
+    )
+
+
+def epoch_pb(report: EpochReport) -> trainer_pb2.EpochProgress:
+    """EpochProgress message of an EpochReport."""
+    return trainer_pb2.EpochProgress(**dataclasses.asdict(report))
+
+
+def job_pb(job: Job) -> trainer_pb2.Job:
+    """Job message of a Job."""
+    return trainer_pb2.Job(
+        job_id=job.job_id,
+        request=request_of(job.spec),
+        state=trainer_pb2.JobState.Value(job.state.value),
+        error=job.error,
+        version=job.version,
+        epochs=[epoch_pb(e) for e in job.epochs],
+        metrics=job.metrics,
+        created_at_unix=job.created_at,
+        started_at_unix=job.started_at,
+        finished_at_unix=job.finished_at,
+    )
+
+
+class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):
+    """Translates TrainerService calls to a JobManager and a ModelStore."""
+
+    def __init__(self, jobs: JobManager, store: ModelStore):
+        self.jobs = jobs
+        self.store = store
+
+    def Train(self, request, context):
+        """Validates and queues a job."""
+        return job_pb(self.jobs.submit(spec_from_request(request)))
+
+    def GetJob(self, request, context):
+        """Current state of a job."""
+        return job_pb(self.jobs.get(request.job_id))
+
+    def WatchJob(self, request, context):
+        """Streams a job's events until it ends or the client leaves."""
+        for event in self.jobs.watch(request.job_id, context.is_active):
+            yield trainer_pb2.JobEvent(
+                job=job_pb(event.job), epoch=epoch_pb(event.epoch) if event.epoch else None
+            )
+
+    def CancelJob(self, request, context):
+        """Cancels a job."""
+        return job_pb(self.jobs.cancel(request.job_id))
+
+    def ListModels(self, request, context):
+        """Models in the store with their versions, states and headline metrics."""
+        names = [request.model_name] if request.model_name else self.store.list_models()
+        return trainer_pb2.ListModelsResponse(
+            models=[
+                trainer_pb2.ModelInfo(
+                    name=name,
+                    versions=[
+                        trainer_pb2.VersionInfo(
+                            version=v.version,
+                            state=trainer_pb2.VersionInfo.READY
+                            if v.ready
+                            else trainer_pb2.VersionInfo.CORRUPT,
+                            kind=v.kind,
+                            split=v.split,
+                            metrics=v.metrics,
+                            created_at_unix=v.created_at,
+                            error=v.error,
+                        )
+                        for v in self.store.describe_versions(name)
+                    ],
+                )
+                for name in names
+            ]
+        )
