@@ -18,7 +18,8 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     cells = [[str(h) for h in headers]] + [[_cell(v) for v in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = [
-        "  ".join(value.ljust(width) for value, width in zip(row, widths, strict=False)).rstrip() for row in cells
+        "  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True)).rstrip()
+        for row in cells
     ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
@@ -102,7 +103,9 @@ def cmd_predict(args) -> str:
             {"model": answer.model, "version": answer.model.version, "ratings": answer.ratings}
         )
     header = f"model {answer.model.name} version {answer.model.version} ({answer.model.kind})"
-    rows = [(args.user, item, rating) for item, rating in zip(args.item, answer.ratings, strict=False)]
+    rows = [
+        (args.user, item, rating) for item, rating in zip(args.item, answer.ratings, strict=True)
+    ]
     return header + "\n" + _table(("user_id", "item_id", "predicted"), rows)
 
 

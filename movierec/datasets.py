@@ -210,7 +210,7 @@ def read_ml_100k(folder: pathlib.Path, name: str = "ml-100k") -> Dataset:
             "item_id": raw["item_id"].astype("int64"),
             "title": raw["title"].fillna("").astype(str),
             "year": year,
-            "genres": [tuple(g for g, on in zip(genres, row, strict=False) if on) for row in flags],
+            "genres": [tuple(g for g, on in zip(genres, row, strict=True) if on) for row in flags],
         }
     )
     users = pd.read_csv(

@@ -23,7 +23,7 @@ class GlobalBias(keras.layers.Layer):
         )
 
     def call(self, inputs):
-        """inputs + bias, any shape."""
+        """Returns the inputs plus the bias, any shape."""
         return inputs + self.bias
 
     def get_config(self):

@@ -176,7 +176,7 @@ class DotScorer:
                 year=int(bundle.item_years[index - 1]),
                 score=float(score),
             )
-            for index, score in zip(indices, scores, strict=False)
+            for index, score in zip(indices, scores, strict=True)
         ]
 
     def test_predictions(self) -> np.ndarray:
