@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The quick start, end to end: both services on loopback, train, serve, ask, stop.
+set -euo pipefail
+
+WORK=${DEMO_DIR:-.demo}
+STORE="$WORK/model_store"
+TRAINER=127.0.0.1:${MOVIEREC_TRAINER_PORT:-50051}
+SERVING=127.0.0.1:${MOVIEREC_SERVING_PORT:-50052}
+MODEL=demo
+rm -rf "$WORK" && mkdir -p "$WORK"
+
+pids=()
+stop_services() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap stop_services EXIT
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "starting the trainer on $TRAINER and the serving service on $SERVING (store $STORE)"
+movierec trainer --port "${TRAINER##*:}" --store "$STORE" >"$WORK/trainer.log" 2>&1 &
+pids+=($!)
+movierec serving --port "${SERVING##*:}" --store "$STORE" --poll-interval 0.5 >"$WORK/serving.log" 2>&1 &
+pids+=($!)
+
+step "movierec train --model $MODEL --kind dot --dataset ml-100k --split u1"
+movierec train --trainer "$TRAINER" --timeout 30 --model "$MODEL" --kind dot --dataset ml-100k --split u1
+version=$(movierec models --trainer "$TRAINER" --model "$MODEL" --json |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["versions"][0]["version"])')
+
+step "waiting until serving answers from version $version"
+movierec status --serving "$SERVING" --model "$MODEL" --wait-version "$version" --wait-timeout 60
+
+step "top 10 for user 196 (movies user 196 rated in training are excluded)"
+movierec recommend --serving "$SERVING" --model "$MODEL" --user 196 -k 10
+
+step "the 10 movies most similar to Star Wars (item 50)"
+movierec similar --serving "$SERVING" --model "$MODEL" --item 50 -k 10
+
+step "RMSE and MAE of version $version on its held-out split"
+movierec metrics --serving "$SERVING" --model "$MODEL"
+
+step "stopping both services"
+stop_services
+trap - EXIT
+echo "done; logs in $WORK/"
