@@ -162,7 +162,7 @@ class ServingDataPlane:
             InvalidRequest: k out of range, or a baseline of another model.
             UnknownVersion: a version that is not loaded.
         """
-        k = k or DEFAULT_METRICS_K
+        k = k or min(DEFAULT_METRICS_K, self.max_k)
         check_k(k, self.max_k)
         if baseline_name not in (None, "", model):
             raise InvalidRequest(

@@ -39,9 +39,10 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     """
     finite = np.flatnonzero(np.isfinite(scores))
     if len(finite) > k:
-        part = np.argpartition(-scores[finite], k - 1)[:k]
-        finite = finite[part]
-    order = np.lexsort((finite, -scores[finite]))
+        values = scores[finite]
+        kth_largest = np.partition(values, len(values) - k)[len(values) - k]
+        finite = finite[values >= kth_largest]
+    order = np.lexsort((finite, -scores[finite]))[:k]
     return finite[order].astype(np.int64)
 
 

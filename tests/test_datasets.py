@@ -1,0 +1,122 @@
+import pathlib
+import zipfile
+
+import pytest
+
+from movierec import datasets
+from movierec.errors import DatasetError
+
+
+@pytest.fixture(scope="module")
+def ml100k(data_dir):
+    return datasets.load_dataset("ml-100k", data_dir)
+
+
+def test_ml_100k_has_its_documented_sizes(ml100k):
+    assert len(ml100k.ratings) == 100_000
+    assert ml100k.ratings["user_id"].nunique() == 943
+    assert len(ml100k.items) == 1682
+    assert len(ml100k.users) == 943
+    assert len(ml100k.genres) == 19 and ml100k.genres[0] == "unknown"
+    assert ml100k.rating_scale == (1.0, 5.0)
+    assert list(ml100k.ratings.dtypes.astype(str)) == ["int64", "int64", "float32", "int64"]
+
+
+def test_ml_100k_items_carry_title_year_and_genres(ml100k):
+    star_wars = ml100k.items.set_index("item_id").loc[50]
+    assert star_wars["title"] == "Star Wars (1977)"
+    assert star_wars["year"] == 1977
+    assert star_wars["genres"] == ("Action", "Adventure", "Romance", "Sci-Fi", "War")
+
+
+def test_ml_100k_item_without_release_date_has_year_zero(ml100k):
+    # item 267 is "unknown" with no release date in u.item
+    assert ml100k.items.set_index("item_id").loc[267, "year"] == 0
+
+
+def test_unknown_dataset_names_the_known_ones():
+    with pytest.raises(DatasetError, match="unknown dataset 'ml-7k'.*ml-100k"):
+        datasets.load_dataset("ml-7k")
+
+
+def test_missing_dataset_in_named_folder_is_an_error_not_a_download(tmp_path):
+    with pytest.raises(DatasetError, match="not found"):
+        datasets.locate_dataset("ml-100k", tmp_path)
+
+
+def test_csv_layout(tmp_path):
+    (tmp_path / "ratings.csv").write_text(
+        "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n1,3,4.5,964981247\n2,1,0.5,1\n"
+    )
+    (tmp_path / "movies.csv").write_text(
+        "movieId,title,genres\n"
+        "1,Toy Story (1995),Adventure|Animation|Children|Comedy|Fantasy\n"
+        '3,"Grumpier Old Men, The (1995)",Comedy|Romance\n'
+        "5,Untitled,(no genres listed)\n"
+    )
+    data = datasets.read_dataset("ml-latest-small", tmp_path)
+    assert data.ratings["rating"].tolist() == [4.0, 4.5, 0.5]
+    assert data.rating_scale == (0.5, 5.0)
+    items = data.items.set_index("item_id")
+    assert items.loc[3, "title"] == "Grumpier Old Men, The (1995)"
+    assert items.loc[3, "year"] == 1995
+    assert items.loc[5, "genres"] == () and items.loc[5, "year"] == 0
+    assert "Animation" in data.genres and "(no genres listed)" not in data.genres
+    assert data.users is None
+
+
+def test_dat_layout(tmp_path):
+    (tmp_path / "ratings.dat").write_text("1::1193::5::978300760\n2::661::3::978302109\n")
+    (tmp_path / "movies.dat").write_bytes(
+        "1193::One Flew Over the Cuckoo's Nest (1975)::Drama\n"
+        "661::James and the Giant Peach (1996)::Animation|Children's|Musical\n"
+        "2::Caf\xe9 (1999)::Comedy\n".encode("latin-1")
+    )
+    (tmp_path / "users.dat").write_text("1::F::1::10::48067\n2::M::56::16::70072\n")
+    data = datasets.read_dataset("ml-1m", tmp_path)
+    assert data.ratings["item_id"].tolist() == [1193, 661]
+    assert data.rating_scale == (1.0, 5.0)
+    items = data.items.set_index("item_id")
+    assert items.loc[661, "genres"] == ("Animation", "Children's", "Musical")
+    assert items.loc[2, "title"] == "Caf\xe9 (1999)"
+    assert data.users["age"].tolist() == [1, 56]
+
+
+def test_malformed_dat_line_names_the_line(tmp_path):
+    (tmp_path / "ratings.dat").write_text("1::1193::5::978300760\n2::661::3\n")
+    (tmp_path / "movies.dat").write_text("1193::X (1975)::Drama\n")
+    with pytest.raises(DatasetError, match="ratings.dat line 2 has 3 fields"):
+        datasets.read_dataset("ml-1m", tmp_path)
+
+
+def _zip_folder(folder: pathlib.Path, archive: pathlib.Path, name: str) -> str:
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for path in folder.iterdir():
+            zipped.write(path, f"{name}/{path.name}")
+    return archive.as_uri()
+
+
+def test_download_verifies_checksums_and_installs_atomically(data_dir, tmp_path):
+    url = _zip_folder(data_dir / "ml-100k", tmp_path / "ml-100k.zip", "ml-100k")
+    cache = tmp_path / "cache"
+    folder = datasets.download_dataset("ml-100k", cache, url=url)
+    assert folder == cache / "ml-100k"
+    assert len(datasets.read_dataset("ml-100k", folder).ratings) == 100_000
+
+
+def test_download_with_a_bad_file_is_refused_and_leaves_nothing(data_dir, tmp_path):
+    source = tmp_path / "src"
+    source.mkdir()
+    for path in (data_dir / "ml-100k").iterdir():
+        (source / path.name).write_bytes(path.read_bytes())
+    (source / "u.data").write_text("1\t1\t5\t0\n")  # tampered
+    url = _zip_folder(source, tmp_path / "bad.zip", "ml-100k")
+    cache = tmp_path / "cache"
+    with pytest.raises(DatasetError, match="u.data has sha256"):
+        datasets.download_dataset("ml-100k", cache, url=url)
+    assert not (cache / "ml-100k").exists()
+
+
+def test_unreachable_download_is_a_dataset_error(tmp_path):
+    with pytest.raises(DatasetError, match="cannot download"):
+        datasets.download_dataset("ml-100k", tmp_path, url=(tmp_path / "none.zip").as_uri())

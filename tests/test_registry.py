@@ -1,0 +1,146 @@
+import pytest
+
+from movierec.dataplane import ServingDataPlane, UserFeatures
+from movierec.errors import (
+    InvalidRequest,
+    ModelNotReady,
+    UnknownModel,
+    UnknownUser,
+    UnknownVersion,
+)
+from movierec.registry import AVAILABLE, FAILED, UNLOADED, ModelRegistry
+from tests.fakes import publish_fake
+
+
+def corrupt(store, name, version):
+    bundle = store.version_path(name, version) / "bundle.npz"
+    data = bytearray(bundle.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    bundle.write_bytes(bytes(data))
+
+
+def test_nothing_loaded_is_not_ready(store):
+    registry = ModelRegistry(store)
+    registry.refresh()
+    assert not registry.is_serving()
+    with pytest.raises(ModelNotReady, match="no model version is loaded"):
+        registry.get("any")
+
+
+def test_newest_version_serves_and_older_stay_until_retired(store):
+    registry = ModelRegistry(store, keep_versions=2)
+    publish_fake(store, "m")
+    assert registry.refresh()
+    assert registry.get("m").version == 1
+    publish_fake(store, "m", shift=0.1)
+    publish_fake(store, "m", shift=0.2)
+    assert registry.refresh()
+    assert registry.get("m").version == 3
+    assert registry.get("m", 2).version == 2
+    with pytest.raises(UnknownVersion, match="no version 1 .loaded versions: 2, 3"):
+        registry.get("m", 1)
+    (status,) = registry.status("m")
+    assert status.serving_version == 3
+    assert [(v.version, v.state) for v in status.versions] == [
+        (3, AVAILABLE),
+        (2, AVAILABLE),
+        (1, UNLOADED),
+    ]
+    assert not registry.refresh()
+
+
+def test_corrupt_new_version_is_refused_and_the_last_good_keeps_serving(store, caplog):
+    registry = ModelRegistry(store)
+    publish_fake(store, "m")
+    registry.refresh()
+    publish_fake(store, "m", shift=0.5)
+    corrupt(store, "m", 2)
+    registry.refresh()
+    assert registry.get("m").version == 1
+    (status,) = registry.status("m")
+    assert status.serving_version == 1
+    refused = status.versions[0]
+    assert (refused.version, refused.state) == (2, FAILED)
+    assert "bundle.npz has sha256" in refused.error
+    assert "refusing m version 2" in caplog.text
+    caplog.clear()
+    registry.refresh()
+    assert "refusing" not in caplog.text  # said once, not at every poll
+
+
+def test_half_written_folder_is_never_loaded(store):
+    registry = ModelRegistry(store)
+    publish_fake(store, "m")
+    (store.model_path("m") / "2").mkdir()
+    (store.model_path("m") / "2" / "bundle.npz").write_bytes(b"partial")
+    registry.refresh()
+    assert registry.get("m").version == 1
+    assert "unreadable manifest" in registry.status("m")[0].versions[0].error
+
+
+def test_unknown_model_while_others_serve(store):
+    registry = ModelRegistry(store)
+    publish_fake(store, "m")
+    registry.refresh()
+    with pytest.raises(UnknownModel, match="'other'"):
+        registry.get("other")
+    with pytest.raises(InvalidRequest, match="bad model name"):
+        registry.get("../m")
+
+
+def test_requests_in_flight_keep_their_version_across_a_swap(store):
+    registry = ModelRegistry(store)
+    publish_fake(store, "m")
+    registry.refresh()
+    held = registry.get("m")
+    publish_fake(store, "m", shift=1.0)
+    registry.refresh()
+    assert registry.get("m").version == 2
+    # the held version still answers with its own arrays
+    assert held.version == 1 and held.scorer.predict([10], [100]).tolist() == [4.5]
+
+
+@pytest.fixture
+def plane(store):
+    publish_fake(store, "m")
+    registry = ModelRegistry(store)
+    registry.refresh()
+    return ServingDataPlane(registry, max_k=3, max_batch=2)
+
+
+def test_plane_validates_k_and_batch(plane):
+    with pytest.raises(InvalidRequest, match="k must be between 1 and 3, got 0"):
+        plane.recommend("m", 0, 10, 0)
+    with pytest.raises(InvalidRequest, match="got 4"):
+        plane.similar_items("m", 0, 100, 4)
+    with pytest.raises(InvalidRequest, match="1 to 2 instances, got 0"):
+        plane.predict("m", 0, [], [])
+    with pytest.raises(InvalidRequest, match="got 3"):
+        plane.predict("m", 0, [10, 10, 10], [100, 101, 102])
+
+
+def test_plane_answers_name_the_version(plane):
+    answer = plane.recommend("m", 0, 10, 2)
+    assert (answer.model.name, answer.model.version, answer.model.kind) == ("m", 1, "dot")
+    assert [i.item_id for i in answer.value] == [102, 101]
+    with pytest.raises(UnknownUser):
+        plane.recommend("m", 0, 11, 2)
+
+
+def test_plane_refuses_features_for_dot_models(plane):
+    with pytest.raises(InvalidRequest, match="two_tower"):
+        plane.recommend("m", 0, None, 2, features=UserFeatures({"Drama": 5.0}))
+
+
+def test_plane_metrics_and_baseline(plane, store):
+    evaluation, baseline = plane.evaluate("m", 0)
+    assert evaluation.split == "fake/test" and evaluation.num_ratings == 4
+    assert set(evaluation.values) == {"rmse", "mae"}
+    assert baseline is None
+    with pytest.raises(InvalidRequest, match="baseline must be a version of model 'm'"):
+        plane.evaluate("m", 0, baseline_name="other", baseline_version=1)
+    publish_fake(store, "m", shift=0.5)
+    plane.registry.refresh()
+    evaluation, baseline = plane.evaluate("m", 0, baseline_version=1)
+    assert (evaluation.model.version, baseline.model.version) == (2, 1)
+    assert evaluation.values["mae"] != baseline.values["mae"]

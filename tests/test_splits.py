@@ -1,0 +1,39 @@
+import pytest
+
+from movierec.datasets import load_dataset
+from movierec.errors import DatasetError
+from movierec.splits import make_split, random_split
+
+
+@pytest.fixture(scope="module")
+def ml100k(data_dir):
+    return load_dataset("ml-100k", data_dir)
+
+
+@pytest.mark.parametrize(("fold", "test_size"), [("u1", 20_000), ("u5", 20_000), ("ua", 9_430)])
+def test_official_folds(ml100k, fold, test_size):
+    split = make_split(ml100k, fold)
+    assert split.name == f"ml-100k/{fold}"
+    assert len(split.test) == test_size
+    assert len(split.train) + len(split.test) == 100_000
+
+
+def test_random_split_partitions_and_is_seeded(ml100k):
+    first = make_split(ml100k, "random", test_fraction=0.1, seed=7)
+    again = make_split(ml100k, "random", test_fraction=0.1, seed=7)
+    other = make_split(ml100k, "random", test_fraction=0.1, seed=8)
+    assert len(first.test) == 10_000 and len(first.train) == 90_000
+    assert first.test.equals(again.test)
+    assert not first.test.equals(other.test)
+    together = first.train.merge(first.test, how="outer", indicator=True)
+    assert (together["_merge"] != "both").all()
+
+
+def test_unknown_split_lists_the_choices(ml100k):
+    with pytest.raises(DatasetError, match="unknown split 'u9'.*u1.*random"):
+        make_split(ml100k, "u9")
+
+
+def test_held_out_fraction_must_be_a_fraction(ml100k):
+    with pytest.raises(DatasetError, match="fraction"):
+        random_split(ml100k.ratings, 1.0, 0)
