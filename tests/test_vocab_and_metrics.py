@@ -7,7 +7,10 @@ from movierec import metrics
 from movierec.vocab import OOV_INDEX, IdVocabulary
 
 
-@given(st.lists(st.integers(-(2**40), 2**40), min_size=1, max_size=50), st.integers())
+@given(
+    st.lists(st.integers(-(2**40), 2**40), min_size=1, max_size=50),
+    st.integers(-(2**63), 2**63 - 1),
+)
 def test_vocabulary_round_trips_known_ids_and_flags_unknown(ids, probe):
     vocab = IdVocabulary(np.array(ids))
     index, known = vocab.lookup(np.array(ids))
