@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= $(abspath ../shared/data)
 
-.PHONY: demo test lint format proto bench interop clean
+.PHONY: demo test lint format proto bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,13 @@ format: $(VENV)/.installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint
+# The Node.js client of tests/test_interop_node.py (skipped where node or npm is missing).
+interop/node/node_modules: interop/node/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  (cd interop/node && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) || rm -rf interop/node/node_modules; \
+	else echo "npm not found: the Node.js interop test will be skipped"; fi
+
+test: lint interop/node/node_modules
 	MOVIEREC_DATA_DIR=$${MOVIEREC_DATA_DIR:-$(DATA_DIR)} $(BIN)/python -m pytest
 
 # Regenerates movierec/v1 from protos/ (tests/test_codegen.py fails when it is stale).

@@ -26,3 +26,41 @@ def data_dir() -> pathlib.Path:
 def store(tmp_path) -> ModelStore:
     """An empty model store in a temporary folder."""
     return ModelStore(tmp_path / "store")
+
+
+@pytest.fixture
+def start_serving():
+    """Starts serving servers on 127.0.0.1:0 (keyword args go to ServingConfig); stops
+    them at teardown. Returns (server, "127.0.0.1:port")."""
+    from serving_service.server import ServingConfig, create_server
+
+    servers = []
+
+    def start(store_root, **settings):
+        settings = {"poll_interval": 0.1, **settings}
+        server, port = create_server(ServingConfig(store=str(store_root), port=0, **settings))
+        servers.append(server.start())
+        return server, f"127.0.0.1:{port}"
+
+    yield start
+    for server in servers:
+        server.stop(0)
+
+
+@pytest.fixture
+def start_trainer(data_dir):
+    """Starts trainer servers on 127.0.0.1:0 (keyword args go to TrainerConfig); stops
+    them, and their jobs, at teardown. Returns (server, "127.0.0.1:port")."""
+    from trainer_service.server import TrainerConfig, create_server
+
+    servers = []
+
+    def start(store_root, **settings):
+        settings = {"data_dir": str(data_dir), **settings}
+        server, port = create_server(TrainerConfig(store=str(store_root), port=0, **settings))
+        servers.append(server.start())
+        return server, f"127.0.0.1:{port}"
+
+    yield start
+    for server in servers:
+        server.stop(0)
