@@ -140,6 +140,7 @@ def fit_dot_model(
         validation_data=validation_data,
         epochs=params.epochs,
         callbacks=callbacks,
+        shuffle=False,  # the tf.data pipeline shuffles
         verbose=0,
     )
     zero_oov_rows(model)

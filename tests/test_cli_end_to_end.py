@@ -1,0 +1,164 @@
+"""The `movierec` command line end to end: both services as real processes on loopback."""
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from movierec.datasets import load_dataset
+from movierec.splits import make_split
+
+MOVIEREC = [sys.executable, "-m", "client.cli"]
+
+
+def start_service(kind, store, data_dir):
+    env = {**os.environ, "MOVIEREC_DATA_DIR": str(data_dir)}
+    extra = ["--poll-interval", "0.2"] if kind == "serving" else []
+    process = subprocess.Popen(
+        [*MOVIEREC, kind, "--port", "0", "--store", str(store), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    line = process.stdout.readline()  # "<kind> listening on 127.0.0.1:<port>"
+    if "listening on" not in line:
+        process.kill()
+        raise AssertionError(f"{kind} did not start: {line!r}")
+    return process, line.split()[-1]
+
+
+def run(*args, check=True):
+    result = subprocess.run(
+        [*MOVIEREC, *args], capture_output=True, text=True, timeout=120, check=False
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"movierec {' '.join(args)} failed: {result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def services(tmp_path_factory, data_dir):
+    store = tmp_path_factory.mktemp("cli") / "store"
+    trainer, trainer_address = start_service("trainer", store, data_dir)
+    serving, serving_address = start_service("serving", store, data_dir)
+    yield trainer, trainer_address, serving, serving_address
+    for process in (trainer, serving):
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in (trainer, serving):
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="module")
+def trained(services):
+    _, trainer, _, serving = services
+    result = run(
+        "train",
+        "--trainer",
+        trainer,
+        "--model",
+        "demo",
+        "--kind",
+        "dot",
+        "--dataset",
+        "ml-100k",
+        "--split",
+        "u1",
+        "--epochs",
+        "3",
+        "--patience",
+        "0",
+    )
+    assert "SUCCEEDED" in result.stdout and "version 1" in result.stdout
+    assert "epoch   3/3" in result.stderr  # the progress bar
+    run("status", "--serving", serving, "--model", "demo", "--wait-version", "1")
+    return serving
+
+
+def test_recommend_json_excludes_the_users_training_ratings(trained, data_dir):
+    result = run(
+        "recommend", "--serving", trained, "--model", "demo", "--user", "196", "-k", "10", "--json"
+    )
+    answer = json.loads(result.stdout)
+    assert answer["version"] == 1
+    assert len(answer["items"]) == 10
+    assert set(answer["items"][0]) >= {"item_id", "title", "genres", "score"}
+    train = make_split(load_dataset("ml-100k", data_dir), "u1").train
+    rated = set(train.loc[train["user_id"] == 196, "item_id"])
+    assert not rated & {item["item_id"] for item in answer["items"]}
+
+
+def test_tables_for_similar_predict_metrics_status_models(trained, services):
+    _, trainer, _, _ = services
+    similar = run("similar", "--serving", trained, "--model", "demo", "--item", "50", "-k", "10")
+    assert "model demo version 1 (dot)" in similar.stdout
+    assert "Star Wars" not in similar.stdout and "cosine" in similar.stdout
+    predict = run(
+        "predict",
+        "--serving",
+        trained,
+        "--model",
+        "demo",
+        "--user",
+        "196",
+        "--item",
+        "50",
+        "242",
+        "--json",
+    )
+    ratings = json.loads(predict.stdout)["ratings"]
+    assert len(ratings) == 2 and all(1 <= r <= 5 for r in ratings)
+    metrics = run("metrics", "--serving", trained, "--model", "demo", "--json")
+    values = json.loads(metrics.stdout)["metrics"]["values"]
+    assert set(values) == {"rmse", "mae"}
+    assert "AVAILABLE" in run("status", "--serving", trained).stdout
+    assert "READY" in run("models", "--trainer", trainer).stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "message"),
+    [
+        (["recommend", "--user", "99999"], "NOT_FOUND", "unknown user id 99999"),
+        (["recommend", "--user", "196", "-k", "0"], "INVALID_ARGUMENT", "k must be between"),
+        (["similar", "--item", "77777"], "NOT_FOUND", "unknown item id 77777"),
+        (
+            ["recommend", "--user", "196", "--version", "9"],
+            "NOT_FOUND",
+            "model 'demo' has no version 9",
+        ),
+    ],
+)
+def test_failed_calls_exit_non_zero_with_status_and_message(trained, args, status, message):
+    result = run(*args[:1], "--serving", trained, "--model", "demo", *args[1:], check=False)
+    assert result.returncode == 1
+    assert f"error: {status}: {message}" in result.stderr
+    assert result.stdout == ""
+
+
+def test_train_with_a_bad_request_exits_non_zero(services):
+    _, trainer, _, _ = services
+    result = run("train", "--trainer", trainer, "--model", "x", "--epochs", "-3", check=False)
+    assert result.returncode == 1
+    assert "INVALID_ARGUMENT: epochs must be 1 to 1000, got -3" in result.stderr
+
+
+def test_serving_process_never_loads_tensorflow(trained, services):
+    _, _, serving, _ = services
+    maps = pathlib.Path(f"/proc/{serving.pid}/maps")
+    if not maps.exists():
+        pytest.skip("no /proc on this platform")
+    assert "tensorflow" not in maps.read_text()
+
+
+def test_services_stop_cleanly_on_sigterm(tmp_path, data_dir):
+    process, _ = start_service("serving", tmp_path / "store", data_dir)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=20) == 0

@@ -1,0 +1,136 @@
+"""The trainer service over real gRPC on loopback; jobs train for real in their processes."""
+
+import time
+
+import grpc
+import pytest
+
+from client import (
+    InvalidArgumentError,
+    NotFoundError,
+    ResourceExhaustedError,
+    TrainerClient,
+)
+from movierec.v1 import trainer_pb2, trainer_pb2_grpc
+
+SHORT = {"epochs": 2}
+
+
+@pytest.fixture
+def trainer(store, start_trainer):
+    server, address = start_trainer(store.root)
+    with TrainerClient(address, timeout=10) as client:
+        yield server, client
+
+
+def wait_for(client, job_id, predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        job = client.get_job(job_id)
+        if predicate(job):
+            return job
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job stuck in {job.state}")
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"dataset": "ml-7k"}, "unknown dataset 'ml-7k'"),
+        ({"kind": "svd"}, "unknown model kind 'svd'"),
+        ({"split": "u6"}, "unknown split 'u6'"),
+        ({"epochs": -1}, "epochs must be 1 to 1000, got -1"),
+        ({"learning_rate": -0.5}, "learning_rate must be > 0"),
+        ({"model": "has space"}, "bad model name"),
+    ],
+)
+def test_bad_train_requests_are_invalid_at_once(trainer, store, arguments, message):
+    _, client = trainer
+    model = arguments.pop("model", "m")
+    with pytest.raises(InvalidArgumentError, match=message):
+        client.train(model, **arguments)
+    assert store.list_models() == []
+
+
+def test_zero_epochs_is_invalid_not_a_default(trainer):
+    # proto3 `optional` tells an explicit 0 from an unset field
+    _, client = trainer
+    with pytest.raises(InvalidArgumentError, match="epochs must be 1 to 1000, got 0"):
+        client.train("m", epochs=0)
+
+
+def test_job_streams_epochs_and_publishes_a_version(trainer, store):
+    _, client = trainer
+    job = client.train("m", **SHORT, patience=0)
+    assert job.state in ("QUEUED", "RUNNING")
+    assert job.hyperparameters["epochs"] == 2 and job.hyperparameters["l2"] > 0
+    events = list(client.watch_job(job.job_id))
+    epochs = [e.epoch.epoch for e in events if e.epoch]
+    assert epochs == [1, 2]
+    final = events[-1].job
+    assert final.state == "SUCCEEDED" and final.version == 1
+    assert set(final.metrics) == {"rmse", "mae"}
+    assert len(final.epochs) == 2 and final.epochs[1].val_rmse > 0
+    assert store.list_versions("m") == [1]
+    (model,) = client.list_models()
+    assert model.name == "m" and model.versions[0].state == "READY"
+    assert model.versions[0].metrics == pytest.approx(final.metrics)
+    assert model.versions[0].split == "ml-100k/u1"
+
+
+def test_cancelled_job_publishes_nothing(trainer, store):
+    _, client = trainer
+    job = client.train("m", epochs=1000, patience=0)
+    wait_for(client, job.job_id, lambda j: len(j.epochs) >= 1)
+    cancelled = client.cancel_job(job.job_id)
+    assert cancelled.state == "CANCELLED"
+    assert client.wait(job.job_id).state == "CANCELLED"
+    time.sleep(0.5)  # the killed process and its monitor are gone by now
+    assert store.list_versions("m") == []
+    assert list(store.model_path("m").glob(".staging-*")) == []
+    assert client.cancel_job(job.job_id).state == "CANCELLED"  # idempotent
+
+
+def test_failed_job_says_why_and_publishes_nothing(store, start_trainer, tmp_path):
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    _, address = start_trainer(store.root, data_dir=str(empty))
+    with TrainerClient(address) as client:
+        job = client.wait(client.train("m", **SHORT).job_id)
+    assert job.state == "FAILED"
+    assert "dataset ml-100k not found" in job.error
+    assert store.list_versions("m") == []
+
+
+def test_full_queue_is_resource_exhausted(store, start_trainer):
+    _, address = start_trainer(store.root, max_running=1, max_queued=1)
+    with TrainerClient(address) as client:
+        running = client.train("m", epochs=1000, patience=0)
+        queued = client.train("m", epochs=1000, patience=0)
+        assert client.get_job(queued.job_id).state == "QUEUED"
+        with pytest.raises(ResourceExhaustedError, match="limit 1"):
+            client.train("m", **SHORT)
+        assert client.cancel_job(queued.job_id).state == "CANCELLED"
+        assert client.cancel_job(running.job_id).state == "CANCELLED"
+
+
+def test_unknown_job_and_model_are_not_found(trainer):
+    _, client = trainer
+    with pytest.raises(NotFoundError, match="unknown job id 'nope'"):
+        client.get_job("nope")
+    with pytest.raises(NotFoundError, match="unknown job id 'nope'"):
+        list(client.watch_job("nope"))
+    with pytest.raises(NotFoundError, match="unknown model 'ghost'"):
+        client.list_models("ghost")
+
+
+def test_raw_stub_sees_status_codes(trainer, store):
+    server, _ = trainer
+    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        stub = trainer_pb2_grpc.TrainerServiceStub(channel)
+        request = trainer_pb2.TrainRequest(model_name="m", kind="dot")
+        request.hyperparameters.learning_rate = -1
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.Train(request)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
