@@ -222,6 +222,52 @@ def cmd_train(args) -> str | None:
     )
 
 
+def cmd_loadgen(args) -> str:
+    """Bounded load against the serving service; prints throughput and latencies."""
+    from client.loadgen import run_load
+
+    first, last = args.users
+    report = run_load(
+        args.serving,
+        args.model,
+        list(range(first, last + 1)),
+        item_ids=list(range(args.items[0], args.items[1] + 1)),
+        method=args.method,
+        k=args.k,
+        concurrency=args.concurrency,
+        max_requests=args.requests,
+        duration_s=args.duration,
+        token=args.token,
+    )
+    if args.json:
+        return _json(report)
+    rows = [
+        (
+            report.requests,
+            sum(report.errors.values()),
+            report.seconds,
+            report.throughput,
+            report.p50_ms,
+            report.p90_ms,
+            report.p99_ms,
+            report.max_ms,
+        )
+    ]
+    headers = (
+        "requests",
+        "errors",
+        "seconds",
+        "per_second",
+        "p50_ms",
+        "p90_ms",
+        "p99_ms",
+        "max_ms",
+    )
+    errors = ", ".join(f"{code} {count}" for code, count in sorted(report.errors.items()))
+    versions = ", ".join(f"v{v}: {n}" for v, n in sorted(report.versions.items()))
+    return _table(headers, rows) + f"\nversions: {versions or '-'}\nerrors: {errors or '-'}"
+
+
 def cmd_cancel(args) -> str:
     """Cancels a job."""
     with _trainer(args) as client:
@@ -322,6 +368,31 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             command.add_argument("-k", type=int, default=0, help="cut-off of ranking metrics")
             command.add_argument("--baseline", type=int, help="a second version to compare")
+
+    load = client_command("loadgen", "bounded load against the serving service", "serving")
+    load.add_argument("--model", required=True)
+    load.add_argument("--method", choices=("recommend", "predict"), default="recommend")
+    load.add_argument("-k", type=int, default=10, help="items per call")
+    load.add_argument("--concurrency", type=int, default=4)
+    load.add_argument("--requests", type=int, default=1000, help="at most this many calls")
+    load.add_argument("--duration", type=float, default=10.0, help="at most this many seconds")
+    load.add_argument(
+        "--users",
+        type=int,
+        nargs=2,
+        default=(1, 943),
+        metavar=("FIRST", "LAST"),
+        help="raw user ids to draw from (default ml-100k's 1..943)",
+    )
+    load.add_argument(
+        "--items",
+        type=int,
+        nargs=2,
+        default=(1, 1682),
+        metavar=("FIRST", "LAST"),
+        help="raw item ids for --method predict (default 1..1682)",
+    )
+    load.set_defaults(handler=cmd_loadgen)
 
     status = client_command("status", "serving state of models", "serving")
     status.add_argument("--model")
