@@ -17,6 +17,7 @@ from client import (
     UnauthenticatedError,
     UnavailableError,
 )
+from client.loadgen import run_load
 from movierec.v1 import serving_pb2, serving_pb2_grpc
 from tests.fakes import publish_fake
 from tests.test_registry import corrupt
@@ -206,3 +207,18 @@ def test_async_client(served):
     assert [i.item_id for i in answer.items] == [102, 101]
     assert answer.model.version == 1
     assert similar.items[0].item_id == 102
+
+
+def test_load_generator_is_bounded_and_reports(served):
+    _, address, _ = served
+    report = run_load(address, "m", [10, 20, 30, 99], concurrency=3, max_requests=60, duration_s=20)
+    assert report.requests == 60
+    ok = sum(report.versions.values())
+    assert report.versions.keys() == {1}
+    assert ok + report.errors.get("NOT_FOUND", 0) == 60  # user 99 is unknown
+    assert report.errors.keys() <= {"NOT_FOUND"}
+    assert 0 < report.p50_ms <= report.p99_ms <= report.max_ms
+    with pytest.raises(ValueError, match="duration_s"):
+        run_load(address, "m", [10], duration_s=0)
+    with pytest.raises(ValueError, match="predict needs item_ids"):
+        run_load(address, "m", [10], method="predict")
