@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Sequence
 
@@ -30,12 +31,36 @@ def service_config(max_attempts: int) -> str:
 
 
 def channel_target(targets: str | Sequence[str]) -> str:
-    """One gRPC target from "host:port", "dns:///name:port" or a list of "host:port"."""
+    """One gRPC target from "host:port", "dns:///name:port", or a list of IP literal
+    addresses ("10.0.0.1:50052" or "[::1]:50052"), which are balanced round-robin.
+
+    Raises:
+        ValueError: a list that is empty, mixes address families, or names hosts (gRPC
+            balances a list of names only through DNS: use "dns:///name:port").
+    """
     if isinstance(targets, str):
         return targets
+    targets = list(targets)
     if len(targets) == 1:
         return targets[0]
-    return "ipv4:" + ",".join(targets)
+    families = {_family(target) for target in targets}
+    if len(families) != 1 or None in families:
+        raise ValueError(
+            f"a list of targets must be IP literals of one family, got {targets}; "
+            "for host names use one 'dns:///name:port' target"
+        )
+    return f"{families.pop()}:" + ",".join(targets)
+
+
+def _family(target: str) -> str | None:
+    host, _, port = target.rpartition(":")
+    if not port.isdigit():
+        return None
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+    return f"ipv{address.version}"
 
 
 def channel_options(max_attempts: int) -> list[tuple[str, object]]:

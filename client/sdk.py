@@ -9,6 +9,7 @@ exceptions of client.errors.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
@@ -17,11 +18,30 @@ import grpc
 
 from client import convert, types
 from client.channel import open_aio_channel, open_channel
-from client.errors import DeadlineExceededError, MovierecClientError, from_rpc_error
+from client.errors import (
+    DeadlineExceededError,
+    InvalidArgumentError,
+    MovierecClientError,
+    from_rpc_error,
+)
 from movierec.v1 import serving_pb2, serving_pb2_grpc, trainer_pb2, trainer_pb2_grpc
 
 DEFAULT_SERVING = "127.0.0.1:50052"
 DEFAULT_TRAINER = "127.0.0.1:50051"
+
+
+def _checked(method):
+    """Turns a ValueError or TypeError raised while building a request (an id outside
+    int64, a string where a number belongs) into InvalidArgumentError, as the server would."""
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except (ValueError, TypeError) as error:
+            raise InvalidArgumentError(f"bad request: {error}") from None
+
+    return wrapper
 
 
 class _Client:
@@ -89,9 +109,29 @@ class _SyncClient(_Client):
         self.close()
 
 
+_NOT_YET = ("UNAVAILABLE", "NOT_FOUND")
+
+
+def _not_served(model: str, version: int, timeout: float) -> DeadlineExceededError:
+    return DeadlineExceededError(
+        f"model {model!r} did not serve version {version} within {timeout:.0f}s"
+    )
+
+
+async def _serving_status_or_none(status_call) -> types.ModelStatus | None:
+    try:
+        (status,) = await status_call
+    except MovierecClientError as error:
+        if error.code not in _NOT_YET:
+            raise
+        return None
+    return status
+
+
 class _ServingMethods(_Client):
     _stub_class = serving_pb2_grpc.ServingServiceStub
 
+    @_checked
     def predict(
         self, model: str, pairs: Sequence[tuple[int, int]], *, version: int | None = None
     ) -> types.Predictions:
@@ -106,6 +146,7 @@ class _ServingMethods(_Client):
             "Predict", convert.predict_request(model, pairs, version), convert.predictions
         )
 
+    @_checked
     def recommend(
         self,
         model: str,
@@ -132,6 +173,7 @@ class _ServingMethods(_Client):
         )
         return self._invoke("Recommend", request, convert.recommendations)
 
+    @_checked
     def similar_items(
         self, model: str, item_id: int, k: int = 10, *, version: int | None = None
     ) -> types.Recommendations:
@@ -141,6 +183,7 @@ class _ServingMethods(_Client):
         )
         return self._invoke("SimilarItems", request, convert.recommendations)
 
+    @_checked
     def metrics(
         self,
         model: str,
@@ -155,6 +198,7 @@ class _ServingMethods(_Client):
             request.baseline.CopyFrom(convert.model_spec(model, baseline_version))
         return self._invoke("Metrics", request, convert.metrics_report)
 
+    @_checked
     def status(self, model: str = "") -> tuple[types.ModelStatus, ...]:
         """Serving state of one model, or of every model when `model` is empty."""
         request = serving_pb2.GetModelStatusRequest(model_name=model)
@@ -190,12 +234,10 @@ class ServingClient(_ServingMethods, _SyncClient):
                 if status.serving_version >= version:
                     return status
             except MovierecClientError as error:
-                if error.code not in ("UNAVAILABLE", "NOT_FOUND"):
+                if error.code not in _NOT_YET:
                     raise
             if time.monotonic() > deadline:
-                raise DeadlineExceededError(
-                    f"model {model!r} did not serve version {version} within {timeout:.0f}s"
-                )
+                raise _not_served(model, version, timeout)
             time.sleep(interval)
 
 
@@ -207,10 +249,28 @@ class AsyncServingClient(_ServingMethods, _AsyncClient):
     def __init__(self, target: str | Sequence[str] = DEFAULT_SERVING, **options):
         super().__init__(target, **options)
 
+    async def wait_for_version(
+        self, model: str, version: int = 1, timeout: float = 60.0, interval: float = 0.2
+    ) -> types.ModelStatus:
+        """Polls GetModelStatus until the model serves `version` or newer.
+
+        Raises:
+            DeadlineExceededError: not served within `timeout` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            status = await _serving_status_or_none(self.status(model))
+            if status is not None and status.serving_version >= version:
+                return status
+            if time.monotonic() > deadline:
+                raise _not_served(model, version, timeout)
+            await asyncio.sleep(interval)
+
 
 class _TrainerMethods(_Client):
     _stub_class = trainer_pb2_grpc.TrainerServiceStub
 
+    @_checked
     def train(
         self,
         model: str,
@@ -233,14 +293,17 @@ class _TrainerMethods(_Client):
         )
         return self._invoke("Train", request, convert.job)
 
+    @_checked
     def get_job(self, job_id: str) -> types.Job:
         """The job's current state. Raises NotFoundError."""
         return self._invoke("GetJob", trainer_pb2.GetJobRequest(job_id=job_id), convert.job)
 
+    @_checked
     def cancel_job(self, job_id: str) -> types.Job:
         """Cancels a queued or running job; it publishes nothing."""
         return self._invoke("CancelJob", trainer_pb2.CancelJobRequest(job_id=job_id), convert.job)
 
+    @_checked
     def list_models(self, model: str = "") -> tuple[types.StoredModel, ...]:
         """Models in the store with their versions (newest first) and headline metrics."""
         request = trainer_pb2.ListModelsRequest(model_name=model)
@@ -296,6 +359,16 @@ class AsyncTrainerClient(_TrainerMethods, _AsyncClient):
         except asyncio.CancelledError:
             call.cancel()
             raise
+
+    async def wait(
+        self, job_id: str, on_event: Callable[[types.JobEvent], None] = lambda e: None
+    ) -> types.Job:
+        """Follows a job until it ends, calling on_event for each event; returns the job."""
+        job = None
+        async for event in self.watch_job(job_id):
+            on_event(event)
+            job = event.job
+        return job if job is not None and job.done else await self.get_job(job_id)
 
 
 __all__ = [

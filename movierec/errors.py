@@ -60,7 +60,8 @@ class ModelNotReady(MovierecError):
 
 
 class QueueFull(MovierecError):
-    """The job queue is at capacity (maps to RESOURCE_EXHAUSTED)."""
+    """The job queue, or the number of job watchers, is at capacity (maps to
+    RESOURCE_EXHAUSTED)."""
 
 
 class CorruptVersion(MovierecError):

@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 MANIFEST_FILE = "manifest.json"
 FORMAT_VERSION = 1
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_VERSION_NAME = re.compile(r"^[1-9][0-9]{0,17}$")
+STALE_STAGING_S = 3600.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,7 +111,7 @@ class ModelStore:
         return sorted(
             int(entry.name)
             for entry in folder.iterdir()
-            if entry.name.isdigit() and entry.is_dir() and int(entry.name) > 0
+            if _VERSION_NAME.match(entry.name) and entry.is_dir()
         )
 
     def latest_version(self, name: str) -> int:
@@ -130,9 +132,12 @@ class ModelStore:
         if not folder.is_dir():
             raise UnknownVersion(name, version)
         try:
-            return json.loads((folder / MANIFEST_FILE).read_text())
+            manifest = json.loads((folder / MANIFEST_FILE).read_text())
         except (OSError, ValueError) as error:
             raise CorruptVersion(f"{folder}: unreadable manifest: {error}") from error
+        if not isinstance(manifest, dict):
+            raise CorruptVersion(f"{folder}: manifest is not a JSON object")
+        return manifest
 
     def verify_version(self, name: str, version: int) -> dict[str, Any]:
         """Checks every file of a version against the sha256 its manifest records.
@@ -149,6 +154,10 @@ class ModelStore:
         files = manifest.get("files")
         if not isinstance(files, dict) or not files:
             raise CorruptVersion(f"{folder}: manifest lists no files")
+        present = {p.name for p in folder.iterdir() if p.name != MANIFEST_FILE}
+        extra = sorted(present - set(files))
+        if extra:
+            raise CorruptVersion(f"{folder}: files not in the manifest: {', '.join(extra)}")
         for filename, expected in sorted(files.items()):
             path = folder / filename
             if not path.is_file():
@@ -178,20 +187,43 @@ class ModelStore:
         for version in reversed(versions):
             try:
                 manifest = self.verify_version(name, version)
-            except CorruptVersion as error:
-                described.append(VersionDescription(version, False, error=str(error)))
-                continue
-            described.append(
-                VersionDescription(
-                    version,
-                    True,
-                    kind=str(manifest.get("kind", "")),
-                    split=str(manifest.get("split", "")),
-                    metrics={k: float(v) for k, v in manifest.get("metrics", {}).items()},
-                    created_at=float(manifest.get("created_at", 0.0)),
+                described.append(
+                    VersionDescription(
+                        version,
+                        True,
+                        kind=str(manifest.get("kind", "")),
+                        split=str(manifest.get("split", "")),
+                        metrics={str(k): float(v) for k, v in manifest.get("metrics", {}).items()},
+                        created_at=float(manifest.get("created_at", 0.0)),
+                    )
                 )
-            )
+            except (CorruptVersion, AttributeError, TypeError, ValueError) as error:
+                described.append(VersionDescription(version, False, error=str(error)))
         return described
+
+    def remove_stale_staging(self, older_than_s: float = STALE_STAGING_S) -> list[pathlib.Path]:
+        """Removes staging folders left by writers that died (none lives for more than the
+        seconds it takes to write a version), leaving recent ones to writers still at work.
+
+        Returns:
+            The folders removed.
+        """
+        removed = []
+        cutoff = time.time() - older_than_s
+        for name in self.list_model_folders():
+            for staging in self.model_path(name).glob(".staging-*"):
+                if staging.stat().st_mtime < cutoff:
+                    shutil.rmtree(staging, ignore_errors=True)
+                    removed.append(staging)
+        return removed
+
+    def list_model_folders(self) -> list[str]:
+        """Names of every model folder, with or without versions."""
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            e.name for e in self.root.iterdir() if e.is_dir() and _MODEL_NAME.match(e.name)
+        )
 
     @contextlib.contextmanager
     def _publish_lock(self, name: str) -> Iterator[None]:

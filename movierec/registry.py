@@ -14,12 +14,7 @@ import time
 from typing import Any
 
 from movierec.bundle import BUNDLE_FILE, load_bundle
-from movierec.errors import (
-    CorruptVersion,
-    ModelNotReady,
-    UnknownModel,
-    UnknownVersion,
-)
+from movierec.errors import CorruptVersion, ModelNotReady, UnknownModel, UnknownVersion
 from movierec.model_store import ModelStore, check_model_name
 from movierec.scoring import DotScorer
 
@@ -135,7 +130,7 @@ class ModelRegistry:
             previous = old_states.get(version)
             try:
                 loaded[version] = load_version(self.store, name, version)
-            except (CorruptVersion, UnknownVersion) as error:
+            except Exception as error:  # noqa: BLE001 - one bad folder must not stop serving
                 if previous is None or previous.error != str(error):
                     logger.warning("refusing %s version %d: %s", name, version, error)
                     states[version] = VersionState(version, FAILED, "", str(error), time.time())
@@ -148,7 +143,8 @@ class ModelRegistry:
             if version not in loaded:
                 logger.info("unloaded %s version %d", name, version)
                 states[version] = VersionState(version, UNLOADED, entry.kind, "", time.time())
-        return loaded, states
+        on_disk = set(self.store.list_versions(name))
+        return loaded, {v: state for v, state in states.items() if v in on_disk or v in loaded}
 
     def get(self, name: str, version: int = 0) -> LoadedVersion:
         """The loaded version to answer with: `version`, or the newest loaded when 0.

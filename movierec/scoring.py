@@ -1,7 +1,7 @@
 """Numpy scoring of a serving bundle: predictions, top-k recommendations, similar items.
 
 Nothing here imports TensorFlow: the serving process runs on these preloaded float32 arrays,
-and its scores equal the Keras model's (tests/test_parity.py holds them to 1e-5).
+and its scores equal the Keras model's (tests/test_training.py holds them to 1e-5).
 """
 
 from __future__ import annotations

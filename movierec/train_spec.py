@@ -134,6 +134,9 @@ def build_train_spec(
         check_split_name(dataset, split)
     except DatasetError as error:
         raise InvalidRequest(str(error)) from error
+    seed = 42 if seed is None else int(seed)
+    if not 0 <= seed < 2**32:
+        raise InvalidRequest(f"seed must be 0 to {2**32 - 1}, got {seed}")
     test_fraction = test_fraction or 0.2
     if not 0 < test_fraction < 1:
         raise InvalidRequest(f"test_fraction must be in (0, 1), got {test_fraction}")
@@ -152,6 +155,6 @@ def build_train_spec(
         dataset=dataset,
         split=split,
         test_fraction=float(test_fraction),
-        seed=42 if seed is None else int(seed),
+        seed=seed,
         hyperparameters=params,
     )

@@ -122,11 +122,24 @@ class TokenAuthInterceptor(grpc.ServerInterceptor):
         if handler is None:
             return None
 
-        def deny(request, context):
+        def deny(request_or_iterator, context):
             context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
 
-        def deny_stream(request, context):
-            deny(request, context)
+        def deny_stream(request_or_iterator, context):
+            deny(request_or_iterator, context)
             yield  # pragma: no cover - never reached; makes this a generator
 
-        return _rebuild(handler, lambda _: deny, lambda _: deny_stream)
+        kinds = {
+            "unary_unary": (grpc.unary_unary_rpc_method_handler, deny),
+            "unary_stream": (grpc.unary_stream_rpc_method_handler, deny_stream),
+            "stream_unary": (grpc.stream_unary_rpc_method_handler, deny),
+            "stream_stream": (grpc.stream_stream_rpc_method_handler, deny_stream),
+        }
+        for kind, (make, behaviour) in kinds.items():
+            if getattr(handler, kind):
+                return make(
+                    behaviour,
+                    request_deserializer=handler.request_deserializer,
+                    response_serializer=handler.response_serializer,
+                )
+        return None

@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 
 def build_server(
-    address: str, workers: int, token: str | None, options: Sequence[tuple[str, object]] = ()
+    address: str, workers: int, token: str | None, reuse_port: bool = False
 ) -> tuple[grpc.Server, int]:
     """A gRPC server with error mapping (and token auth when `token`), bound to `address`.
 
@@ -26,7 +26,8 @@ def build_server(
         address: host:port; port 0 picks a free port.
         workers: Size of the handler thread pool.
         token: Bearer token to require, or None for no auth.
-        options: Extra channel arguments.
+        reuse_port: Let several processes listen on one port (SO_REUSEPORT); off by
+            default, so a second server on a taken port fails instead of silently sharing.
 
     Returns:
         (unstarted server, bound port).
@@ -40,12 +41,14 @@ def build_server(
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers),
         interceptors=interceptors,
-        options=list(options),
+        options=[("grpc.so_reuseport", 1 if reuse_port else 0)],
     )
     try:
         port = server.add_insecure_port(address)
     except RuntimeError as error:
         raise RuntimeError(f"cannot listen on {address}: {error}") from error
+    if port == 0:
+        raise RuntimeError(f"cannot listen on {address}: address in use or not available")
     return server, port
 
 
@@ -74,15 +77,15 @@ def set_serving(
         health_servicer.set(name, status)
 
 
-def run_until_signalled(stop, grace: float) -> None:
-    """Blocks until SIGTERM or SIGINT, then calls stop(grace)."""
-    done = threading.Event()
+def stop_on_signals() -> threading.Event:
+    """Installs SIGTERM and SIGINT handlers that set the returned event. Call it before
+    announcing the server, so that a signal sent right after the announcement is not lost."""
+    stopping = threading.Event()
 
     def handle(signum, frame):
-        logger.info("signal %d: stopping with %.0fs grace", signum, grace)
-        done.set()
+        logger.info("signal %d: stopping", signum)
+        stopping.set()
 
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
-    done.wait()
-    stop(grace)
+    return stopping

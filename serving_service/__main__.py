@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from service_common.lifecycle import run_until_signalled
+from service_common.lifecycle import stop_on_signals
 from service_common.logs import setup_logging
 from serving_service.server import ServingConfig, create_server
 
@@ -22,6 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-k", type=int, default=1000, help="largest k accepted")
     parser.add_argument("--max-batch", type=int, default=10_000, help="largest Predict batch")
     parser.add_argument("--workers", type=int, default=8, help="handler threads")
+    parser.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="share the port with other serving processes on this host (SO_REUSEPORT)",
+    )
     parser.add_argument("--log-format", choices=("text", "json"), default="text")
 
 
@@ -37,11 +42,18 @@ def run(args: argparse.Namespace) -> int:
         max_k=args.max_k,
         max_batch=args.max_batch,
         workers=args.workers,
+        reuse_port=args.reuse_port,
     )
-    server, port = create_server(config)
+    stopping = stop_on_signals()
+    try:
+        server, port = create_server(config)
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     server.start()
     print(f"serving listening on {config.host}:{port}", flush=True)
-    run_until_signalled(server.stop, grace=5.0)
+    stopping.wait()
+    server.stop(grace=5.0)
     return 0
 
 

@@ -33,6 +33,8 @@ class ServingConfig:
         max_batch: Largest Predict batch.
         workers: Handler threads.
         token: Bearer token required from clients; None disables auth.
+        reuse_port: Share the port with other serving processes (SO_REUSEPORT), to use
+            every core of a host despite the GIL.
     """
 
     store: str = "./model_store"
@@ -44,6 +46,7 @@ class ServingConfig:
     max_batch: int = 10_000
     workers: int = 8
     token: str | None = None
+    reuse_port: bool = False
 
     @classmethod
     def from_env(cls, **overrides) -> ServingConfig:
@@ -72,7 +75,7 @@ class ServingServer:
         self.registry = ModelRegistry(ModelStore(config.store), config.keep_versions)
         plane = ServingDataPlane(self.registry, config.max_k, config.max_batch)
         self.server, self.port = build_server(
-            f"{config.host}:{config.port}", config.workers, config.token
+            f"{config.host}:{config.port}", config.workers, config.token, config.reuse_port
         )
         serving_pb2_grpc.add_ServingServiceServicer_to_server(ServingServicer(plane), self.server)
         self.health = add_health_and_reflection(self.server, [SERVICE_NAME])
@@ -83,8 +86,8 @@ class ServingServer:
         """Refreshes the registry from the store and updates health."""
         try:
             self.registry.refresh()
-        except OSError:
-            logger.exception("cannot read the model store at %s", self.config.store)
+        except Exception:  # noqa: BLE001 - the watcher must outlive any bad poll
+            logger.exception("cannot refresh from the model store at %s", self.config.store)
         set_serving(self.health, [SERVICE_NAME], self.registry.is_serving())
 
     def _watch(self) -> None:

@@ -55,6 +55,7 @@ def services(tmp_path_factory, data_dir):
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+        process.stdout.close()
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +130,7 @@ def test_tables_for_similar_predict_metrics_status_models(trained, services):
         (["recommend", "--user", "99999"], "NOT_FOUND", "unknown user id 99999"),
         (["recommend", "--user", "196", "-k", "0"], "INVALID_ARGUMENT", "k must be between"),
         (["similar", "--item", "77777"], "NOT_FOUND", "unknown item id 77777"),
+        (["recommend", "--user", str(2**64)], "INVALID_ARGUMENT", "bad request"),
         (
             ["recommend", "--user", "196", "--version", "9"],
             "NOT_FOUND",
@@ -162,3 +164,4 @@ def test_services_stop_cleanly_on_sigterm(tmp_path, data_dir):
     process, _ = start_service("serving", tmp_path / "store", data_dir)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=20) == 0
+    process.stdout.close()

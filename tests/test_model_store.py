@@ -1,5 +1,7 @@
 import json
+import os
 import threading
+import time
 
 import pytest
 
@@ -93,3 +95,29 @@ def test_concurrent_publishers_never_share_a_version(store):
     for thread in threads:
         thread.join()
     assert sorted(versions) == list(range(1, 9))
+
+
+def test_file_not_in_the_manifest_makes_a_version_corrupt(store):
+    publish_fake(store, "m")
+    (store.version_path("m", 1) / "extra.bin").write_bytes(b"?")
+    with pytest.raises(CorruptVersion, match="files not in the manifest: extra.bin"):
+        store.verify_version("m", 1)
+
+
+def test_only_plain_positive_numbers_are_versions(store):
+    publish_fake(store, "m")
+    for name in ("0", "007", "\u00b2", "3a", ".staging-x"):
+        (store.model_path("m") / name).mkdir()
+    assert store.list_versions("m") == [1]
+
+
+def test_stale_staging_folders_are_removed_and_fresh_ones_kept(store):
+    publish_fake(store, "m")
+    stale = store.staging_path("m", "dead-job")
+    fresh = store.staging_path("m", "live-job")
+    stale.mkdir()
+    fresh.mkdir()
+    old = time.time() - 7200
+    os.utime(stale, (old, old))
+    assert store.remove_stale_staging() == [stale]
+    assert not stale.exists() and fresh.exists()

@@ -144,3 +144,18 @@ def test_plane_metrics_and_baseline(plane, store):
     evaluation, baseline = plane.evaluate("m", 0, baseline_version=1)
     assert (evaluation.model.version, baseline.model.version) == (2, 1)
     assert evaluation.values["mae"] != baseline.values["mae"]
+
+
+@pytest.mark.parametrize("content", ["[]", '{"files": 3}', '{"files": {"../x": "ab"}}', "nul"])
+def test_structurally_bad_manifest_is_refused_not_fatal(store, content):
+    registry = ModelRegistry(store)
+    publish_fake(store, "m")
+    (store.model_path("m") / "2").mkdir()
+    (store.model_path("m") / "2" / "manifest.json").write_text(content)
+    registry.refresh()
+    assert registry.get("m").version == 1
+    assert registry.status("m")[0].versions[0].state == FAILED
+    publish_fake(store, "m", shift=0.5)  # becomes version 3 and still loads
+    registry.refresh()
+    assert registry.get("m").version == 3
+    assert not store.describe_versions("m")[1].ready

@@ -222,3 +222,35 @@ def test_load_generator_is_bounded_and_reports(served):
         run_load(address, "m", [10], duration_s=0)
     with pytest.raises(ValueError, match="predict needs item_ids"):
         run_load(address, "m", [10], method="predict")
+
+
+def test_ids_outside_int64_are_invalid_argument_not_a_crash(served):
+    _, _, client = served
+    with pytest.raises(InvalidArgumentError, match="bad request"):
+        client.recommend("m", 2**63, 3)
+    with pytest.raises(InvalidArgumentError, match="bad request"):
+        client.predict("m", [(10, "a")])
+
+
+def test_target_lists_must_be_ip_literals():
+    from client.channel import channel_target
+
+    assert channel_target(["127.0.0.1:1", "127.0.0.2:2"]) == "ipv4:127.0.0.1:1,127.0.0.2:2"
+    assert channel_target(["[::1]:1", "[::1]:2"]) == "ipv6:[::1]:1,[::1]:2"
+    assert channel_target("dns:///serving:50052") == "dns:///serving:50052"
+    with pytest.raises(ValueError, match="dns:///"):
+        channel_target(["localhost:1", "localhost:2"])
+    with pytest.raises(ValueError, match="one family"):
+        channel_target(["127.0.0.1:1", "[::1]:2"])
+
+
+def test_watcher_survives_a_bad_manifest_at_start_and_serves_later_versions(store, start_serving):
+    publish_fake(store, "m")
+    (store.model_path("m") / "2").mkdir()
+    (store.model_path("m") / "2" / "manifest.json").write_text("[]")
+    _, address = start_serving(store.root)
+    with ServingClient(address) as client:
+        assert client.recommend("m", 10, 1).model.version == 1
+        publish_fake(store, "m", shift=0.5)
+        client.wait_for_version("m", 3, timeout=10)
+        assert client.status("m")[0].versions[1].state == "FAILED"

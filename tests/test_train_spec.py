@@ -32,6 +32,9 @@ def test_overrides_apply_and_none_is_ignored():
         ({"hyperparameters": {"output": "relu"}}, "output must be one of"),
         ({"hyperparameters": {"validation_fraction": 0.9}}, "validation_fraction"),
         ({"hyperparameters": {"dropout": 0.1}}, "unknown hyperparameters: dropout"),
+        ({"seed": -1}, "seed must be 0 to 4294967295, got -1"),
+        ({"seed": 2**32}, "seed must be 0 to"),
+        ({"hyperparameters": {"learning_rate": float("nan")}}, "learning_rate"),
     ],
 )
 def test_bad_requests_are_refused_with_the_reason(arguments, message):

@@ -86,9 +86,12 @@ def test_cancelled_job_publishes_nothing(trainer, store):
     cancelled = client.cancel_job(job.job_id)
     assert cancelled.state == "CANCELLED"
     assert client.wait(job.job_id).state == "CANCELLED"
-    time.sleep(0.5)  # the killed process and its monitor are gone by now
+    server, _ = trainer
+    deadline = time.monotonic() + 30
+    while server.jobs.running_processes():
+        assert time.monotonic() < deadline, "the cancelled job's process did not end"
+        time.sleep(0.05)
     assert store.list_versions("m") == []
-    assert list(store.model_path("m").glob(".staging-*")) == []
     assert client.cancel_job(job.job_id).state == "CANCELLED"  # idempotent
 
 
@@ -134,3 +137,38 @@ def test_raw_stub_sees_status_codes(trainer, store):
         with pytest.raises(grpc.RpcError) as caught:
             stub.Train(request)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_watch_streams_are_capped_so_unary_calls_always_answer(store, start_trainer):
+    server, address = start_trainer(store.root, workers=5)  # one stream slot, 4 kept free
+    with TrainerClient(address, timeout=10) as client:
+        job = client.train("m", epochs=1000, patience=0)
+        first = client.watch_job(job.job_id)
+        assert next(first).job.job_id == job.job_id
+        with pytest.raises(ResourceExhaustedError, match="job streams are open .limit 1"):
+            next(client.watch_job(job.job_id))
+        assert client.get_job(job.job_id).state in ("QUEUED", "RUNNING")
+        first.close()
+        client.cancel_job(job.job_id)
+
+
+def test_a_second_trainer_cannot_take_a_used_port(store, start_trainer):
+    server, _ = start_trainer(store.root)
+    from trainer_service.server import TrainerConfig, create_server
+
+    with pytest.raises(RuntimeError, match="cannot listen"):
+        create_server(TrainerConfig(store=str(store.root), port=server.port))
+
+
+def test_trainer_auth_covers_streams(store, start_trainer):
+    from client import UnauthenticatedError
+
+    _, address = start_trainer(store.root, token="t0ken")
+    with TrainerClient(address) as anonymous:
+        with pytest.raises(UnauthenticatedError):
+            anonymous.list_models()
+        with pytest.raises(UnauthenticatedError):
+            list(anonymous.watch_job("any"))
+    with TrainerClient(address, token="t0ken") as client:
+        with pytest.raises(NotFoundError, match="unknown job id 'any'"):
+            list(client.watch_job("any"))

@@ -104,6 +104,9 @@ class JobManager:
         data_dir: Dataset folder passed to jobs (None: MOVIEREC_DATA_DIR, else the cache).
         max_running: Jobs training at once (each uses all cores it can get).
         max_queued: Jobs waiting at most; more is QueueFull.
+        max_watchers: Concurrent watch() streams at most; more is QueueFull (each stream
+            holds a server thread for as long as its job runs).
+        max_history: Finished jobs remembered; the oldest are forgotten beyond it.
     """
 
     def __init__(
@@ -112,11 +115,17 @@ class JobManager:
         data_dir: str | None = None,
         max_running: int = 1,
         max_queued: int = 16,
+        max_watchers: int = 12,
+        max_history: int = 1000,
     ):
         self.store = store
         self.data_dir = data_dir
         self.max_running = max_running
         self.max_queued = max_queued
+        self.max_watchers = max_watchers
+        self.max_history = max_history
+        self._watchers = 0
+        self._monitors: list[threading.Thread] = []
         self._lock = threading.Condition()
         self._jobs: dict[str, Job] = {}
         self._events: dict[str, list[JobEvent]] = {}
@@ -153,6 +162,11 @@ class JobManager:
         with self._lock:
             return sorted(self._jobs.values(), key=lambda job: job.created_at)
 
+    def running_processes(self) -> int:
+        """Job processes alive now (a cancelled job's process counts until it has ended)."""
+        with self._lock:
+            return len(self._processes)
+
     def cancel(self, job_id: str) -> Job:
         """Cancels a queued or running job (it publishes nothing); a final job, or one
         already publishing, is returned as it is. Raises UnknownJob.
@@ -178,29 +192,45 @@ class JobManager:
         with self._lock:
             if job_id not in self._jobs:
                 raise UnknownJob(job_id)
+            if self._watchers >= self.max_watchers:
+                raise QueueFull(
+                    f"{self._watchers} job streams are open (limit {self.max_watchers})"
+                )
+            self._watchers += 1
             events = self._events[job_id]
             position = len(events) - 1
-        while True:
+        try:
+            while True:
+                with self._lock:
+                    while position >= len(events) and is_active():
+                        self._lock.wait(timeout=0.5)
+                    pending = events[position:]
+                    position = len(events)
+                yield from pending
+                if not is_active() or (pending and pending[-1].job.state.final):
+                    return
+        finally:
             with self._lock:
-                while position >= len(events) and is_active():
-                    self._lock.wait(timeout=0.5)
-                pending = events[position:]
-                position = len(events)
-            yield from pending
-            if not is_active() or (pending and pending[-1].job.state.final):
-                return
+                self._watchers -= 1
 
     def close(self, timeout: float = 10.0) -> None:
-        """Cancels every job and waits for their processes to end."""
+        """Cancels every job, lets a job that is already publishing finish, and waits for
+        every job process and its monitor to end (killing a cancelled process that
+        outlives `timeout` seconds)."""
         with self._lock:
             self._closed = True
             ids = [job.job_id for job in self._jobs.values() if not job.state.final]
         for job_id in ids:
             self.cancel(job_id)
-        for process in list(self._processes.values()):
-            process.join(timeout)
+        with self._lock:
+            processes = dict(self._processes)
+            publishing = set(self._publishing)
+        for job_id, process in processes.items():
+            process.join(None if job_id in publishing else timeout)
             if process.is_alive():
                 process.kill()
+        for monitor in list(self._monitors):
+            monitor.join()
 
     # Everything below runs with self._lock held or in a job's monitor thread.
 
@@ -226,13 +256,36 @@ class JobManager:
                 name=f"movierec-job-{job_id}",
                 daemon=True,
             )
-            process.start()
-            child.close()
+            try:
+                process.start()
+            except OSError as error:
+                logger.exception("cannot start job %s", job_id)
+                parent.close()
+                self._update(
+                    job_id,
+                    state=JobState.FAILED,
+                    error=f"cannot start the job process: {error}",
+                    finished_at=time.time(),
+                )
+                continue
+            finally:
+                child.close()
             self._processes[job_id] = process
             self._update(job_id, state=JobState.RUNNING, started_at=time.time())
-            threading.Thread(
+            monitor = threading.Thread(
                 target=self._monitor, args=(job_id, process, parent), daemon=True
-            ).start()
+            )
+            self._monitors = [m for m in self._monitors if m.is_alive()] + [monitor]
+            monitor.start()
+        self._forget_old_jobs()
+
+    def _forget_old_jobs(self) -> None:
+        finished = [job for job in self._jobs.values() if job.state.final]
+        if len(finished) > self.max_history:
+            finished.sort(key=lambda job: job.finished_at)
+            for job in finished[: len(finished) - self.max_history]:
+                del self._jobs[job.job_id]
+                del self._events[job.job_id]
 
     def _monitor(self, job_id: str, process, conn) -> None:
         outcome: tuple = ("failed", "")

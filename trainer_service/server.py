@@ -14,6 +14,9 @@ from trainer_service.servicer import TrainerServicer
 
 logger = logging.getLogger(__name__)
 
+UNARY_THREADS = 4
+"""Handler threads kept free of WatchJob streams, so Train/GetJob/CancelJob always answer."""
+
 SERVICE_NAME = trainer_pb2.DESCRIPTOR.services_by_name["TrainerService"].full_name
 
 
@@ -28,7 +31,7 @@ class TrainerConfig:
         port: Port; 0 picks a free one.
         max_running: Jobs training at once.
         max_queued: Jobs waiting at most.
-        workers: Handler threads (each WatchJob stream holds one).
+        workers: Handler threads; WatchJob streams may hold all but UNARY_THREADS of them.
         token: Bearer token required from clients; None disables auth.
     """
 
@@ -64,7 +67,13 @@ class TrainerServer:
     def __init__(self, config: TrainerConfig):
         self.config = config
         self.store = ModelStore(config.store)
-        self.jobs = JobManager(self.store, config.data_dir, config.max_running, config.max_queued)
+        self.jobs = JobManager(
+            self.store,
+            config.data_dir,
+            config.max_running,
+            config.max_queued,
+            max_watchers=max(1, config.workers - UNARY_THREADS),
+        )
         self.server, self.port = build_server(
             f"{config.host}:{config.port}", config.workers, config.token
         )
@@ -74,7 +83,9 @@ class TrainerServer:
         self.health = add_health_and_reflection(self.server, [SERVICE_NAME])
 
     def start(self) -> TrainerServer:
-        """Starts answering; health turns SERVING."""
+        """Removes staging folders of long-dead jobs, starts answering; health turns SERVING."""
+        for staging in self.store.remove_stale_staging():
+            logger.warning("removed %s, left by a job that died while publishing", staging)
         self.server.start()
         set_serving(self.health, [SERVICE_NAME], True)
         logger.info("trainer on %s:%d, store %s", self.config.host, self.port, self.config.store)
