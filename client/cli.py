@@ -268,6 +268,30 @@ def cmd_loadgen(args) -> str:
     return _table(headers, rows) + f"\nversions: {versions or '-'}\nerrors: {errors or '-'}"
 
 
+def cmd_job(args) -> str:
+    """A job's state; with --watch, follows it to the end (exit non-zero unless it succeeds)."""
+    with _trainer(args) as client:
+        job = client.get_job(args.job_id)
+        if args.watch:
+            total = int(job.hyperparameters.get("epochs", 0))
+            job = client.wait(job.job_id, lambda e: None if args.json else _progress(e, total))
+    if args.json:
+        output = _json(job)
+    else:
+        rows = [(e.epoch, e.loss, e.val_rmse, e.seconds) for e in job.epochs]
+        metrics = "  ".join(f"{k} {v:.4f}" for k, v in sorted(job.metrics.items()))
+        output = (
+            f"job {job.job_id}: {job.state} {job.error}\n"
+            f"model {job.model_name} ({job.kind}) on {job.dataset}/{job.split}"
+            + (f" -> version {job.version}: {metrics}" if job.version else "")
+            + ("\n" + _table(("epoch", "loss", "val_rmse", "seconds"), rows) if rows else "")
+        )
+    if args.watch and job.state != "SUCCEEDED":
+        print(output)
+        raise SystemExit(f"job {job.job_id} {job.state}: {job.error or 'no reason given'}")
+    return output
+
+
 def cmd_cancel(args) -> str:
     """Cancels a job."""
     with _trainer(args) as client:
@@ -339,6 +363,11 @@ def build_parser() -> argparse.ArgumentParser:
     models = client_command("models", "list models and versions in the store", "trainer")
     models.add_argument("--model")
     models.set_defaults(handler=cmd_models)
+
+    job = client_command("job", "show a training job", "trainer")
+    job.add_argument("job_id")
+    job.add_argument("--watch", action="store_true", help="follow it until it ends")
+    job.set_defaults(handler=cmd_job)
 
     cancel = client_command("cancel", "cancel a training job", "trainer")
     cancel.add_argument("job_id")

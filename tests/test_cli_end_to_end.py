@@ -145,6 +145,19 @@ def test_failed_calls_exit_non_zero_with_status_and_message(trained, args, statu
     assert result.stdout == ""
 
 
+def test_queue_then_follow_a_job(services):
+    _, trainer, _, _ = services
+    queued = run(
+        "train", "--trainer", trainer, "--model", "other", "--epochs", "1", "--no-wait", "--json"
+    )
+    job_id = json.loads(queued.stdout)["job_id"]
+    followed = run("job", job_id, "--trainer", trainer, "--watch")
+    assert f"job {job_id}: SUCCEEDED" in followed.stdout
+    assert "-> version 1" in followed.stdout
+    missing = run("job", "nope", "--trainer", trainer, check=False)
+    assert missing.returncode == 1 and "NOT_FOUND: unknown job id 'nope'" in missing.stderr
+
+
 def test_train_with_a_bad_request_exits_non_zero(services):
     _, trainer, _, _ = services
     result = run("train", "--trainer", trainer, "--model", "x", "--epochs", "-3", check=False)
