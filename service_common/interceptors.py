@@ -34,6 +34,8 @@ def status_of(error: Exception) -> grpc.StatusCode:
 
 
 def _abort(context: grpc.ServicerContext, method: str, error: Exception) -> None:
+    if not isinstance(error, errors.MovierecError) and context.code() is not None:
+        raise error  # the handler aborted with its own status already
     code = status_of(error)
     if code is grpc.StatusCode.INTERNAL:
         logger.exception("unexpected error in %s", method)
@@ -73,11 +75,7 @@ class ErrorMappingInterceptor(grpc.ServerInterceptor):
             def unary(request, context):
                 try:
                     return behaviour(request, context)
-                except errors.MovierecError as error:
-                    _abort(context, method, error)
-                except Exception as error:  # noqa: BLE001 - the last line of defence
-                    if context.code() is not None:
-                        raise
+                except Exception as error:  # noqa: BLE001 - mapped, or re-raised if aborted
                     _abort(context, method, error)
 
             return unary
@@ -86,11 +84,7 @@ class ErrorMappingInterceptor(grpc.ServerInterceptor):
             def stream(request, context):
                 try:
                     yield from behaviour(request, context)
-                except errors.MovierecError as error:
-                    _abort(context, method, error)
-                except Exception as error:  # noqa: BLE001 - the last line of defence
-                    if context.code() is not None:
-                        raise
+                except Exception as error:  # noqa: BLE001 - mapped, or re-raised if aborted
                     _abort(context, method, error)
 
             return stream

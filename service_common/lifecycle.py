@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Sequence
 from concurrent import futures
@@ -89,3 +90,29 @@ def stop_on_signals() -> threading.Event:
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
     return stopping
+
+
+def serve_until_signalled(name: str, create_server, config) -> int:
+    """Process entry of a service: builds and starts it, announces
+    "<name> listening on host:port" on stdout (tests and scripts wait for that line), serves
+    until SIGTERM or SIGINT, then stops with 5 s of grace.
+
+    Args:
+        name: Service name for the announcement.
+        create_server: create_server(config) -> (server with start/stop, port).
+        config: The service's config (with .host).
+
+    Returns:
+        The process exit status: 0, or 1 when the address cannot be bound.
+    """
+    stopping = stop_on_signals()
+    try:
+        server, port = create_server(config)
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    server.start()
+    print(f"{name} listening on {config.host}:{port}", flush=True)
+    stopping.wait()
+    server.stop(5.0)
+    return 0

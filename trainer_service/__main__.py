@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from service_common.lifecycle import stop_on_signals
+from service_common.lifecycle import serve_until_signalled
 from service_common.logs import setup_logging
 from trainer_service.server import TrainerConfig, create_server
 
@@ -32,17 +32,7 @@ def run(args: argparse.Namespace) -> int:
         max_running=args.max_running,
         max_queued=args.max_queued,
     )
-    stopping = stop_on_signals()
-    try:
-        server, port = create_server(config)
-    except RuntimeError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    server.start()
-    print(f"trainer listening on {config.host}:{port}", flush=True)
-    stopping.wait()
-    server.stop(grace=5.0)
-    return 0
+    return serve_until_signalled("trainer", create_server, config)
 
 
 def main(argv: list[str] | None = None) -> int:
