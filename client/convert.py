@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from client import types
 from movierec.v1 import common_pb2, serving_pb2, trainer_pb2
@@ -21,6 +22,41 @@ def predict_request(
         model=model_spec(model, version),
         instances=[serving_pb2.PredictInstance(user_id=u, item_id=i) for u, i in pairs],
     )
+
+
+def recommend_request(
+    model: str,
+    user_id: int,
+    k: int,
+    include_seen: bool,
+    exclude: Sequence[int],
+    version: int | None,
+) -> serving_pb2.RecommendRequest:
+    """RecommendRequest for a known user (raw id)."""
+    return serving_pb2.RecommendRequest(
+        model=model_spec(model, version),
+        user_id=user_id,
+        k=k,
+        include_seen=include_seen,
+        exclude_item_ids=list(exclude),
+    )
+
+
+def similar_items_request(
+    model: str, item_id: int, k: int, version: int | None
+) -> serving_pb2.SimilarItemsRequest:
+    """SimilarItemsRequest for an item (raw id)."""
+    return serving_pb2.SimilarItemsRequest(model=model_spec(model, version), item_id=item_id, k=k)
+
+
+def metrics_request(
+    model: str, version: int | None, k: int, baseline_version: int | None
+) -> serving_pb2.MetricsRequest:
+    """MetricsRequest, with a baseline version of the same model when given."""
+    request = serving_pb2.MetricsRequest(model=model_spec(model, version), k=k)
+    if baseline_version is not None:
+        request.baseline.CopyFrom(model_spec(model, baseline_version))
+    return request
 
 
 def model_version(message: common_pb2.ModelVersion) -> types.ModelVersion:
@@ -86,7 +122,7 @@ def train_request(
     split: str,
     seed: int | None,
     test_fraction: float,
-    hyperparameters: Mapping[str, object],
+    hyperparameters: Mapping[str, Any],
 ) -> trainer_pb2.TrainRequest:
     """TrainRequest; hyperparameters with None values are left unset (server defaults)."""
     dataset_spec = trainer_pb2.DatasetSpec(name=dataset, split=split, test_fraction=test_fraction)

@@ -1,18 +1,16 @@
 """Typed clients of the serving and trainer services, sync and asyncio.
 
-Each method builds its request once in a shared base class; the sync clients return the
-result, the asyncio clients return an awaitable of the same result. Calls carry a deadline,
-UNAVAILABLE is retried with backoff by gRPC's retry policy, and failures raise the
-exceptions of client.errors.
+Both flavours share request building and response conversion (client.convert) and differ
+only in how a call is awaited. Calls carry a deadline, UNAVAILABLE is retried with backoff
+by gRPC's retry policy, and failures raise the exceptions of client.errors.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import grpc
 
@@ -29,26 +27,51 @@ from movierec.v1 import serving_pb2, serving_pb2_grpc, trainer_pb2, trainer_pb2_
 DEFAULT_SERVING = "127.0.0.1:50052"
 DEFAULT_TRAINER = "127.0.0.1:50051"
 
-
-def _checked(method):
-    """Turns a ValueError or TypeError raised while building a request (an id outside
-    int64, a string where a number belongs) into InvalidArgumentError, as the server would."""
-
-    @functools.wraps(method)
-    def wrapper(*args, **kwargs):
-        try:
-            return method(*args, **kwargs)
-        except (ValueError, TypeError) as error:
-            raise InvalidArgumentError(f"bad request: {error}") from None
-
-    return wrapper
+T = TypeVar("T")
+_NOT_YET = ("UNAVAILABLE", "NOT_FOUND")
 
 
-class _Client:
-    """Channel, deadline, token and the one place calls are made and errors translated."""
+def _build(make: Callable[..., Any], *args: Any) -> Any:
+    """make(*args), with a ValueError or TypeError of protobuf (an id outside int64, a
+    string where a number belongs) turned into InvalidArgumentError, as the server would."""
+    try:
+        return make(*args)
+    except (ValueError, TypeError) as error:
+        raise InvalidArgumentError(f"bad request: {error}") from None
 
+
+def _not_served(model: str, version: int, timeout: float) -> DeadlineExceededError:
+    return DeadlineExceededError(
+        f"model {model!r} did not serve version {version} within {timeout:.0f}s"
+    )
+
+
+class _Channel:
+    """Channel, stub, deadline and token of one client."""
+
+    def __init__(
+        self,
+        stub_class: Callable[[Any], Any],
+        target: str | Sequence[str],
+        timeout: float,
+        max_attempts: int,
+        token: str | None,
+        aio: bool,
+    ):
+        opener = open_aio_channel if aio else open_channel
+        self.channel = opener(target, max_attempts)
+        self.stub = stub_class(self.channel)
+        self.timeout = timeout
+        self.metadata = (("authorization", f"Bearer {token}"),) if token else None
+
+    def start(self, method: str, request, timeout: float | None = -1.0):
+        """Starts the call (sync: its result; asyncio: an awaitable call)."""
+        timeout = self.timeout if timeout == -1.0 else timeout
+        return getattr(self.stub, method)(request, timeout=timeout, metadata=self.metadata)
+
+
+class _SyncClient:
     _stub_class: Callable[[Any], Any]
-    _aio = False
 
     def __init__(
         self,
@@ -58,49 +81,17 @@ class _Client:
         max_attempts: int = 4,
         token: str | None = None,
     ):
-        opener = open_aio_channel if self._aio else open_channel
-        self._channel = opener(target, max_attempts)
-        self._stub = self._stub_class(self._channel)
-        self.timeout = timeout
-        self._metadata = (("authorization", f"Bearer {token}"),) if token else None
+        self._rpc = _Channel(self._stub_class, target, timeout, max_attempts, token, aio=False)
 
-    def _invoke(self, method: str, request, convert_response):
+    def _call(self, method: str, request, convert_response: Callable[[Any], T]) -> T:
         try:
-            response = getattr(self._stub, method)(
-                request, timeout=self.timeout, metadata=self._metadata
-            )
+            return convert_response(self._rpc.start(method, request))
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None
-        return convert_response(response)
 
-
-class _AsyncClient(_Client):
-    _aio = True
-
-    async def _invoke(self, method: str, request, convert_response):
-        try:
-            response = await getattr(self._stub, method)(
-                request, timeout=self.timeout, metadata=self._metadata
-            )
-        except grpc.RpcError as error:
-            raise from_rpc_error(error) from None
-        return convert_response(response)
-
-    async def close(self) -> None:
-        """Closes the channel."""
-        await self._channel.close()
-
-    async def __aenter__(self):
-        return self
-
-    async def __aexit__(self, *exc_info) -> None:
-        await self.close()
-
-
-class _SyncClient(_Client):
     def close(self) -> None:
         """Closes the channel."""
-        self._channel.close()
+        self._rpc.channel.close()
 
     def __enter__(self):
         return self
@@ -109,29 +100,52 @@ class _SyncClient(_Client):
         self.close()
 
 
-_NOT_YET = ("UNAVAILABLE", "NOT_FOUND")
+class _AsyncClient:
+    _stub_class: Callable[[Any], Any]
+
+    def __init__(
+        self,
+        target: str | Sequence[str],
+        *,
+        timeout: float = 10.0,
+        max_attempts: int = 4,
+        token: str | None = None,
+    ):
+        self._rpc = _Channel(self._stub_class, target, timeout, max_attempts, token, aio=True)
+
+    async def _call(self, method: str, request, convert_response: Callable[[Any], T]) -> T:
+        try:
+            return convert_response(await self._rpc.start(method, request))
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+
+    async def close(self) -> None:
+        """Closes the channel."""
+        await self._rpc.channel.close()
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self.close()
 
 
-def _not_served(model: str, version: int, timeout: float) -> DeadlineExceededError:
-    return DeadlineExceededError(
-        f"model {model!r} did not serve version {version} within {timeout:.0f}s"
-    )
+class ServingClient(_SyncClient):
+    """Sync client of the serving service; a context manager.
 
+    Args:
+        target: "host:port", "dns:///name:port", or a list of IP-literal "host:port"
+            balanced round-robin.
+        timeout: Deadline of each call, seconds.
+        max_attempts: Attempts per call on UNAVAILABLE (1 disables retries).
+        token: Bearer token, where the server requires one.
+    """
 
-async def _serving_status_or_none(status_call) -> types.ModelStatus | None:
-    try:
-        (status,) = await status_call
-    except MovierecClientError as error:
-        if error.code not in _NOT_YET:
-            raise
-        return None
-    return status
-
-
-class _ServingMethods(_Client):
     _stub_class = serving_pb2_grpc.ServingServiceStub
 
-    @_checked
+    def __init__(self, target: str | Sequence[str] = DEFAULT_SERVING, **options: Any):
+        super().__init__(target, **options)
+
     def predict(
         self, model: str, pairs: Sequence[tuple[int, int]], *, version: int | None = None
     ) -> types.Predictions:
@@ -142,11 +156,9 @@ class _ServingMethods(_Client):
             InvalidArgumentError: an empty or oversized batch.
             UnavailableError: no version loaded yet.
         """
-        return self._invoke(
-            "Predict", convert.predict_request(model, pairs, version), convert.predictions
-        )
+        request = _build(convert.predict_request, model, pairs, version)
+        return self._call("Predict", request, convert.predictions)
 
-    @_checked
     def recommend(
         self,
         model: str,
@@ -164,26 +176,18 @@ class _ServingMethods(_Client):
             NotFoundError: an unknown model, version or user.
             InvalidArgumentError: k out of range.
         """
-        request = serving_pb2.RecommendRequest(
-            model=convert.model_spec(model, version),
-            user_id=user_id,
-            k=k,
-            include_seen=include_seen,
-            exclude_item_ids=list(exclude),
+        request = _build(
+            convert.recommend_request, model, user_id, k, include_seen, exclude, version
         )
-        return self._invoke("Recommend", request, convert.recommendations)
+        return self._call("Recommend", request, convert.recommendations)
 
-    @_checked
     def similar_items(
         self, model: str, item_id: int, k: int = 10, *, version: int | None = None
     ) -> types.Recommendations:
         """Top-k items by cosine similarity to an item (raw id); score is the similarity."""
-        request = serving_pb2.SimilarItemsRequest(
-            model=convert.model_spec(model, version), item_id=item_id, k=k
-        )
-        return self._invoke("SimilarItems", request, convert.recommendations)
+        request = _build(convert.similar_items_request, model, item_id, k, version)
+        return self._call("SimilarItems", request, convert.recommendations)
 
-    @_checked
     def metrics(
         self,
         model: str,
@@ -193,31 +197,13 @@ class _ServingMethods(_Client):
         baseline_version: int | None = None,
     ) -> types.MetricsReport:
         """Evaluation of a version on its held-out split, optionally beside a baseline."""
-        request = serving_pb2.MetricsRequest(model=convert.model_spec(model, version), k=k)
-        if baseline_version is not None:
-            request.baseline.CopyFrom(convert.model_spec(model, baseline_version))
-        return self._invoke("Metrics", request, convert.metrics_report)
+        request = _build(convert.metrics_request, model, version, k, baseline_version)
+        return self._call("Metrics", request, convert.metrics_report)
 
-    @_checked
     def status(self, model: str = "") -> tuple[types.ModelStatus, ...]:
         """Serving state of one model, or of every model when `model` is empty."""
         request = serving_pb2.GetModelStatusRequest(model_name=model)
-        return self._invoke("GetModelStatus", request, convert.model_statuses)
-
-
-class ServingClient(_ServingMethods, _SyncClient):
-    """Sync client of the serving service; a context manager.
-
-    Args:
-        target: "host:port", "dns:///name:port", or a list of "host:port" balanced
-            round-robin.
-        timeout: Deadline of each call, seconds.
-        max_attempts: Attempts per call on UNAVAILABLE (1 disables retries).
-        token: Bearer token, where the server requires one.
-    """
-
-    def __init__(self, target: str | Sequence[str] = DEFAULT_SERVING, **options):
-        super().__init__(target, **options)
+        return self._call("GetModelStatus", request, convert.model_statuses)
 
     def wait_for_version(
         self, model: str, version: int = 1, timeout: float = 60.0, interval: float = 0.2
@@ -241,90 +227,140 @@ class ServingClient(_ServingMethods, _SyncClient):
             time.sleep(interval)
 
 
-class AsyncServingClient(_ServingMethods, _AsyncClient):
-    """Asyncio client of the serving service: ServingClient's methods, each awaitable; an
-    async context manager. Same arguments as ServingClient.
-    """
+class AsyncServingClient(_AsyncClient):
+    """Asyncio client of the serving service: ServingClient's methods as coroutines; an
+    async context manager. Same arguments as ServingClient."""
 
-    def __init__(self, target: str | Sequence[str] = DEFAULT_SERVING, **options):
+    _stub_class = serving_pb2_grpc.ServingServiceStub
+
+    def __init__(self, target: str | Sequence[str] = DEFAULT_SERVING, **options: Any):
         super().__init__(target, **options)
+
+    async def predict(
+        self, model: str, pairs: Sequence[tuple[int, int]], *, version: int | None = None
+    ) -> types.Predictions:
+        """See ServingClient.predict."""
+        request = _build(convert.predict_request, model, pairs, version)
+        return await self._call("Predict", request, convert.predictions)
+
+    async def recommend(
+        self,
+        model: str,
+        user_id: int,
+        k: int = 10,
+        *,
+        include_seen: bool = False,
+        exclude: Sequence[int] = (),
+        version: int | None = None,
+    ) -> types.Recommendations:
+        """See ServingClient.recommend."""
+        request = _build(
+            convert.recommend_request, model, user_id, k, include_seen, exclude, version
+        )
+        return await self._call("Recommend", request, convert.recommendations)
+
+    async def similar_items(
+        self, model: str, item_id: int, k: int = 10, *, version: int | None = None
+    ) -> types.Recommendations:
+        """See ServingClient.similar_items."""
+        request = _build(convert.similar_items_request, model, item_id, k, version)
+        return await self._call("SimilarItems", request, convert.recommendations)
+
+    async def metrics(
+        self,
+        model: str,
+        *,
+        version: int | None = None,
+        k: int = 0,
+        baseline_version: int | None = None,
+    ) -> types.MetricsReport:
+        """See ServingClient.metrics."""
+        request = _build(convert.metrics_request, model, version, k, baseline_version)
+        return await self._call("Metrics", request, convert.metrics_report)
+
+    async def status(self, model: str = "") -> tuple[types.ModelStatus, ...]:
+        """See ServingClient.status."""
+        request = serving_pb2.GetModelStatusRequest(model_name=model)
+        return await self._call("GetModelStatus", request, convert.model_statuses)
 
     async def wait_for_version(
         self, model: str, version: int = 1, timeout: float = 60.0, interval: float = 0.2
     ) -> types.ModelStatus:
-        """Polls GetModelStatus until the model serves `version` or newer.
-
-        Raises:
-            DeadlineExceededError: not served within `timeout` seconds.
-        """
+        """See ServingClient.wait_for_version."""
         deadline = time.monotonic() + timeout
         while True:
-            status = await _serving_status_or_none(self.status(model))
-            if status is not None and status.serving_version >= version:
-                return status
+            try:
+                (status,) = await self.status(model)
+                if status.serving_version >= version:
+                    return status
+            except MovierecClientError as error:
+                if error.code not in _NOT_YET:
+                    raise
             if time.monotonic() > deadline:
                 raise _not_served(model, version, timeout)
             await asyncio.sleep(interval)
 
 
-class _TrainerMethods(_Client):
+def _train_request(model: str, options: dict[str, Any]) -> trainer_pb2.TrainRequest:
+    known = {"kind", "dataset", "split", "seed", "test_fraction"}
+    settings = {"kind": "dot", "dataset": "ml-100k", "split": "u1", "seed": None}
+    settings.update({k: v for k, v in options.items() if k in known})
+    hyperparameters = {k: v for k, v in options.items() if k not in known}
+    return _build(
+        convert.train_request,
+        model,
+        settings["kind"],
+        settings["dataset"],
+        settings["split"],
+        settings["seed"],
+        settings.get("test_fraction", 0.0),
+        hyperparameters,
+    )
+
+
+class TrainerClient(_SyncClient):
+    """Sync client of the trainer service; a context manager. Arguments as ServingClient."""
+
     _stub_class = trainer_pb2_grpc.TrainerServiceStub
 
-    @_checked
-    def train(
-        self,
-        model: str,
-        *,
-        kind: str = "dot",
-        dataset: str = "ml-100k",
-        split: str = "u1",
-        seed: int | None = None,
-        test_fraction: float = 0.0,
-        **hyperparameters: Any,
-    ) -> types.Job:
-        """Queues a training job; hyperparameters left out take the server's defaults.
+    def __init__(self, target: str | Sequence[str] = DEFAULT_TRAINER, **options: Any):
+        super().__init__(target, **options)
+
+    def train(self, model: str, **options: Any) -> types.Job:
+        """Queues a training job.
+
+        Args:
+            model: Model name.
+            **options: kind ("dot"), dataset ("ml-100k"), split ("u1"), seed, test_fraction,
+                and hyperparameters (epochs, embedding_dim, learning_rate, batch_size, l2,
+                output, patience, validation_fraction); those left out or None take the
+                server's defaults.
 
         Raises:
             InvalidArgumentError: bad name, kind, dataset, split or hyperparameter.
             ResourceExhaustedError: the job queue is full.
         """
-        request = convert.train_request(
-            model, kind, dataset, split, seed, test_fraction, hyperparameters
-        )
-        return self._invoke("Train", request, convert.job)
+        return self._call("Train", _train_request(model, options), convert.job)
 
-    @_checked
     def get_job(self, job_id: str) -> types.Job:
         """The job's current state. Raises NotFoundError."""
-        return self._invoke("GetJob", trainer_pb2.GetJobRequest(job_id=job_id), convert.job)
+        return self._call("GetJob", trainer_pb2.GetJobRequest(job_id=job_id), convert.job)
 
-    @_checked
     def cancel_job(self, job_id: str) -> types.Job:
         """Cancels a queued or running job; it publishes nothing."""
-        return self._invoke("CancelJob", trainer_pb2.CancelJobRequest(job_id=job_id), convert.job)
+        return self._call("CancelJob", trainer_pb2.CancelJobRequest(job_id=job_id), convert.job)
 
-    @_checked
     def list_models(self, model: str = "") -> tuple[types.StoredModel, ...]:
         """Models in the store with their versions (newest first) and headline metrics."""
         request = trainer_pb2.ListModelsRequest(model_name=model)
-        return self._invoke("ListModels", request, convert.stored_models)
-
-
-class TrainerClient(_TrainerMethods, _SyncClient):
-    """Sync client of the trainer service; a context manager. Arguments as ServingClient."""
-
-    def __init__(self, target: str | Sequence[str] = DEFAULT_TRAINER, **options):
-        super().__init__(target, **options)
+        return self._call("ListModels", request, convert.stored_models)
 
     def watch_job(self, job_id: str) -> Iterator[types.JobEvent]:
-        """Yields the job's events, from its current state until a final state.
-
-        The stream has no deadline (training takes as long as it takes).
-        """
+        """Yields the job's events, from its current state until a final state. The stream
+        has no deadline (training takes as long as it takes)."""
         try:
-            for event in self._stub.WatchJob(
-                trainer_pb2.WatchJobRequest(job_id=job_id), metadata=self._metadata
-            ):
+            request = trainer_pb2.WatchJobRequest(job_id=job_id)
+            for event in self._rpc.start("WatchJob", request, timeout=None):
                 yield convert.job_event(event)
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None
@@ -340,40 +376,58 @@ class TrainerClient(_TrainerMethods, _SyncClient):
         return job if job is not None and job.done else self.get_job(job_id)
 
 
-class AsyncTrainerClient(_TrainerMethods, _AsyncClient):
-    """Asyncio client of the trainer service: TrainerClient's methods, each awaitable."""
+class AsyncTrainerClient(_AsyncClient):
+    """Asyncio client of the trainer service: TrainerClient's methods as coroutines (and
+    watch_job as an async iterator). Arguments as ServingClient."""
 
-    def __init__(self, target: str | Sequence[str] = DEFAULT_TRAINER, **options):
+    _stub_class = trainer_pb2_grpc.TrainerServiceStub
+
+    def __init__(self, target: str | Sequence[str] = DEFAULT_TRAINER, **options: Any):
         super().__init__(target, **options)
 
+    async def train(self, model: str, **options: Any) -> types.Job:
+        """See TrainerClient.train."""
+        return await self._call("Train", _train_request(model, options), convert.job)
+
+    async def get_job(self, job_id: str) -> types.Job:
+        """See TrainerClient.get_job."""
+        request = trainer_pb2.GetJobRequest(job_id=job_id)
+        return await self._call("GetJob", request, convert.job)
+
+    async def cancel_job(self, job_id: str) -> types.Job:
+        """See TrainerClient.cancel_job."""
+        request = trainer_pb2.CancelJobRequest(job_id=job_id)
+        return await self._call("CancelJob", request, convert.job)
+
+    async def list_models(self, model: str = "") -> tuple[types.StoredModel, ...]:
+        """See TrainerClient.list_models."""
+        request = trainer_pb2.ListModelsRequest(model_name=model)
+        return await self._call("ListModels", request, convert.stored_models)
+
     async def watch_job(self, job_id: str) -> AsyncIterator[types.JobEvent]:
-        """Async-iterates the job's events until a final state."""
-        call = self._stub.WatchJob(
-            trainer_pb2.WatchJobRequest(job_id=job_id), metadata=self._metadata
-        )
+        """See TrainerClient.watch_job."""
+        call = self._rpc.start("WatchJob", trainer_pb2.WatchJobRequest(job_id=job_id), None)
         try:
             async for event in call:
                 yield convert.job_event(event)
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None
-        except asyncio.CancelledError:
+        finally:
             call.cancel()
-            raise
 
     async def wait(
-        self, job_id: str, on_event: Callable[[types.JobEvent], None] = lambda e: None
+        self,
+        job_id: str,
+        on_event: Callable[[types.JobEvent], Awaitable[None] | None] = lambda e: None,
     ) -> types.Job:
-        """Follows a job until it ends, calling on_event for each event; returns the job."""
+        """See TrainerClient.wait (on_event may also be a coroutine function)."""
         job = None
         async for event in self.watch_job(job_id):
-            on_event(event)
+            outcome = on_event(event)
+            if asyncio.iscoroutine(outcome):
+                await outcome
             job = event.job
         return job if job is not None and job.done else await self.get_job(job_id)
 
 
-__all__ = [
-    "AsyncServingClient",
-    "AsyncTrainerClient",
-    "ServingClient",
-    "TrainerClient",
-]
+__all__ = ["AsyncServingClient", "AsyncTrainerClient", "ServingClient", "TrainerClient"]

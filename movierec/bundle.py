@@ -70,7 +70,7 @@ def save_bundle(path: pathlib.Path, bundle: Bundle) -> None:
         field.name: np.asarray(getattr(bundle, field.name)) for field in dataclasses.fields(bundle)
     }
     with open(path, "wb") as out:
-        np.savez(out, **arrays)
+        np.savez(out, allow_pickle=False, **arrays)
 
 
 def load_bundle(path: pathlib.Path) -> Bundle:

@@ -1,6 +1,8 @@
 """The serving service over real gRPC on loopback, with hand-made versions (no TensorFlow)."""
 
 import asyncio
+import subprocess
+import sys
 import threading
 import time
 
@@ -254,3 +256,15 @@ def test_watcher_survives_a_bad_manifest_at_start_and_serves_later_versions(stor
         publish_fake(store, "m", shift=0.5)
         client.wait_for_version("m", 3, timeout=10)
         assert client.status("m")[0].versions[1].state == "FAILED"
+
+
+def test_serving_and_client_modules_never_import_tensorflow():
+    code = (
+        "import sys, serving_service.__main__, client.cli, client.loadgen, trainer_service.server;"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras'));"
+        "print(heavy)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

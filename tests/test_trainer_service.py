@@ -1,11 +1,13 @@
 """The trainer service over real gRPC on loopback; jobs train for real in their processes."""
 
+import asyncio
 import time
 
 import grpc
 import pytest
 
 from client import (
+    AsyncTrainerClient,
     InvalidArgumentError,
     NotFoundError,
     ResourceExhaustedError,
@@ -172,3 +174,21 @@ def test_trainer_auth_covers_streams(store, start_trainer):
     with TrainerClient(address, token="t0ken") as client:
         with pytest.raises(NotFoundError, match="unknown job id 'any'"):
             list(client.watch_job("any"))
+
+
+def test_async_trainer_client_follows_a_job(trainer, store):
+    server, _ = trainer
+
+    async def scenario():
+        async with AsyncTrainerClient(f"127.0.0.1:{server.port}") as client:
+            job = await client.train("m", epochs=1, patience=0)
+            seen = []
+            final = await client.wait(job.job_id, seen.append)
+            with pytest.raises(InvalidArgumentError, match="bad request"):
+                await client.train("m", dropout=0.5)
+            return final, seen
+
+    final, seen = asyncio.run(scenario())
+    assert final.state == "SUCCEEDED" and final.version == 1
+    assert [e.epoch.epoch for e in seen if e.epoch] == [1]
+    assert store.list_versions("m") == [1]

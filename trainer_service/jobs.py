@@ -130,7 +130,7 @@ class JobManager:
         self._jobs: dict[str, Job] = {}
         self._events: dict[str, list[JobEvent]] = {}
         self._queue: collections.deque[str] = collections.deque()
-        self._processes: dict[str, multiprocessing.Process] = {}
+        self._processes: dict[str, multiprocessing.process.BaseProcess] = {}
         self._publishing: set[str] = set()
         self._context = multiprocessing.get_context("spawn")
         self._closed = False
