@@ -209,7 +209,15 @@ def cmd_train(args) -> str | None:
             return _json(job) if args.json else f"queued job {job.job_id}"
         total = int(job.hyperparameters.get("epochs", 0))
         quiet = args.json or args.quiet
-        job = client.wait(job.job_id, on_event=lambda e: None if quiet else _progress(e, total))
+        try:
+            job = client.wait(job.job_id, lambda e: None if quiet else _progress(e, total))
+        except KeyboardInterrupt:
+            print(
+                f"\njob {job.job_id} goes on in the trainer; follow it with `movierec job"
+                f" {job.job_id} --watch` or stop it with `movierec cancel {job.job_id}`",
+                file=sys.stderr,
+            )
+            raise SystemExit(130) from None
     if job.state != "SUCCEEDED":
         raise SystemExit(f"job {job.job_id} {job.state}: {job.error or 'no reason given'}")
     if args.json:
