@@ -70,8 +70,9 @@ class _Channel:
         return getattr(self.stub, method)(request, timeout=timeout, metadata=self.metadata)
 
 
-class _SyncClient:
+class _ClientBase:
     _stub_class: Callable[[Any], Any]
+    _aio = False
 
     def __init__(
         self,
@@ -81,8 +82,10 @@ class _SyncClient:
         max_attempts: int = 4,
         token: str | None = None,
     ):
-        self._rpc = _Channel(self._stub_class, target, timeout, max_attempts, token, aio=False)
+        self._rpc = _Channel(self._stub_class, target, timeout, max_attempts, token, self._aio)
 
+
+class _SyncClient(_ClientBase):
     def _call(self, method: str, request, convert_response: Callable[[Any], T]) -> T:
         try:
             return convert_response(self._rpc.start(method, request))
@@ -100,18 +103,8 @@ class _SyncClient:
         self.close()
 
 
-class _AsyncClient:
-    _stub_class: Callable[[Any], Any]
-
-    def __init__(
-        self,
-        target: str | Sequence[str],
-        *,
-        timeout: float = 10.0,
-        max_attempts: int = 4,
-        token: str | None = None,
-    ):
-        self._rpc = _Channel(self._stub_class, target, timeout, max_attempts, token, aio=True)
+class _AsyncClient(_ClientBase):
+    _aio = True
 
     async def _call(self, method: str, request, convert_response: Callable[[Any], T]) -> T:
         try:
