@@ -128,6 +128,8 @@ def cmd_metrics(args) -> str:
 
 def cmd_status(args) -> str:
     """Serving state; with --wait-version, first waits until that version serves."""
+    if args.wait_version and not args.model:
+        raise ValueError("--wait-version needs --model")
     with _serving(args) as client:
         if args.wait_version:
             client.wait_for_version(args.model, args.wait_version, timeout=args.wait_timeout)
@@ -183,6 +185,45 @@ def _progress(event: types.JobEvent, total: int) -> None:
         print(line, file=sys.stderr, flush=True)
 
 
+def _follow(client: TrainerClient, job: types.Job, quiet: bool) -> types.Job:
+    """Follows a job to its end with a progress bar (unless quiet). On Ctrl-C or a failed
+    stream, says how to pick the job up again, since it goes on in the trainer."""
+    total = int(str(job.hyperparameters.get("epochs", 0)))
+    hint = (
+        f"job {job.job_id} goes on in the trainer; follow it with `movierec job {job.job_id}"
+        f" --watch` or stop it with `movierec cancel {job.job_id}`"
+    )
+    try:
+        return client.wait(job.job_id, lambda e: None if quiet else _progress(e, total))
+    except KeyboardInterrupt:
+        print(f"\n{hint}", file=sys.stderr)
+        raise SystemExit(130) from None
+    except MovierecClientError:
+        print(hint, file=sys.stderr)
+        raise
+
+
+def _job_summary(job: types.Job) -> str:
+    rows = [(e.epoch, e.loss, e.val_rmse, e.seconds) for e in job.epochs]
+    metrics = "  ".join(f"{k} {v:.4f}" for k, v in sorted(job.metrics.items()))
+    took = f" in {job.finished_at - job.started_at:.1f}s" if job.finished_at else ""
+    return (
+        f"job {job.job_id}: {job.state}{took} {job.error}".rstrip()
+        + f"\nmodel {job.model_name} ({job.kind}) on {job.dataset}/{job.split}"
+        + (f" -> version {job.version}: {metrics}" if job.version else "")
+        + ("\n" + _table(("epoch", "loss", "val_rmse", "seconds"), rows) if rows else "")
+    )
+
+
+def _finished(job: types.Job, as_json: bool) -> str:
+    """The job's report; exits 1 after printing it unless the job succeeded."""
+    output = _json(job) if as_json else _job_summary(job)
+    if job.state != "SUCCEEDED":
+        print(output)
+        raise SystemExit(f"job {job.job_id} {job.state}: {job.error or 'no reason given'}")
+    return output
+
+
 def cmd_train(args) -> str | None:
     """Starts a job and follows it; exits non-zero unless it succeeds."""
     params = {
@@ -207,27 +248,8 @@ def cmd_train(args) -> str | None:
         )
         if args.no_wait:
             return _json(job) if args.json else f"queued job {job.job_id}"
-        total = int(job.hyperparameters.get("epochs", 0))
-        quiet = args.json or args.quiet
-        try:
-            job = client.wait(job.job_id, lambda e: None if quiet else _progress(e, total))
-        except KeyboardInterrupt:
-            print(
-                f"\njob {job.job_id} goes on in the trainer; follow it with `movierec job"
-                f" {job.job_id} --watch` or stop it with `movierec cancel {job.job_id}`",
-                file=sys.stderr,
-            )
-            raise SystemExit(130) from None
-    if job.state != "SUCCEEDED":
-        raise SystemExit(f"job {job.job_id} {job.state}: {job.error or 'no reason given'}")
-    if args.json:
-        return _json(job)
-    metrics = "  ".join(f"{k} {v:.4f}" for k, v in sorted(job.metrics.items()))
-    return (
-        f"job {job.job_id} SUCCEEDED after {len(job.epochs)} epochs"
-        f" ({job.finished_at - job.started_at:.1f}s): {job.model_name} version {job.version}"
-        f" on {job.dataset}/{job.split}: {metrics}"
-    )
+        job = _follow(client, job, quiet=args.json or args.quiet)
+    return _finished(job, args.json)
 
 
 def cmd_loadgen(args) -> str:
@@ -235,6 +257,8 @@ def cmd_loadgen(args) -> str:
     from client.loadgen import run_load
 
     first, last = args.users
+    if first > last or args.items[0] > args.items[1]:
+        raise ValueError("--users and --items take FIRST <= LAST")
     report = run_load(
         args.serving,
         args.model,
@@ -246,7 +270,12 @@ def cmd_loadgen(args) -> str:
         max_requests=args.requests,
         duration_s=args.duration,
         token=args.token,
+        timeout=args.timeout,
     )
+    if not report.versions:
+        print(_json(report) if args.json else "no call succeeded", file=sys.stdout)
+        errors = ", ".join(f"{code} {count}" for code, count in sorted(report.errors.items()))
+        raise SystemExit(f"error: every call failed ({errors})")
     if args.json:
         return _json(report)
     rows = [
@@ -280,24 +309,10 @@ def cmd_job(args) -> str:
     """A job's state; with --watch, follows it to the end (exit non-zero unless it succeeds)."""
     with _trainer(args) as client:
         job = client.get_job(args.job_id)
-        if args.watch:
-            total = int(job.hyperparameters.get("epochs", 0))
-            job = client.wait(job.job_id, lambda e: None if args.json else _progress(e, total))
-    if args.json:
-        output = _json(job)
-    else:
-        rows = [(e.epoch, e.loss, e.val_rmse, e.seconds) for e in job.epochs]
-        metrics = "  ".join(f"{k} {v:.4f}" for k, v in sorted(job.metrics.items()))
-        output = (
-            f"job {job.job_id}: {job.state} {job.error}\n"
-            f"model {job.model_name} ({job.kind}) on {job.dataset}/{job.split}"
-            + (f" -> version {job.version}: {metrics}" if job.version else "")
-            + ("\n" + _table(("epoch", "loss", "val_rmse", "seconds"), rows) if rows else "")
-        )
-    if args.watch and job.state != "SUCCEEDED":
-        print(output)
-        raise SystemExit(f"job {job.job_id} {job.state}: {job.error or 'no reason given'}")
-    return output
+        if not args.watch:
+            return _json(job) if args.json else _job_summary(job)
+        job = _follow(client, job, quiet=args.json)
+    return _finished(job, args.json)
 
 
 def cmd_cancel(args) -> str:
@@ -433,7 +448,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = client_command("status", "serving state of models", "serving")
     status.add_argument("--model")
-    status.add_argument("--wait-version", type=int, help="first wait until this version serves")
+    status.add_argument(
+        "--wait-version", type=int, help="first wait until this version serves (needs --model)"
+    )
     status.add_argument("--wait-timeout", type=float, default=60.0)
     status.set_defaults(handler=cmd_status)
     return parser
@@ -449,6 +466,9 @@ def main(argv: list[str] | None = None) -> int:
     except MovierecClientError as error:
         print(f"error: {error.code}: {error.message}", file=sys.stderr)
         return 1
+    except ValueError as error:  # a bad flag value, refused before any call
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if output:
         print(output)
     return 0

@@ -25,16 +25,17 @@ MAX_REQUESTS = 10_000_000
 
 @dataclasses.dataclass(frozen=True)
 class LoadReport:
-    """What a load run measured. Latencies are in milliseconds, of successful calls."""
+    """What a load run measured. Latencies are in milliseconds, of successful calls (None
+    when no call succeeded)."""
 
     requests: int
     errors: dict[str, int]
     seconds: float
     throughput: float
-    p50_ms: float
-    p90_ms: float
-    p99_ms: float
-    max_ms: float
+    p50_ms: float | None
+    p90_ms: float | None
+    p99_ms: float | None
+    max_ms: float | None
     versions: dict[int, int]
 
 
@@ -51,6 +52,7 @@ def run_load(
     duration_s: float = 10.0,
     seed: int = 0,
     token: str | None = None,
+    timeout: float = 10.0,
 ) -> LoadReport:
     """Sends calls from `concurrency` threads until max_requests or duration_s is reached.
 
@@ -66,6 +68,7 @@ def run_load(
         duration_s: Upper bound on time, seconds, up to MAX_DURATION_S.
         seed: Seed of the user draws.
         token: Bearer token.
+        timeout: Deadline of each call, seconds.
 
     Raises:
         ValueError: a bound out of range, no users, or an unknown method.
@@ -90,7 +93,7 @@ def run_load(
     versions: Counter[int] = Counter()
     deadline = time.monotonic() + duration_s
 
-    with ServingClient(target, token=token, max_attempts=1) as client:
+    with ServingClient(target, token=token, max_attempts=1, timeout=timeout) as client:
 
         def one_call(user: int, rng: random.Random) -> int:
             if method == "recommend":
@@ -129,16 +132,21 @@ def run_load(
             thread.join()
         seconds = time.perf_counter() - began
 
-    done = np.asarray(latencies) if latencies else np.asarray([np.nan])
-    p50, p90, p99 = np.percentile(done, [50, 90, 99])
+    p50: float | None = None
+    p90: float | None = None
+    p99: float | None = None
+    slowest: float | None = None
+    if latencies:
+        p50, p90, p99 = (float(p) for p in np.percentile(latencies, [50, 90, 99]))
+        slowest = float(max(latencies))
     return LoadReport(
         requests=issued,
         errors=dict(errors),
         seconds=seconds,
         throughput=len(latencies) / seconds if seconds > 0 else 0.0,
-        p50_ms=float(p50),
-        p90_ms=float(p90),
-        p99_ms=float(p99),
-        max_ms=float(np.max(done)),
+        p50_ms=p50,
+        p90_ms=p90,
+        p99_ms=p99,
+        max_ms=slowest,
         versions=dict(versions),
     )

@@ -206,6 +206,8 @@ class ServingClient(_SyncClient):
         Raises:
             DeadlineExceededError: not served within `timeout` seconds.
         """
+        if not model:
+            raise InvalidArgumentError("wait_for_version needs a model name")
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -222,7 +224,8 @@ class ServingClient(_SyncClient):
 
 class AsyncServingClient(_AsyncClient):
     """Asyncio client of the serving service: ServingClient's methods as coroutines; an
-    async context manager. Same arguments as ServingClient."""
+    async context manager. Same arguments as ServingClient. Create it inside the event
+    loop that will use it (gRPC binds an asyncio channel to the loop it was made in)."""
 
     _stub_class = serving_pb2_grpc.ServingServiceStub
 
@@ -280,6 +283,8 @@ class AsyncServingClient(_AsyncClient):
         self, model: str, version: int = 1, timeout: float = 60.0, interval: float = 0.2
     ) -> types.ModelStatus:
         """See ServingClient.wait_for_version."""
+        if not model:
+            raise InvalidArgumentError("wait_for_version needs a model name")
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -296,6 +301,7 @@ class AsyncServingClient(_AsyncClient):
 
 def _train_request(model: str, options: dict[str, Any]) -> trainer_pb2.TrainRequest:
     known = {"kind", "dataset", "split", "seed", "test_fraction"}
+    options = {k: v for k, v in options.items() if v is not None}
     settings = {"kind": "dot", "dataset": "ml-100k", "split": "u1", "seed": None}
     settings.update({k: v for k, v in options.items() if k in known})
     hyperparameters = {k: v for k, v in options.items() if k not in known}

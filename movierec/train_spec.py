@@ -8,7 +8,7 @@ from typing import Any
 from movierec.datasets import check_dataset_name
 from movierec.errors import DatasetError, InvalidRequest
 from movierec.model_store import check_model_name
-from movierec.splits import check_split_name
+from movierec.splits import RANDOM, check_split_name
 
 MODEL_KINDS = ("dot",)
 OUTPUTS = ("linear", "sigmoid")
@@ -137,6 +137,10 @@ def build_train_spec(
     seed = 42 if seed is None else int(seed)
     if not 0 <= seed < 2**32:
         raise InvalidRequest(f"seed must be 0 to {2**32 - 1}, got {seed}")
+    if test_fraction and split != RANDOM:
+        raise InvalidRequest(
+            f"test_fraction applies to split 'random' only; split {split!r} is a fixed fold"
+        )
     test_fraction = test_fraction or 0.2
     if not 0 < test_fraction < 1:
         raise InvalidRequest(f"test_fraction must be in (0, 1), got {test_fraction}")

@@ -158,6 +158,47 @@ def test_queue_then_follow_a_job(services):
     assert missing.returncode == 1 and "NOT_FOUND: unknown job id 'nope'" in missing.stderr
 
 
+def test_flag_mistakes_exit_2_with_a_message(trained):
+    result = run("status", "--serving", trained, "--wait-version", "1", check=False)
+    assert result.returncode == 2 and "error: --wait-version needs --model" in result.stderr
+    result = run("loadgen", "--serving", trained, "--model", "demo", "--duration", "0", check=False)
+    assert result.returncode == 2 and "duration_s must be in" in result.stderr
+
+
+def test_loadgen_reports_and_fails_when_every_call_fails(trained):
+    ok = run(
+        "loadgen",
+        "--serving",
+        trained,
+        "--model",
+        "demo",
+        "--requests",
+        "20",
+        "--concurrency",
+        "2",
+        "--json",
+    )
+    report = json.loads(ok.stdout)
+    assert report["requests"] == 20 and report["versions"] == {"1": 20}
+    failed = run(
+        "loadgen",
+        "--serving",
+        trained,
+        "--model",
+        "demo",
+        "--requests",
+        "5",
+        "--users",
+        "5000",
+        "5001",
+        "--json",
+        check=False,
+    )
+    assert failed.returncode == 1
+    assert "every call failed (NOT_FOUND 5)" in failed.stderr
+    assert json.loads(failed.stdout)["p50_ms"] is None  # valid JSON, no NaN
+
+
 def test_train_with_a_bad_request_exits_non_zero(services):
     _, trainer, _, _ = services
     result = run("train", "--trainer", trainer, "--model", "x", "--epochs", "-3", check=False)

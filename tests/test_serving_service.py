@@ -226,6 +226,12 @@ def test_load_generator_is_bounded_and_reports(served):
         run_load(address, "m", [10], method="predict")
 
 
+def test_wait_for_version_needs_a_model(served):
+    _, _, client = served
+    with pytest.raises(InvalidArgumentError, match="needs a model name"):
+        client.wait_for_version("", 1)
+
+
 def test_ids_outside_int64_are_invalid_argument_not_a_crash(served):
     _, _, client = served
     with pytest.raises(InvalidArgumentError, match="bad request"):

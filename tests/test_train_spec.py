@@ -11,6 +11,11 @@ def test_defaults_fill_in():
     assert TrainSpec.from_dict(spec.to_dict()) == spec
 
 
+def test_random_split_takes_its_test_fraction():
+    spec = build_train_spec("m", split="random", test_fraction=0.1, seed=3)
+    assert (spec.split, spec.test_fraction, spec.seed) == ("random", 0.1, 3)
+
+
 def test_overrides_apply_and_none_is_ignored():
     spec = build_train_spec("m", hyperparameters={"epochs": 3, "l2": None})
     assert spec.hyperparameters.epochs == 3
@@ -33,6 +38,7 @@ def test_overrides_apply_and_none_is_ignored():
         ({"hyperparameters": {"validation_fraction": 0.9}}, "validation_fraction"),
         ({"hyperparameters": {"dropout": 0.1}}, "unknown hyperparameters: dropout"),
         ({"seed": -1}, "seed must be 0 to 4294967295, got -1"),
+        ({"split": "u2", "test_fraction": 0.1}, "test_fraction applies to split 'random' only"),
         ({"seed": 2**32}, "seed must be 0 to"),
         ({"hyperparameters": {"learning_rate": float("nan")}}, "learning_rate"),
     ],

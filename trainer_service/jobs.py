@@ -280,7 +280,11 @@ class JobManager:
         self._forget_old_jobs()
 
     def _forget_old_jobs(self) -> None:
-        finished = [job for job in self._jobs.values() if job.state.final]
+        finished = [
+            job
+            for job in self._jobs.values()
+            if job.state.final and job.job_id not in self._processes  # a monitor still reads it
+        ]
         if len(finished) > self.max_history:
             finished.sort(key=lambda job: job.finished_at)
             for job in finished[: len(finished) - self.max_history]:
