@@ -37,8 +37,8 @@ def start_serving():
     servers = []
 
     def start(store_root, **settings):
-        settings = {"poll_interval": 0.1, **settings}
-        server, port = create_server(ServingConfig(store=str(store_root), port=0, **settings))
+        settings = {"poll_interval": 0.1, "port": 0, **settings}
+        server, port = create_server(ServingConfig(store=str(store_root), **settings))
         servers.append(server.start())
         return server, f"127.0.0.1:{port}"
 
@@ -56,8 +56,8 @@ def start_trainer(data_dir):
     servers = []
 
     def start(store_root, **settings):
-        settings = {"data_dir": str(data_dir), **settings}
-        server, port = create_server(TrainerConfig(store=str(store_root), port=0, **settings))
+        settings = {"data_dir": str(data_dir), "port": 0, **settings}
+        server, port = create_server(TrainerConfig(store=str(store_root), **settings))
         servers.append(server.start())
         return server, f"127.0.0.1:{port}"
 

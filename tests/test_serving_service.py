@@ -274,3 +274,14 @@ def test_serving_and_client_modules_never_import_tensorflow():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_reuse_port_lets_several_processes_share_a_port_only_when_asked(store, start_serving):
+    publish_fake(store, "m")
+    first, _ = start_serving(store.root, reuse_port=True)
+    second, address = start_serving(store.root, reuse_port=True, port=first.port)
+    assert second.port == first.port
+    with ServingClient(address) as client:
+        assert client.recommend("m", 10, 1).items[0].item_id == 102
+    with pytest.raises(RuntimeError, match="cannot listen"):
+        start_serving(store.root, port=first.port)
