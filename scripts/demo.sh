@@ -24,6 +24,21 @@ pids+=($!)
 movierec serving --port "${SERVING##*:}" --store "$STORE" --poll-interval 0.5 >"$WORK/serving.log" 2>&1 &
 pids+=($!)
 
+# Each service prints "<name> listening on host:port" once it accepts calls.
+wait_for_listening() {
+  local log=$1 pid=$2
+  for _ in $(seq 1 300); do
+    grep -q "listening on" "$log" 2>/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || { echo "service died; its log:" >&2; cat "$log" >&2; return 1; }
+    sleep 0.1
+  done
+  echo "service did not start within 30 s; its log:" >&2
+  cat "$log" >&2
+  return 1
+}
+wait_for_listening "$WORK/trainer.log" "${pids[0]}"
+wait_for_listening "$WORK/serving.log" "${pids[1]}"
+
 step "movierec train --model $MODEL --kind dot --dataset ml-100k --split u1"
 movierec train --trainer "$TRAINER" --timeout 30 --model "$MODEL" --kind dot --dataset ml-100k --split u1
 version=$(movierec models --trainer "$TRAINER" --model "$MODEL" --json |
