@@ -121,6 +121,17 @@ class ModelStore:
             raise UnknownModel(name)
         return versions[-1]
 
+    def version_signature(self, name: str, version: int) -> tuple:
+        """(file name, size, mtime) of every entry of a version folder: cheap to read, and
+        it changes whenever a file is written, replaced or removed."""
+        folder = self.version_path(name, version)
+        try:
+            return tuple(
+                sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir())
+            )
+        except OSError:
+            return ()
+
     def read_manifest(self, name: str, version: int) -> dict[str, Any]:
         """The manifest of a version, unverified.
 

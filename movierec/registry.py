@@ -43,6 +43,7 @@ class VersionState:
     kind: str = ""
     error: str = ""
     at: float = 0.0
+    signature: tuple = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,12 +129,17 @@ class ModelRegistry:
                 loaded[version] = old_loaded[version]
                 continue
             previous = old_states.get(version)
+            signature = self.store.version_signature(name, version)
+            if previous and previous.state == FAILED and previous.signature == signature:
+                continue  # refused before and unchanged on disk: not hashed again
             try:
                 loaded[version] = load_version(self.store, name, version)
             except Exception as error:  # noqa: BLE001 - one bad folder must not stop serving
                 if previous is None or previous.error != str(error):
                     logger.warning("refusing %s version %d: %s", name, version, error)
-                    states[version] = VersionState(version, FAILED, "", str(error), time.time())
+                states[version] = VersionState(
+                    version, FAILED, "", str(error), time.time(), signature
+                )
                 continue
             logger.info("loaded %s version %d", name, version)
             states[version] = VersionState(

@@ -159,3 +159,30 @@ def test_structurally_bad_manifest_is_refused_not_fatal(store, content):
     registry.refresh()
     assert registry.get("m").version == 3
     assert not store.describe_versions("m")[1].ready
+
+
+def test_refused_version_is_not_rehashed_until_it_changes(store, monkeypatch):
+    import movierec.registry as registry_module
+
+    registry = ModelRegistry(store)
+    publish_fake(store, "m")
+    publish_fake(store, "m", shift=0.5)
+    corrupt(store, "m", 2)
+    attempts = []
+    real_load = registry_module.load_version
+
+    def counting_load(store_, name, version):
+        attempts.append(version)
+        return real_load(store_, name, version)
+
+    monkeypatch.setattr(registry_module, "load_version", counting_load)
+    registry.refresh()
+    registry.refresh()
+    assert attempts == [2, 1]  # version 2 refused once, version 1 loaded once
+    publish_fake(store, "m", shift=0.5)  # version 3, good
+    bundle = store.version_path("m", 2) / "bundle.npz"
+    bundle.write_bytes((store.version_path("m", 3) / "bundle.npz").read_bytes())  # repaired
+    registry.refresh()
+    # keep_versions=2: 3 takes one slot; 2 changed on disk, so it is tried again and loads
+    assert attempts == [2, 1, 3, 2]
+    assert registry.get("m", 2).version == 2
