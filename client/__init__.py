@@ -10,6 +10,7 @@ from client.errors import (
     UnavailableError,
 )
 from client.sdk import AsyncServingClient, AsyncTrainerClient, ServingClient, TrainerClient
+from client.types import UserFeatures
 
 __all__ = [
     "AsyncServingClient",
@@ -23,4 +24,5 @@ __all__ = [
     "TrainerClient",
     "UnauthenticatedError",
     "UnavailableError",
+    "UserFeatures",
 ]

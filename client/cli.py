@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import json
 import os
 import sys
@@ -46,8 +47,15 @@ def _json(value: object) -> str:
     return json.dumps(plain(value), indent=2)
 
 
+def _header(model: types.ModelVersion) -> str:
+    objective = f", {model.objective}" if model.objective else ""
+    return f"model {model.name} version {model.version} ({model.kind}{objective})"
+
+
 def _items_table(answer: types.Recommendations, score_name: str) -> str:
-    header = f"model {answer.model.name} version {answer.model.version} ({answer.model.kind})"
+    header = _header(answer.model)
+    if answer.strategy != "model":
+        header += f"\nstrategy {answer.strategy}" + (f": {answer.reason}" if answer.reason else "")
     rows = [
         (rank, item.item_id, item.title, item.genres, item.score)
         for rank, item in enumerate(answer.items, 1)
@@ -63,8 +71,36 @@ def _trainer(args) -> TrainerClient:
     return TrainerClient(args.trainer, timeout=args.timeout, token=args.token)
 
 
+def _genre_rating(text: str) -> tuple[str, float]:
+    """Argparse type of --genre NAME=RATING."""
+    name, sep, value = text.rpartition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected GENRE=RATING, got {text!r}")
+    try:
+        return name, float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"rating of {name!r} is not a number: {value!r}") from None
+
+
+def _features(args) -> types.UserFeatures | None:
+    """The user described by --genre and friends, or None when --user names one."""
+    if (args.user is None) == (not args.genre):
+        raise ValueError("give either --user ID or at least one --genre NAME=RATING")
+    if args.user is not None:
+        return None
+    return types.UserFeatures(
+        genre_ratings=dict(args.genre),
+        rating_count=args.rating_count,
+        mean_rating=args.mean_rating,
+        age=args.age,
+        gender=args.gender or "",
+        occupation=args.occupation or "",
+    )
+
+
 def cmd_recommend(args) -> str:
-    """Top-k items for a user."""
+    """Top-k items for a user, or for a new user described by genre preferences."""
+    features = _features(args)
     with _serving(args) as client:
         answer = client.recommend(
             args.model,
@@ -73,12 +109,12 @@ def cmd_recommend(args) -> str:
             include_seen=args.include_seen,
             exclude=args.exclude or (),
             version=args.version,
+            features=features,
         )
     if args.json:
-        return _json(
-            {"model": answer.model, "version": answer.model.version, "items": answer.items}
-        )
-    return _items_table(answer, "predicted")
+        return _json({"version": answer.model.version, **dataclasses.asdict(answer)})
+    score = "predicted" if answer.model.objective == "rating" else "score"
+    return _items_table(answer, "count" if answer.strategy == "popular" else score)
 
 
 def cmd_similar(args) -> str:
@@ -93,20 +129,22 @@ def cmd_similar(args) -> str:
 
 
 def cmd_predict(args) -> str:
-    """Predicted ratings of one user for items."""
+    """Scores (ratings or relevance) of one user, or of a described new user, for items."""
+    features = _features(args)
+    user: int | types.UserFeatures = features if features is not None else args.user
     with _serving(args) as client:
         answer = client.predict(
-            args.model, [(args.user, item) for item in args.item], version=args.version
+            args.model, [(user, item) for item in args.item], version=args.version
         )
     if args.json:
-        return _json(
-            {"model": answer.model, "version": answer.model.version, "ratings": answer.ratings}
-        )
-    header = f"model {answer.model.name} version {answer.model.version} ({answer.model.kind})"
-    rows = [
-        (args.user, item, rating) for item, rating in zip(args.item, answer.ratings, strict=True)
-    ]
-    return header + "\n" + _table(("user_id", "item_id", "predicted"), rows)
+        return _json({"version": answer.model.version, **dataclasses.asdict(answer)})
+    header = _header(answer.model)
+    if answer.fallback:
+        header += f"\nstrategy {answer.strategy} for instances {list(answer.fallback)}"
+    score = "predicted" if answer.score_type == "RATING" else "relevance"
+    who = args.user if args.user is not None else "features"
+    rows = [(who, item, value) for item, value in zip(args.item, answer.scores, strict=True)]
+    return header + "\n" + _table(("user", "item_id", score), rows)
 
 
 def cmd_metrics(args) -> str:
@@ -156,7 +194,9 @@ def cmd_models(args) -> str:
             v.version,
             v.state,
             v.kind,
+            v.objective,
             v.split,
+            v.metrics.get("ndcg@10", float("nan")),
             v.metrics.get("rmse", float("nan")),
             v.metrics.get("mae", float("nan")),
             v.error,
@@ -164,7 +204,8 @@ def cmd_models(args) -> str:
         for m in models
         for v in m.versions
     ]
-    return _table(("model", "version", "state", "kind", "split", "rmse", "mae", "error"), rows)
+    headers = ("model", "version", "state", "kind", "objective", "split", "ndcg@10", "rmse", "mae")
+    return _table((*headers, "error"), rows)
 
 
 def _progress(event: types.JobEvent, total: int) -> None:
@@ -175,9 +216,14 @@ def _progress(event: types.JobEvent, total: int) -> None:
         line = f"job {job.job_id}: {job.state}"
     else:
         done = int(30 * event.epoch.epoch / max(total, 1))
+        metric = (
+            f"val_ndcg@10 {event.epoch.val_ndcg:.4f}"
+            if event.epoch.val_ndcg
+            else f"val_rmse {event.epoch.val_rmse:.4f}"
+        )
         line = (
             f"epoch {event.epoch.epoch:>3}/{total} [{'#' * done}{'.' * (30 - done)}]"
-            f" loss {event.epoch.loss:.4f} val_rmse {event.epoch.val_rmse:.4f}"
+            f" loss {event.epoch.loss:.4f} {metric}"
         )
     if tty:
         print("\r" + line.ljust(78), file=sys.stderr, end="\n" if job.done else "", flush=True)
@@ -204,14 +250,22 @@ def _follow(client: TrainerClient, job: types.Job, quiet: bool) -> types.Job:
 
 
 def _job_summary(job: types.Job) -> str:
-    rows = [(e.epoch, e.loss, e.val_rmse, e.seconds) for e in job.epochs]
+    retrieval = job.objective == "retrieval"
+    rows = [
+        (e.epoch, e.loss, e.val_ndcg if retrieval else e.val_rmse, e.seconds) for e in job.epochs
+    ]
     metrics = "  ".join(f"{k} {v:.4f}" for k, v in sorted(job.metrics.items()))
     took = f" in {job.finished_at - job.started_at:.1f}s" if job.finished_at else ""
     return (
         f"job {job.job_id}: {job.state}{took} {job.error}".rstrip()
-        + f"\nmodel {job.model_name} ({job.kind}) on {job.dataset}/{job.split}"
+        + f"\nmodel {job.model_name} ({job.kind}, {job.objective}) on {job.dataset}/{job.split}"
         + (f" -> version {job.version}: {metrics}" if job.version else "")
-        + ("\n" + _table(("epoch", "loss", "val_rmse", "seconds"), rows) if rows else "")
+        + (
+            "\n"
+            + _table(("epoch", "loss", "val_ndcg@10" if retrieval else "val_rmse", "seconds"), rows)
+            if rows
+            else ""
+        )
     )
 
 
@@ -235,11 +289,18 @@ def cmd_train(args) -> str | None:
         "output": args.output,
         "patience": args.patience,
         "validation_fraction": args.validation_fraction,
+        "num_negatives": args.num_negatives,
+        "negative_sampling": args.negative_sampling,
+        "retrieval_loss": args.retrieval_loss,
+        "layers": args.layers,
+        "use_demographics": args.demographics,
+        "temperature": args.temperature,
     }
     with _trainer(args) as client:
         job = client.train(
             args.model,
             kind=args.kind,
+            objective=args.objective,
             dataset=args.dataset,
             split=args.split,
             seed=args.seed,
@@ -322,12 +383,21 @@ def cmd_cancel(args) -> str:
     return _json(job) if args.json else f"job {job.job_id} {job.state}"
 
 
-def _run_service(args) -> int:
-    if args.command == "trainer":
-        from trainer_service.__main__ import run
-    else:
-        from serving_service.__main__ import run
-    return run(args)
+SERVICES = ("trainer", "serving")
+
+
+def _run_service(name: str, argv: list[str]) -> int:
+    """Runs a service's own entry point with its flags (imports only that service)."""
+    module = importlib.import_module(f"{name}_service.__main__")
+    return int(module.main(argv, prog=f"movierec {name}"))
+
+
+def _widths(text: str) -> list[int]:
+    """Argparse type of --layers 256,128,32."""
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected widths like 256,128,32, got {text!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -358,15 +428,19 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--json", action="store_true", help="print JSON")
         return command
 
-    from serving_service.__main__ import add_arguments as serving_arguments
-    from trainer_service.__main__ import add_arguments as trainer_arguments
-
-    trainer_arguments(sub.add_parser("trainer", help="run the trainer service"))
-    serving_arguments(sub.add_parser("serving", help="run the serving service"))
+    # The services' own flags are parsed by their modules (see main), so that a client
+    # command, and `movierec serving`, import neither the other service nor its libraries.
+    for name in SERVICES:
+        sub.add_parser(name, help=f"run the {name} service (see `movierec {name} --help`)")
 
     train = client_command("train", "train a model version and follow the job", "trainer")
     train.add_argument("--model", required=True)
-    train.add_argument("--kind", default="dot")
+    train.add_argument("--kind", help="dot (default) or two_tower")
+    train.add_argument(
+        "--objective",
+        choices=("retrieval", "rating"),
+        help="retrieval (default: ranks for Recommend) or rating (regression for Predict)",
+    )
     train.add_argument("--dataset", default="ml-100k")
     train.add_argument("--split", default="u1", help="u1..u5, ua, ub or random")
     train.add_argument("--seed", type=int)
@@ -379,6 +453,17 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--output", choices=("linear", "sigmoid"))
     train.add_argument("--patience", type=int)
     train.add_argument("--validation-fraction", type=float)
+    train.add_argument("--num-negatives", type=int, help="retrieval: negatives per positive")
+    train.add_argument("--negative-sampling", choices=("uniform", "popularity"))
+    train.add_argument("--retrieval-loss", choices=("softmax", "bce"))
+    train.add_argument("--layers", type=_widths, help="two_tower: tower widths, e.g. 256,128,32")
+    train.add_argument(
+        "--demographics",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="two_tower: feed age, gender and occupation",
+    )
+    train.add_argument("--temperature", type=float, help="two_tower retrieval: softmax temperature")
     train.add_argument("--no-wait", action="store_true", help="queue and exit")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(handler=cmd_train)
@@ -399,15 +484,28 @@ def build_parser() -> argparse.ArgumentParser:
     for name, handler, help_text in (
         ("recommend", cmd_recommend, "top-k items for a user"),
         ("similar", cmd_similar, "items most similar to an item"),
-        ("predict", cmd_predict, "predicted ratings of a user for items"),
+        ("predict", cmd_predict, "scores (ratings or relevance) of a user for items"),
         ("metrics", cmd_metrics, "held-out metrics of a version"),
     ):
         command = client_command(name, help_text, "serving")
         command.add_argument("--model", required=True)
         command.add_argument("--version", type=int, help="default: the serving version")
         command.set_defaults(handler=handler)
+        if name in ("recommend", "predict"):
+            command.add_argument("--user", type=int, help="raw user id")
+            command.add_argument(
+                "--genre",
+                type=_genre_rating,
+                action="append",
+                metavar="NAME=RATING",
+                help="a new user's preference for a genre (repeat; instead of --user)",
+            )
+            command.add_argument("--rating-count", type=int, help="with --genre")
+            command.add_argument("--mean-rating", type=float, help="with --genre")
+            command.add_argument("--age", type=int, help="with --genre")
+            command.add_argument("--gender", choices=("M", "F"), help="with --genre")
+            command.add_argument("--occupation", help="with --genre, e.g. student")
         if name == "recommend":
-            command.add_argument("--user", type=int, required=True)
             command.add_argument("-k", type=int, default=10)
             command.add_argument("--include-seen", action="store_true")
             command.add_argument("--exclude", type=int, nargs="*", help="item ids to leave out")
@@ -415,7 +513,6 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--item", type=int, required=True)
             command.add_argument("-k", type=int, default=10)
         elif name == "predict":
-            command.add_argument("--user", type=int, required=True)
             command.add_argument("--item", type=int, nargs="+", required=True)
         else:
             command.add_argument("-k", type=int, default=0, help="cut-off of ranking metrics")
@@ -458,9 +555,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `movierec` console script."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in SERVICES:
+        return _run_service(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
-    if args.command in ("trainer", "serving"):
-        return _run_service(args)
     try:
         output = args.handler(args)
     except MovierecClientError as error:

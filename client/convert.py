@@ -14,32 +14,58 @@ def model_spec(name: str, version: int | None) -> common_pb2.ModelSpec:
     return common_pb2.ModelSpec(name=name, version=version or 0)
 
 
+def user_features(features: types.UserFeatures) -> common_pb2.UserFeatures:
+    """UserFeatures message of the SDK's UserFeatures (None fields left unset)."""
+    message = common_pb2.UserFeatures(
+        genre_ratings=dict(features.genre_ratings),
+        gender=features.gender,
+        occupation=features.occupation,
+    )
+    for name in ("rating_count", "mean_rating", "age"):
+        value = getattr(features, name)
+        if value is not None:
+            setattr(message, name, value)
+    return message
+
+
+def _instance(user: int | types.UserFeatures, item: int) -> serving_pb2.PredictInstance:
+    if isinstance(user, types.UserFeatures):
+        return serving_pb2.PredictInstance(user_features=user_features(user), item_id=item)
+    return serving_pb2.PredictInstance(user_id=user, item_id=item)
+
+
 def predict_request(
-    model: str, pairs: Sequence[tuple[int, int]], version: int | None
+    model: str, pairs: Sequence[tuple[int | types.UserFeatures, int]], version: int | None
 ) -> serving_pb2.PredictRequest:
-    """PredictRequest for (user_id, item_id) pairs."""
+    """PredictRequest for (user, item_id) pairs; a user is a raw id or UserFeatures."""
     return serving_pb2.PredictRequest(
-        model=model_spec(model, version),
-        instances=[serving_pb2.PredictInstance(user_id=u, item_id=i) for u, i in pairs],
+        model=model_spec(model, version), instances=[_instance(u, i) for u, i in pairs]
     )
 
 
 def recommend_request(
     model: str,
-    user_id: int,
+    user_id: int | None,
     k: int,
     include_seen: bool,
     exclude: Sequence[int],
     version: int | None,
+    features: types.UserFeatures | None = None,
 ) -> serving_pb2.RecommendRequest:
-    """RecommendRequest for a known user (raw id)."""
-    return serving_pb2.RecommendRequest(
+    """RecommendRequest for a user (raw id) or a user described by features."""
+    if (user_id is None) == (features is None):
+        raise ValueError("give exactly one of user_id and features")
+    request = serving_pb2.RecommendRequest(
         model=model_spec(model, version),
-        user_id=user_id,
         k=k,
         include_seen=include_seen,
         exclude_item_ids=list(exclude),
     )
+    if features is not None:
+        request.user_features.CopyFrom(user_features(features))
+    elif user_id is not None:
+        request.user_id = user_id
+    return request
 
 
 def similar_items_request(
@@ -61,7 +87,7 @@ def metrics_request(
 
 def model_version(message: common_pb2.ModelVersion) -> types.ModelVersion:
     """ModelVersion of its message."""
-    return types.ModelVersion(message.name, message.version, message.kind)
+    return types.ModelVersion(message.name, message.version, message.kind, message.objective)
 
 
 def scored_items(messages) -> tuple[types.ScoredItem, ...]:
@@ -73,11 +99,25 @@ def scored_items(messages) -> tuple[types.ScoredItem, ...]:
 
 def predictions(response: serving_pb2.PredictResponse) -> types.Predictions:
     """Predictions of a PredictResponse."""
-    return types.Predictions(model_version(response.model), tuple(response.ratings))
+    return types.Predictions(
+        model_version(response.model),
+        tuple(response.ratings),
+        tuple(response.scores),
+        serving_pb2.ScoreType.Name(response.score_type),
+        response.strategy,
+        tuple(response.fallback_instances),
+    )
 
 
 def recommendations(response) -> types.Recommendations:
     """Recommendations of a RecommendResponse or SimilarItemsResponse."""
+    if isinstance(response, serving_pb2.RecommendResponse):
+        return types.Recommendations(
+            model_version(response.model),
+            scored_items(response.items),
+            response.strategy,
+            response.reason,
+        )
     return types.Recommendations(model_version(response.model), scored_items(response.items))
 
 
@@ -118,29 +158,63 @@ def model_statuses(response: serving_pb2.GetModelStatusResponse) -> tuple[types.
 def train_request(
     model: str,
     kind: str,
+    objective: str,
     dataset: str,
     split: str,
     seed: int | None,
     test_fraction: float,
     hyperparameters: Mapping[str, Any],
 ) -> trainer_pb2.TrainRequest:
-    """TrainRequest; hyperparameters with None values are left unset (server defaults)."""
+    """TrainRequest; hyperparameters with None values are left unset (server defaults).
+
+    A name the kind's own message has (the TrainRequest oneof field named after the kind)
+    goes there, any other into the shared Hyperparameters, so the SDK needs no list of
+    kinds.
+
+    Raises:
+        ValueError: a name neither message has.
+    """
     dataset_spec = trainer_pb2.DatasetSpec(name=dataset, split=split, test_fraction=test_fraction)
     if seed is not None:
         dataset_spec.seed = seed
-    return trainer_pb2.TrainRequest(
+    oneof = trainer_pb2.TrainRequest.DESCRIPTOR.oneofs_by_name["kind_hyperparameters"]
+    kinds = {field.name for field in oneof.fields}
+    kind_names = (
+        set(getattr(trainer_pb2.TrainRequest(), kind).DESCRIPTOR.fields_by_name)
+        if kind in kinds
+        else set()
+    )
+    shared_names = set(trainer_pb2.Hyperparameters.DESCRIPTOR.fields_by_name)
+    given = {k: v for k, v in hyperparameters.items() if v is not None}
+    own = {k: v for k, v in given.items() if k in kind_names}
+    shared = {k: v for k, v in given.items() if k not in kind_names}
+    unknown = sorted(set(shared) - shared_names)
+    if unknown:
+        where = f"kind {kind!r}" if kind in kinds else f"a kind ({', '.join(sorted(kinds))})"
+        raise ValueError(f"hyperparameters {', '.join(unknown)} need {where} that has them")
+    request = trainer_pb2.TrainRequest(
         model_name=model,
         kind=kind,
+        objective=objective,
         dataset=dataset_spec,
-        hyperparameters=trainer_pb2.Hyperparameters(
-            **{k: v for k, v in hyperparameters.items() if v is not None}
-        ),
+        hyperparameters=trainer_pb2.Hyperparameters(**shared),
     )
+    if own:
+        message = getattr(request, kind)
+        message.SetInParent()
+        for name, value in own.items():
+            if isinstance(value, list | tuple):
+                getattr(message, name).extend(value)
+            else:
+                setattr(message, name, value)
+    return request
 
 
 def epoch(message: trainer_pb2.EpochProgress) -> types.EpochProgress:
     """EpochProgress of its message."""
-    return types.EpochProgress(message.epoch, message.loss, message.val_rmse, message.seconds)
+    return types.EpochProgress(
+        message.epoch, message.loss, message.val_rmse, message.seconds, message.val_ndcg
+    )
 
 
 def job(message: trainer_pb2.Job) -> types.Job:
@@ -162,7 +236,19 @@ def job(message: trainer_pb2.Job) -> types.Job:
         created_at=message.created_at_unix,
         started_at=message.started_at_unix,
         finished_at=message.finished_at_unix,
+        objective=request.objective,
+        kind_hyperparameters=_kind_hyperparameters(request),
     )
+
+
+def _kind_hyperparameters(request: trainer_pb2.TrainRequest) -> dict[str, object]:
+    chosen = request.WhichOneof("kind_hyperparameters")
+    if not chosen:
+        return {}
+    return {
+        field.name: list(value) if field.is_repeated else value
+        for field, value in getattr(request, chosen).ListFields()
+    }
 
 
 def job_event(message: trainer_pb2.JobEvent) -> types.JobEvent:
@@ -187,6 +273,7 @@ def stored_models(response: trainer_pb2.ListModelsResponse) -> tuple[types.Store
                     dict(v.metrics),
                     v.created_at_unix,
                     v.error,
+                    v.objective,
                 )
                 for v in m.versions
             ),

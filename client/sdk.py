@@ -140,9 +140,15 @@ class ServingClient(_SyncClient):
         super().__init__(target, **options)
 
     def predict(
-        self, model: str, pairs: Sequence[tuple[int, int]], *, version: int | None = None
+        self,
+        model: str,
+        pairs: Sequence[tuple[int | types.UserFeatures, int]],
+        *,
+        version: int | None = None,
     ) -> types.Predictions:
-        """Predicted ratings for (user_id, item_id) pairs of raw ids, in order.
+        """Scores of (user, item_id) pairs, in order; a user is a raw id or UserFeatures.
+        Rating versions answer ratings, retrieval versions relevance scores (score_type);
+        users the version cannot score get the fallback (strategy, fallback).
 
         Raises:
             NotFoundError: an unknown model, version, user or item.
@@ -155,22 +161,25 @@ class ServingClient(_SyncClient):
     def recommend(
         self,
         model: str,
-        user_id: int,
+        user_id: int | None = None,
         k: int = 10,
         *,
         include_seen: bool = False,
         exclude: Sequence[int] = (),
         version: int | None = None,
+        features: types.UserFeatures | None = None,
     ) -> types.Recommendations:
-        """Top-k items for a user (raw id), excluding the items the user rated in training
-        (unless include_seen) and `exclude`.
+        """Top-k items for a user (raw id) or a user described only by `features`,
+        excluding the items the user rated in training (unless include_seen) and
+        `exclude`. The answer's strategy says whether the model, its user tower or the
+        popularity fallback chose them.
 
         Raises:
             NotFoundError: an unknown model, version or user.
             InvalidArgumentError: k out of range.
         """
         request = _build(
-            convert.recommend_request, model, user_id, k, include_seen, exclude, version
+            convert.recommend_request, model, user_id, k, include_seen, exclude, version, features
         )
         return self._call("Recommend", request, convert.recommendations)
 
@@ -233,7 +242,11 @@ class AsyncServingClient(_AsyncClient):
         super().__init__(target, **options)
 
     async def predict(
-        self, model: str, pairs: Sequence[tuple[int, int]], *, version: int | None = None
+        self,
+        model: str,
+        pairs: Sequence[tuple[int | types.UserFeatures, int]],
+        *,
+        version: int | None = None,
     ) -> types.Predictions:
         """See ServingClient.predict."""
         request = _build(convert.predict_request, model, pairs, version)
@@ -242,16 +255,17 @@ class AsyncServingClient(_AsyncClient):
     async def recommend(
         self,
         model: str,
-        user_id: int,
+        user_id: int | None = None,
         k: int = 10,
         *,
         include_seen: bool = False,
         exclude: Sequence[int] = (),
         version: int | None = None,
+        features: types.UserFeatures | None = None,
     ) -> types.Recommendations:
         """See ServingClient.recommend."""
         request = _build(
-            convert.recommend_request, model, user_id, k, include_seen, exclude, version
+            convert.recommend_request, model, user_id, k, include_seen, exclude, version, features
         )
         return await self._call("Recommend", request, convert.recommendations)
 
@@ -300,15 +314,16 @@ class AsyncServingClient(_AsyncClient):
 
 
 def _train_request(model: str, options: dict[str, Any]) -> trainer_pb2.TrainRequest:
-    known = {"kind", "dataset", "split", "seed", "test_fraction"}
+    known = {"kind", "objective", "dataset", "split", "seed", "test_fraction"}
     options = {k: v for k, v in options.items() if v is not None}
-    settings = {"kind": "dot", "dataset": "ml-100k", "split": "u1", "seed": None}
+    settings = {"kind": "", "objective": "", "dataset": "", "split": "", "seed": None}
     settings.update({k: v for k, v in options.items() if k in known})
     hyperparameters = {k: v for k, v in options.items() if k not in known}
     return _build(
         convert.train_request,
         model,
         settings["kind"],
+        settings["objective"],
         settings["dataset"],
         settings["split"],
         settings["seed"],
@@ -330,10 +345,13 @@ class TrainerClient(_SyncClient):
 
         Args:
             model: Model name.
-            **options: kind ("dot"), dataset ("ml-100k"), split ("u1"), seed, test_fraction,
-                and hyperparameters (epochs, embedding_dim, learning_rate, batch_size, l2,
-                output, patience, validation_fraction); those left out or None take the
-                server's defaults.
+            **options: kind ("dot" or "two_tower"), objective ("retrieval" or "rating"),
+                dataset ("ml-100k"), split ("u1"), seed, test_fraction, the shared
+                hyperparameters (epochs, learning_rate, batch_size, patience,
+                validation_fraction, num_negatives, negative_sampling, retrieval_loss) and
+                the kind's own (dot: embedding_dim, l2, output; two_tower: layers, l2,
+                use_demographics, temperature); those left out or None take the server's
+                defaults.
 
         Raises:
             InvalidArgumentError: bad name, kind, dataset, split or hyperparameter.

@@ -12,11 +12,37 @@ class ModelVersion:
     name: str
     version: int
     kind: str
+    objective: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class UserFeatures:
+    """A user described only by features (cold start).
+
+    Attributes:
+        genre_ratings: Genre name (as the dataset spells it, e.g. "Sci-Fi") -> preferred
+            rating on the dataset's scale; at least one.
+        rating_count: Ratings the user has given, or None (the training users' median).
+        mean_rating: The user's mean rating, or None (the mean of genre_ratings).
+        age: Years, or None.
+        gender: "M" or "F", "" unknown.
+        occupation: One of the dataset's occupations, "" unknown.
+    """
+
+    genre_ratings: dict[str, float]
+    rating_count: int | None = None
+    mean_rating: float | None = None
+    age: int | None = None
+    gender: str = ""
+    occupation: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
 class ScoredItem:
-    """An item with its metadata and score (predicted rating, or cosine similarity)."""
+    """An item with its metadata and score: a predicted rating (rating versions), a
+    relevance score (retrieval versions), a rating count (the popularity fallback) or a
+    cosine similarity (SimilarItems).
+    """
 
     item_id: int
     title: str
@@ -27,18 +53,35 @@ class ScoredItem:
 
 @dataclasses.dataclass(frozen=True)
 class Predictions:
-    """Predicted ratings in request order."""
+    """Scores in request order.
+
+    Attributes:
+        model: The version that answered.
+        ratings: Predicted ratings; empty unless score_type is "RATING".
+        scores: One score per pair: the rating, or a retrieval version's relevance score.
+        score_type: "RATING" or "RELEVANCE".
+        strategy: "model", "user_features" or "popular" (some pair used the fallback).
+        fallback: Indices of the pairs the fallback answered.
+    """
 
     model: ModelVersion
     ratings: tuple[float, ...]
+    scores: tuple[float, ...] = ()
+    score_type: str = "RATING"
+    strategy: str = "model"
+    fallback: tuple[int, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
 class Recommendations:
-    """Top-k items, best first."""
+    """Top-k items, best first, and how they were chosen: strategy "model",
+    "user_features" or "popular" (the fallback, with its reason).
+    """
 
     model: ModelVersion
     items: tuple[ScoredItem, ...]
+    strategy: str = "model"
+    reason: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,12 +125,14 @@ class ModelStatus:
 
 @dataclasses.dataclass(frozen=True)
 class EpochProgress:
-    """Training loss and validation RMSE after one epoch."""
+    """Training loss and the validation metric after one epoch (val_rmse for the rating
+    objective, val_ndcg = NDCG@10 for retrieval; the other is 0)."""
 
     epoch: int
     loss: float
     val_rmse: float
     seconds: float
+    val_ndcg: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,6 +153,8 @@ class Job:
     created_at: float
     started_at: float
     finished_at: float
+    objective: str = ""
+    kind_hyperparameters: dict[str, object] = dataclasses.field(default_factory=dict)
 
     @property
     def done(self) -> bool:
@@ -134,6 +181,7 @@ class StoredVersion:
     metrics: dict[str, float]
     created_at: float
     error: str
+    objective: str = ""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,24 +1,37 @@
-"""The serving data plane: validates requests, picks the version, calls scoring.
+"""The serving data plane: validates requests, picks the version, calls its scorer.
 
 It knows nothing of gRPC; the serving servicer unpacks protobuf, calls it and packs the
-answer. Every answer carries the VersionInfo of the version that produced it.
+answer. Every answer carries the VersionInfo of the version that produced it. Kinds are
+never named here: a version's scorer says what it can do.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import threading
 from collections.abc import Sequence
 from typing import Generic, TypeVar
 
 import numpy as np
 
+from movierec.catalog import RELEVANCE_THRESHOLD
 from movierec.errors import InvalidRequest
+from movierec.evaluation import version_metrics
+from movierec.features import UserFeatures, check_user_features
+from movierec.kinds.base import RATING, CannotScoreFeatures
 from movierec.registry import LoadedVersion, ModelRegistry, ModelState
-from movierec.scoring import ScoredItem, check_k
+from movierec.scoring import ScoredItem, check_k, top_k
+from movierec.vocab import OOV_INDEX
 
 T = TypeVar("T")
 
 DEFAULT_METRICS_K = 10
+STORED_METRICS_K = 10
+MODEL, USER_FEATURES, POPULAR = "model", "user_features", "popular"
+"""How an answer was made: by the model for a user it knows, by its user tower from
+features, or by the popularity fallback."""
+_CACHED_EVALUATIONS = 64
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,6 +41,7 @@ class VersionInfo:
     name: str
     version: int
     kind: str
+    objective: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,6 +50,34 @@ class Answer(Generic[T]):
 
     model: VersionInfo
     value: T
+
+
+@dataclasses.dataclass(frozen=True)
+class Recommendation:
+    """A top-k list and how it was made (MODEL, USER_FEATURES or POPULAR, with the reason
+    for the fallback).
+    """
+
+    items: list[ScoredItem]
+    strategy: str
+    reason: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Prediction:
+    """Scores of user-item pairs, in request order.
+
+    Attributes:
+        scores: float32 [n]: ratings (clipped to the scale) when is_rating, else relevance.
+        is_rating: True for rating versions.
+        strategy: The least personalised strategy any instance needed.
+        fallback: Indices of the instances the fallback answered.
+    """
+
+    scores: np.ndarray
+    is_rating: bool
+    strategy: str
+    fallback: tuple[int, ...]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,23 +90,8 @@ class Evaluation:
     values: dict[str, float]
 
 
-@dataclasses.dataclass(frozen=True)
-class UserFeatures:
-    """A user described only by features (cold start): genre name -> preferred rating."""
-
-    genre_ratings: dict[str, float]
-
-
 def _info(loaded: LoadedVersion) -> VersionInfo:
-    return VersionInfo(loaded.name, loaded.version, loaded.kind)
-
-
-def _refuse_features(loaded: LoadedVersion, features: UserFeatures | None) -> None:
-    if features is not None:
-        raise InvalidRequest(
-            f"model {loaded.name!r} version {loaded.version} is of kind {loaded.kind!r}, which"
-            " scores only known users; user features need a two_tower model"
-        )
+    return VersionInfo(loaded.name, loaded.version, loaded.kind, loaded.objective)
 
 
 class ServingDataPlane:
@@ -72,7 +99,7 @@ class ServingDataPlane:
 
     Args:
         registry: Loaded versions.
-        max_k: Largest k accepted by Recommend and SimilarItems.
+        max_k: Largest k accepted by Recommend, SimilarItems and Metrics.
         max_batch: Largest Predict batch.
     """
 
@@ -80,32 +107,69 @@ class ServingDataPlane:
         self.registry = registry
         self.max_k = max_k
         self.max_batch = max_batch
+        self._evaluations: collections.OrderedDict[tuple, dict[str, float]] = (
+            collections.OrderedDict()
+        )
+        self._evaluations_lock = threading.Lock()
 
     def predict(
         self,
         model: str,
         version: int,
-        user_ids: Sequence[int],
+        user_ids: Sequence[int | None],
         item_ids: Sequence[int],
-        has_features: bool = False,
-    ) -> Answer[np.ndarray]:
-        """Predicted ratings for user-item pairs (raw ids), clipped to the rating scale.
+        features: Sequence[UserFeatures | None] | None = None,
+    ) -> Answer[Prediction]:
+        """Scores of user-item pairs (raw ids); instance i is user_ids[i] or, when that is
+        None, features[i].
+
+        Users of the dataset absent from the version's training data, and feature-described
+        users of a kind without a user tower, get the fallback: the item's mean training
+        rating (rating versions) or its training rating count (retrieval versions).
 
         Raises:
-            InvalidRequest: empty or oversized batch, or feature-described users.
-            UnknownUser, UnknownItem: naming the first id the version does not know.
+            InvalidRequest: empty or oversized batch, an instance without a user, bad
+                features.
+            UnknownUser, UnknownItem: naming the first id the dataset does not have.
         """
-        if not 1 <= len(user_ids) <= self.max_batch:
+        n = len(item_ids)
+        if not 1 <= n <= self.max_batch:
             raise InvalidRequest(
-                f"a Predict batch must hold 1 to {self.max_batch} instances, got {len(user_ids)}"
+                f"a Predict batch must hold 1 to {self.max_batch} instances, got {n}"
             )
+        features = list(features) if features is not None else [None] * n
+        if len(user_ids) != n or len(features) != n:
+            raise InvalidRequest("every Predict instance needs one user and one item")
         loaded = self.registry.get(model, version)
-        if has_features:
-            _refuse_features(loaded, UserFeatures({}))
-        ratings = loaded.scorer.predict(
-            np.asarray(user_ids, dtype=np.int64), np.asarray(item_ids, dtype=np.int64)
+        scorer = loaded.scorer
+        index = scorer.index
+        items = index.item_indices(np.asarray(item_ids, dtype=np.int64))
+        by_id = np.array([f is None for f in features], dtype=bool)
+        ids = [u for u, f in zip(user_ids, features, strict=True) if f is None]
+        if any(u is None for u in ids):
+            raise InvalidRequest(f"Predict instance {ids.index(None)} names no user")
+        rows = np.zeros(n, dtype=np.int64)
+        rows[by_id] = index.user_indices(np.asarray(ids, dtype=np.int64))
+        queries = scorer.queries[rows]
+        fallback = by_id & (rows == OOV_INDEX)
+        for i in np.flatnonzero(~by_id):
+            described = features[i]
+            assert described is not None
+            check_user_features(described, scorer.catalog)
+            try:
+                queries[i] = scorer.feature_query(described)
+            except CannotScoreFeatures:
+                fallback[i] = True
+        scores = scorer.pair_scores(queries, items)
+        is_rating = loaded.objective == RATING
+        if fallback.any():
+            table = scorer.catalog.item_mean_rating if is_rating else scorer.catalog.popularity
+            scores[fallback] = table[items[fallback]]
+        strategy = POPULAR if fallback.any() else (USER_FEATURES if (~by_id).any() else MODEL)
+        prediction = Prediction(
+            scores.astype(np.float32), is_rating, strategy, tuple(np.flatnonzero(fallback).tolist())
         )
-        return Answer(_info(loaded), ratings)
+        return Answer(_info(loaded), prediction)
 
     def recommend(
         self,
@@ -116,28 +180,61 @@ class ServingDataPlane:
         include_seen: bool = False,
         exclude_item_ids: Sequence[int] = (),
         features: UserFeatures | None = None,
-    ) -> Answer[list[ScoredItem]]:
-        """Top-k items for a user (raw id), best first, excluding the user's training
-        ratings unless include_seen, and `exclude_item_ids` always.
+    ) -> Answer[Recommendation]:
+        """Top-k items for a user (raw id) or a feature-described user, best first,
+        excluding the user's training ratings unless include_seen, and `exclude_item_ids`
+        always.
 
         Raises:
-            InvalidRequest: k out of range, no user given, or feature-described users.
-            UnknownUser: the user is not in the version's training data.
+            InvalidRequest: k out of range, no user given, bad features.
+            UnknownUser: the dataset has no such user.
         """
         check_k(k, self.max_k)
         loaded = self.registry.get(model, version)
-        _refuse_features(loaded, features)
-        if user_id is None:
-            raise InvalidRequest("Recommend needs a user_id (or user_features)")
-        items = loaded.scorer.recommend(
-            user_id, k, include_seen, np.asarray(exclude_item_ids, dtype=np.int64)
-        )
-        return Answer(_info(loaded), items)
+        scorer = loaded.scorer
+        index = scorer.index
+        query: np.ndarray | None = None
+        seen = np.zeros(0, dtype=np.int64)
+        strategy, reason = MODEL, ""
+        if features is not None:
+            check_user_features(features, scorer.catalog)
+            try:
+                query, strategy = scorer.feature_query(features), USER_FEATURES
+            except CannotScoreFeatures as error:
+                strategy, reason = POPULAR, f"{error}; answered with popular well-rated items"
+        elif user_id is None:
+            raise InvalidRequest("Recommend needs a user_id or user_features")
+        else:
+            user = index.user_index(user_id)
+            if user == OOV_INDEX:
+                strategy = POPULAR
+                reason = (
+                    f"user {user_id} is not in the training data of {loaded.name} version"
+                    f" {loaded.version}; answered with popular well-rated items"
+                )
+            else:
+                query = scorer.queries[user]
+                if not include_seen:
+                    seen = scorer.catalog.seen(user)
+        if query is not None:
+            raw = scorer.scores(query[None, :])[0]
+            scorer.exclude_unrankable(raw)
+        else:
+            raw = index.fallback_scores.copy()
+        raw[seen] = -np.inf
+        if len(exclude_item_ids):
+            excluded, known = index.items.lookup(np.asarray(exclude_item_ids, dtype=np.int64))
+            raw[excluded[known]] = -np.inf
+        best = top_k(raw, k)
+        shown = scorer.shown(raw[best]) if query is not None else raw[best]
+        items = self._scored(loaded, best, shown)
+        return Answer(_info(loaded), Recommendation(items, strategy, reason))
 
     def similar_items(
         self, model: str, version: int, item_id: int, k: int
     ) -> Answer[list[ScoredItem]]:
-        """Top-k items by cosine similarity to `item_id` (raw id), most similar first.
+        """Top-k items by cosine similarity of item vectors to `item_id` (raw id), most
+        similar first, never the item itself.
 
         Raises:
             InvalidRequest: k out of range.
@@ -145,7 +242,27 @@ class ServingDataPlane:
         """
         check_k(k, self.max_k)
         loaded = self.registry.get(model, version)
-        return Answer(_info(loaded), loaded.scorer.similar_items(item_id, k))
+        scorer = loaded.scorer
+        item = scorer.index.item_index(item_id)
+        similarity = scorer.unit_items @ scorer.unit_items[item]
+        similarity[[OOV_INDEX, item]] = -np.inf
+        best = top_k(similarity, k)
+        return Answer(_info(loaded), self._scored(loaded, best, similarity[best]))
+
+    @staticmethod
+    def _scored(loaded: LoadedVersion, rows: np.ndarray, scores: np.ndarray) -> list[ScoredItem]:
+        catalog = loaded.scorer.catalog
+        genres = loaded.scorer.index.item_genres
+        return [
+            ScoredItem(
+                item_id=int(catalog.item_ids[row - 1]),
+                title=str(catalog.item_titles[row - 1]),
+                genres=genres[row - 1],
+                year=int(catalog.item_years[row - 1]),
+                score=float(score),
+            )
+            for row, score in zip(rows, scores, strict=True)
+        ]
 
     def evaluate(
         self,
@@ -155,8 +272,10 @@ class ServingDataPlane:
         baseline_name: str | None = None,
         baseline_version: int | None = None,
     ) -> tuple[Evaluation, Evaluation | None]:
-        """Metrics of a loaded version on its held-out split, and of a baseline version of
-        the same model (baseline_name empty or equal to model).
+        """Metrics of a loaded version on its held-out split at cut-off k (0: 10), and of
+        a baseline version of the same model (baseline_name empty or equal to model).
+        Figures stored at publish time are returned at once; others are computed once per
+        version and k, then cached.
 
         Raises:
             InvalidRequest: k out of range, or a baseline of another model.
@@ -173,15 +292,29 @@ class ServingDataPlane:
             evaluations.append(self._evaluation(self.registry.get(model, baseline_version), k))
         return evaluations[0], evaluations[1] if len(evaluations) > 1 else None
 
-    @staticmethod
-    def _evaluation(loaded: LoadedVersion, k: int) -> Evaluation:
-        scorer = loaded.scorer
+    def _evaluation(self, loaded: LoadedVersion, k: int) -> Evaluation:
         return Evaluation(
             model=_info(loaded),
             split=str(loaded.manifest.get("split", "")),
-            num_ratings=len(scorer.bundle.test_ratings),
-            values=scorer.evaluate(k),
+            num_ratings=len(loaded.scorer.catalog.test_ratings),
+            values=self._metrics(loaded, k),
         )
+
+    def _metrics(self, loaded: LoadedVersion, k: int) -> dict[str, float]:
+        stored = loaded.manifest.get("metrics")
+        if k == STORED_METRICS_K and isinstance(stored, dict) and f"ndcg@{k}" in stored:
+            return {str(name): float(value) for name, value in stored.items()}
+        key = (loaded.name, loaded.version, id(loaded), k)
+        with self._evaluations_lock:
+            if key in self._evaluations:
+                self._evaluations.move_to_end(key)
+                return dict(self._evaluations[key])
+        values = version_metrics(loaded.scorer, k, RELEVANCE_THRESHOLD)
+        with self._evaluations_lock:
+            self._evaluations[key] = values
+            while len(self._evaluations) > _CACHED_EVALUATIONS:
+                self._evaluations.popitem(last=False)
+        return dict(values)
 
     def status(self, model: str = "") -> list[ModelState]:
         """Serving state of one model or all."""

@@ -23,14 +23,22 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from movierec.errors import CorruptVersion, InvalidRequest, UnknownModel, UnknownVersion
+from movierec.kinds import KINDS
+from movierec.kinds.base import OBJECTIVES
 
 logger = logging.getLogger(__name__)
 
 MANIFEST_FILE = "manifest.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""Layout of a version this code writes and reads: 2 = manifest, model.keras, weights.npz
+(the kind's arrays) and catalog.npz. Other format versions are refused at load."""
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _VERSION_NAME = re.compile(r"^[1-9][0-9]{0,17}$")
 STALE_STAGING_S = 3600.0
+KERAS_FILE = "model.keras"
+"""The Keras model of a version, the source of truth (trainer side only)."""
+WEIGHTS_FILE = "weights.npz"
+"""The arrays of a version's kind, loaded by the kind's numpy half."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +48,7 @@ class VersionDescription:
     version: int
     ready: bool
     kind: str = ""
+    objective: str = ""
     split: str = ""
     metrics: dict[str, float] = dataclasses.field(default_factory=dict)
     created_at: float = 0.0
@@ -55,6 +64,32 @@ def check_model_name(name: str) -> None:
             f"bad model name {name!r}: use 1-64 characters of letters, digits, '_', '.', '-',"
             " starting with a letter or digit"
         )
+
+
+def check_format_version(manifest: dict[str, Any], folder: pathlib.Path) -> None:
+    """Raises CorruptVersion unless the manifest's format_version is FORMAT_VERSION."""
+    found = manifest.get("format_version")
+    if found == FORMAT_VERSION:
+        return
+    if isinstance(found, int) and found > FORMAT_VERSION:
+        raise CorruptVersion(
+            f"{folder}: format version {found} is newer than this movierec reads"
+            f" ({FORMAT_VERSION}); upgrade movierec"
+        )
+    raise CorruptVersion(
+        f"{folder}: format version {found!r} is not {FORMAT_VERSION}; retrain the model with"
+        " this movierec"
+    )
+
+
+def check_kind(manifest: dict[str, Any], folder: pathlib.Path) -> None:
+    """Raises CorruptVersion unless the manifest names a registered kind and objective."""
+    kind = manifest.get("kind")
+    if not isinstance(kind, str) or kind not in KINDS:
+        known = ", ".join(sorted(KINDS))
+        raise CorruptVersion(f"{folder}: serving cannot load kind {kind!r} (known: {known})")
+    if manifest.get("objective") not in OBJECTIVES:
+        raise CorruptVersion(f"{folder}: unknown objective {manifest.get('objective')!r}")
 
 
 def sha256_file(path: pathlib.Path) -> str:
@@ -162,6 +197,8 @@ class ModelStore:
         """
         manifest = self.read_manifest(name, version)
         folder = self.version_path(name, version)
+        check_format_version(manifest, folder)
+        check_kind(manifest, folder)
         files = manifest.get("files")
         if not isinstance(files, dict) or not files:
             raise CorruptVersion(f"{folder}: manifest lists no files")
@@ -203,6 +240,7 @@ class ModelStore:
                         version,
                         True,
                         kind=str(manifest.get("kind", "")),
+                        objective=str(manifest.get("objective", "")),
                         split=str(manifest.get("split", "")),
                         metrics={str(k): float(v) for k, v in manifest.get("metrics", {}).items()},
                         created_at=float(manifest.get("created_at", 0.0)),

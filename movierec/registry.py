@@ -13,10 +13,12 @@ import threading
 import time
 from typing import Any
 
-from movierec.bundle import BUNDLE_FILE, load_bundle
+from movierec.arrays import load_arrays
+from movierec.catalog import CATALOG_FILE, load_catalog
 from movierec.errors import CorruptVersion, ModelNotReady, UnknownModel, UnknownVersion
-from movierec.model_store import ModelStore, check_model_name
-from movierec.scoring import DotScorer
+from movierec.kinds import KINDS
+from movierec.kinds.base import Scorer
+from movierec.model_store import WEIGHTS_FILE, ModelStore, check_model_name
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +32,9 @@ class LoadedVersion:
     name: str
     version: int
     kind: str
+    objective: str
     manifest: dict[str, Any]
-    scorer: DotScorer
+    scorer: Scorer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,20 +67,24 @@ class _Snapshot:
 
 
 def load_version(store: ModelStore, name: str, version: int) -> LoadedVersion:
-    """Verifies a version's checksums and loads its serving bundle.
+    """Verifies a version's format and checksums and loads it with its kind's numpy half.
 
     Raises:
-        CorruptVersion: incomplete, mismatching or unreadable, or of an unknown kind.
+        CorruptVersion: incomplete, mismatching, unreadable, of another format version, or
+            of a kind or objective this server does not know.
     """
     manifest = store.verify_version(name, version)
-    kind = manifest.get("kind")
-    if kind != "dot":
-        raise CorruptVersion(f"{name} version {version}: serving cannot load kind {kind!r}")
+    label = f"{name} version {version}"
+    kind = KINDS[manifest["kind"]]  # verify_version checked kind and objective
+    folder = store.version_path(name, version)
+    serving = kind.serving()
     try:
-        bundle = load_bundle(store.version_path(name, version) / BUNDLE_FILE)
-    except (OSError, ValueError) as error:
-        raise CorruptVersion(f"{name} version {version}: bad bundle: {error}") from error
-    return LoadedVersion(name, version, kind, manifest, DotScorer(bundle))
+        catalog = load_catalog(folder / CATALOG_FILE)
+        weights = load_arrays(folder / WEIGHTS_FILE, serving.WEIGHT_ARRAYS)
+        scorer = serving.load_scorer(weights, catalog, manifest)
+    except (OSError, ValueError, KeyError, IndexError) as error:
+        raise CorruptVersion(f"{label}: unreadable arrays: {error}") from error
+    return LoadedVersion(name, version, kind.name, manifest["objective"], manifest, scorer)
 
 
 class ModelRegistry:

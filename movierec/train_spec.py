@@ -7,65 +7,93 @@ from typing import Any
 
 from movierec.datasets import check_dataset_name
 from movierec.errors import DatasetError, InvalidRequest
+from movierec.kinds import DEFAULT_KIND, get_kind
+from movierec.kinds.base import OBJECTIVES, RETRIEVAL, KindParams, check
 from movierec.model_store import check_model_name
 from movierec.splits import RANDOM, check_split_name
 
-MODEL_KINDS = ("dot",)
-OUTPUTS = ("linear", "sigmoid")
+DEFAULT_OBJECTIVE = RETRIEVAL
+NEGATIVE_SAMPLING = ("uniform", "popularity")
+RETRIEVAL_LOSSES = ("softmax", "bce")
 
 
 @dataclasses.dataclass(frozen=True)
 class Hyperparameters:
-    """Hyperparameters of the dot model. Defaults were chosen on a validation split carved
-    from ml-100k u1.base (see README, "Choosing the defaults").
+    """Hyperparameters every kind shares. Defaults per objective were chosen on a
+    validation share of ml-100k u1.base (README, "How the defaults were chosen").
+
+    Attributes:
+        epochs: Most epochs; early stopping may end sooner.
+        learning_rate: Adam's learning rate.
+        batch_size: Examples per step (ratings, or positives for retrieval).
+        patience: Epochs without validation improvement before stopping; 0 never stops.
+        validation_fraction: Share of the training ratings held out for early stopping.
+        num_negatives: Retrieval: sampled negatives per positive.
+        negative_sampling: Retrieval: "uniform" or "popularity" (with log-q correction).
+        retrieval_loss: Retrieval: "softmax" or "bce".
     """
 
     epochs: int = 40
-    embedding_dim: int = 32
     learning_rate: float = 0.002
     batch_size: int = 1024
-    l2: float = 0.1
-    output: str = "linear"
     patience: int = 3
     validation_fraction: float = 0.05
+    num_negatives: int = 16
+    negative_sampling: str = "uniform"
+    retrieval_loss: str = "softmax"
+
+    @classmethod
+    def defaults(cls, objective: str) -> dict[str, Any]:
+        """Field values that differ from the dataclass defaults for `objective`."""
+        return {"epochs": 30, "validation_fraction": 0.1} if objective == RETRIEVAL else {}
 
     def validate(self) -> None:
         """Raises InvalidRequest naming the first out-of-range value."""
-        checks = [
-            (1 <= self.epochs <= 1000, f"epochs must be 1 to 1000, got {self.epochs}"),
-            (
-                1 <= self.embedding_dim <= 1024,
-                f"embedding_dim must be 1 to 1024, got {self.embedding_dim}",
-            ),
-            (
-                0 < self.learning_rate <= 1,
-                f"learning_rate must be > 0 and <= 1, got {self.learning_rate}",
-            ),
-            (
-                1 <= self.batch_size <= 1_000_000,
-                f"batch_size must be 1 to 1000000, got {self.batch_size}",
-            ),
-            (0 <= self.l2 < 1, f"l2 must be >= 0 and < 1, got {self.l2}"),
-            (self.output in OUTPUTS, f"output must be one of {OUTPUTS}, got {self.output!r}"),
-            (0 <= self.patience <= 1000, f"patience must be 0 to 1000, got {self.patience}"),
-            (
-                0 <= self.validation_fraction <= 0.5,
-                f"validation_fraction must be 0 to 0.5, got {self.validation_fraction}",
-            ),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise InvalidRequest(message)
+        check(
+            [
+                (1 <= self.epochs <= 1000, f"epochs must be 1 to 1000, got {self.epochs}"),
+                (
+                    0 < self.learning_rate <= 1,
+                    f"learning_rate must be > 0 and <= 1, got {self.learning_rate}",
+                ),
+                (
+                    1 <= self.batch_size <= 1_000_000,
+                    f"batch_size must be 1 to 1000000, got {self.batch_size}",
+                ),
+                (0 <= self.patience <= 1000, f"patience must be 0 to 1000, got {self.patience}"),
+                (
+                    0 <= self.validation_fraction <= 0.5,
+                    f"validation_fraction must be 0 to 0.5, got {self.validation_fraction}",
+                ),
+                (
+                    1 <= self.num_negatives <= 1000,
+                    f"num_negatives must be 1 to 1000, got {self.num_negatives}",
+                ),
+                (
+                    self.negative_sampling in NEGATIVE_SAMPLING,
+                    f"negative_sampling must be one of {NEGATIVE_SAMPLING},"
+                    f" got {self.negative_sampling!r}",
+                ),
+                (
+                    self.retrieval_loss in RETRIEVAL_LOSSES,
+                    f"retrieval_loss must be one of {RETRIEVAL_LOSSES},"
+                    f" got {self.retrieval_loss!r}",
+                ),
+            ]
+        )
 
 
 @dataclasses.dataclass(frozen=True)
 class EpochReport:
-    """Figures after one epoch: training loss and validation RMSE (rating units)."""
+    """Figures after one epoch: training loss and the objective's validation metric
+    (val_rmse in rating units for rating, val_ndcg = NDCG@10 for retrieval; 0 otherwise).
+    """
 
     epoch: int
     loss: float
     val_rmse: float
     seconds: float
+    val_ndcg: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,21 +102,25 @@ class TrainSpec:
 
     Attributes:
         model_name: Model to publish a new version of.
-        kind: Model kind ("dot").
+        kind: A registered kind (movierec.kinds.KINDS).
+        objective: "retrieval" or "rating".
         dataset: Dataset name, e.g. "ml-100k".
         split: "u1".."u5", "ua", "ub" or "random".
         test_fraction: Held-out share for split "random".
         seed: Seed of the random split, the validation carve-out and weight init.
-        hyperparameters: Filled-in hyperparameters.
+        hyperparameters: Filled-in shared hyperparameters.
+        kind_params: Filled-in hyperparameters of the kind.
     """
 
     model_name: str
-    kind: str = "dot"
-    dataset: str = "ml-100k"
-    split: str = "u1"
-    test_fraction: float = 0.2
-    seed: int = 42
-    hyperparameters: Hyperparameters = dataclasses.field(default_factory=Hyperparameters)
+    kind: str
+    objective: str
+    dataset: str
+    split: str
+    test_fraction: float
+    seed: int
+    hyperparameters: Hyperparameters
+    kind_params: KindParams
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form (also how a job process receives its spec)."""
@@ -98,36 +130,57 @@ class TrainSpec:
     def from_dict(cls, values: dict[str, Any]) -> TrainSpec:
         """Inverse of to_dict."""
         values = dict(values)
-        values["hyperparameters"] = Hyperparameters(**values.get("hyperparameters", {}))
+        values["hyperparameters"] = Hyperparameters(**values["hyperparameters"])
+        params = get_kind(values["kind"]).params_class
+        values["kind_params"] = params(**values["kind_params"])
         return cls(**values)
+
+
+_SHARED = {f.name for f in dataclasses.fields(Hyperparameters)}
 
 
 def build_train_spec(
     model_name: str,
-    kind: str = "dot",
-    dataset: str = "ml-100k",
+    kind: str = "",
+    dataset: str = "",
     split: str = "",
     test_fraction: float = 0.0,
     seed: int | None = None,
     hyperparameters: dict[str, Any] | None = None,
+    objective: str = "",
+    kind_params: dict[str, Any] | None = None,
+    kind_params_for: str | None = None,
 ) -> TrainSpec:
     """Validates a training request and fills in defaults.
 
     Args:
         model_name: Model name (folder-safe).
-        kind: One of MODEL_KINDS.
-        dataset: A known dataset name.
+        kind: A registered kind; "" means "dot".
+        dataset: A known dataset name; "" means "ml-100k".
         split: Split name; "" means "u1".
         test_fraction: For split "random"; 0 means 0.2.
         seed: Seed; None means 42.
-        hyperparameters: Overrides of Hyperparameters fields; None values are ignored.
+        hyperparameters: Overrides of the shared Hyperparameters; None values are ignored.
+            Names of the kind's own hyperparameters are accepted here too (the contract's
+            deprecated fields) and must agree with kind_params.
+        objective: "retrieval" or "rating"; "" means "retrieval".
+        kind_params: Overrides of the kind's hyperparameters; None values are ignored.
+        kind_params_for: The kind kind_params were written for; must equal `kind`.
 
     Raises:
         InvalidRequest: naming the first bad value.
     """
     check_model_name(model_name)
-    if kind not in MODEL_KINDS:
-        raise InvalidRequest(f"unknown model kind {kind!r}; known kinds: {', '.join(MODEL_KINDS)}")
+    kind = kind or DEFAULT_KIND
+    params_class = get_kind(kind).params_class
+    objective = objective or DEFAULT_OBJECTIVE
+    if objective not in OBJECTIVES:
+        raise InvalidRequest(f"unknown objective {objective!r}; choose {', '.join(OBJECTIVES)}")
+    if kind_params_for not in (None, kind):
+        raise InvalidRequest(
+            f"{kind_params_for} hyperparameters were given for a model of kind {kind!r}"
+        )
+    dataset = dataset or "ml-100k"
     split = split or "u1"
     try:
         check_dataset_name(dataset)
@@ -144,21 +197,32 @@ def build_train_spec(
     test_fraction = test_fraction or 0.2
     if not 0 < test_fraction < 1:
         raise InvalidRequest(f"test_fraction must be in (0, 1), got {test_fraction}")
-    overrides = {k: v for k, v in (hyperparameters or {}).items() if v is not None}
-    unknown = set(overrides) - {f.name for f in dataclasses.fields(Hyperparameters)}
-    if unknown:
-        raise InvalidRequest(f"unknown hyperparameters: {', '.join(sorted(unknown))}")
+
+    shared = {k: v for k, v in (hyperparameters or {}).items() if v is not None}
+    own = {k: v for k, v in (kind_params or {}).items() if v is not None}
+    kind_fields = {f.name for f in dataclasses.fields(params_class)}
+    for name in sorted(set(shared) - _SHARED):
+        if name not in kind_fields:
+            raise InvalidRequest(f"hyperparameter {name!r} does not apply to kind {kind!r}")
+        value = shared.pop(name)
+        if name in own and own[name] != value:
+            raise InvalidRequest(
+                f"{name} is given twice with different values ({value!r} and {own[name]!r})"
+            )
+        own[name] = value
     try:
-        params = Hyperparameters(**overrides)
+        params = Hyperparameters(**{**Hyperparameters.defaults(objective), **shared})
     except TypeError as error:
         raise InvalidRequest(str(error)) from error
     params.validate()
     return TrainSpec(
         model_name=model_name,
         kind=kind,
+        objective=objective,
         dataset=dataset,
         split=split,
         test_fraction=float(test_fraction),
         seed=seed,
         hyperparameters=params,
+        kind_params=params_class.build(objective, own),
     )

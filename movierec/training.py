@@ -13,23 +13,28 @@ import pathlib
 import time
 from collections.abc import Callable
 
-import keras
 import numpy as np
 import tensorflow as tf
 
-from movierec import __version__, metrics
-from movierec.bundle import BUNDLE_FILE, build_dot_bundle, save_bundle
+from movierec import __version__
+from movierec.arrays import save_arrays
+from movierec.catalog import CATALOG_FILE, Catalog, save_catalog
+from movierec.catalog_builder import build_catalog, with_held_out
 from movierec.datasets import load_dataset
-from movierec.dot_model import build_dot_model, dot_weights, zero_oov_rows
 from movierec.errors import MovierecError
-from movierec.model_store import ModelStore
+from movierec.evaluation import version_metrics
+from movierec.keras_training import TrainingData, fit_model
+from movierec.kinds import get_kind
+from movierec.kinds.base import Scorer
+from movierec.model_store import KERAS_FILE, WEIGHTS_FILE, ModelStore
 from movierec.splits import Split, make_split, random_split
 from movierec.train_spec import EpochReport, TrainSpec
 from movierec.vocab import IdVocabulary
 
 logger = logging.getLogger(__name__)
 
-KERAS_FILE = "model.keras"
+REPORT_K = 10
+"""The cut-off of the ranking metrics a version stores in its manifest."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,45 +46,21 @@ class TrainingResult:
     epochs: list[EpochReport]
 
 
+@dataclasses.dataclass(frozen=True)
+class FittedModel:
+    """A fitted model before publishing: the Keras model, its exported arrays, the numpy
+    scorer serving will use, the catalogue and the epoch history.
+    """
+
+    model: object
+    weights: dict[str, np.ndarray]
+    scorer: Scorer
+    catalog: Catalog
+    epochs: list[EpochReport]
+
+
 class PublishRefused(MovierecError):
     """The job's owner withdrew permission to publish (the job was cancelled)."""
-
-
-class _EpochCallback(keras.callbacks.Callback):
-    def __init__(self, on_epoch: Callable[[EpochReport], None]):
-        super().__init__()
-        self.on_epoch = on_epoch
-        self.reports: list[EpochReport] = []
-        self._started = 0.0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._started = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        report = EpochReport(
-            epoch=epoch + 1,
-            loss=float(logs.get("loss", np.nan)),
-            val_rmse=float(logs.get("val_rmse", np.nan)),
-            seconds=time.perf_counter() - self._started,
-        )
-        self.reports.append(report)
-        self.on_epoch(report)
-
-
-def _inputs(frame, users: IdVocabulary, items: IdVocabulary) -> dict[str, np.ndarray]:
-    user_index, _ = users.lookup(frame["user_id"].to_numpy())
-    item_index, _ = items.lookup(frame["item_id"].to_numpy())
-    return {"user": user_index.astype(np.int32), "item": item_index.astype(np.int32)}
-
-
-def _tf_dataset(frame, users, items, batch_size: int, shuffle_seed: int | None) -> tf.data.Dataset:
-    data = tf.data.Dataset.from_tensor_slices(
-        (_inputs(frame, users, items), frame["rating"].to_numpy(dtype=np.float32))
-    )
-    if shuffle_seed is not None:
-        data = data.shuffle(len(frame), seed=shuffle_seed, reshuffle_each_iteration=True)
-    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def data_fingerprint(split: Split) -> str:
@@ -90,66 +71,42 @@ def data_fingerprint(split: Split) -> str:
     return digest.hexdigest()
 
 
-def fit_dot_model(
+def training_data(spec: TrainSpec, catalog: Catalog, split: Split) -> TrainingData:
+    """Carves the validation share out of the split's training part (the test part is
+    never looked at) and indexes both by the catalogue's rows.
+    """
+    fraction = spec.hyperparameters.validation_fraction
+    if fraction > 0:
+        fit, held = random_split(split.train, fraction, spec.seed)
+    else:
+        fit, held = split.train, None
+    users, _ = IdVocabulary(catalog.user_ids).lookup(fit["user_id"].to_numpy())
+    items, _ = IdVocabulary(catalog.item_ids).lookup(fit["item_id"].to_numpy())
+    ratings = fit["rating"].to_numpy(dtype=np.float32)
+    validation = with_held_out(catalog, users, items, ratings, held) if held is not None else None
+    return TrainingData(
+        spec=spec,
+        catalog=catalog,
+        fit_users=users,
+        fit_items=items,
+        fit_ratings=ratings,
+        validation=validation,
+        global_mean=float(ratings.mean()),
+    )
+
+
+def fit(
     spec: TrainSpec,
     split: Split,
-    rating_scale: tuple[float, float],
+    catalog: Catalog,
     on_epoch: Callable[[EpochReport], None] = lambda report: None,
-) -> tuple[keras.Model, IdVocabulary, IdVocabulary, list[EpochReport]]:
-    """Fits the dot model on the split's training part, with early stopping on a validation
-    share carved from that training part (the test part is never looked at).
-
-    Returns:
-        (model with OOV rows zeroed, user vocabulary, item vocabulary, epoch reports).
-    """
-    params = spec.hyperparameters
-    keras.utils.set_random_seed(spec.seed)
-    if params.validation_fraction > 0:
-        fit, validation = random_split(split.train, params.validation_fraction, spec.seed)
-    else:
-        fit, validation = split.train, None
-    users = IdVocabulary(fit["user_id"].to_numpy())
-    items = IdVocabulary(fit["item_id"].to_numpy())
-    model = build_dot_model(
-        num_users=len(users),
-        num_items=len(items),
-        embedding_dim=params.embedding_dim,
-        l2=params.l2,
-        output=params.output,
-        rating_scale=rating_scale,
-        global_mean=float(fit["rating"].mean()),
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(params.learning_rate),
-        loss="mse",
-        metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
-    )
-    progress = _EpochCallback(on_epoch)
-    callbacks: list[keras.callbacks.Callback] = [progress]
-    validation_data = None
-    if validation is not None:
-        validation_data = _tf_dataset(validation, users, items, 8192, None)
-        if params.patience > 0:
-            callbacks.append(
-                keras.callbacks.EarlyStopping(
-                    monitor="val_rmse", patience=params.patience, restore_best_weights=True
-                )
-            )
-    model.fit(
-        _tf_dataset(fit, users, items, params.batch_size, spec.seed),
-        validation_data=validation_data,
-        epochs=params.epochs,
-        callbacks=callbacks,
-        shuffle=False,  # the tf.data pipeline shuffles
-        verbose=0,
-    )
-    zero_oov_rows(model)
-    return model, users, items, progress.reports
-
-
-def predict_ratings(model: keras.Model, frame, users, items) -> np.ndarray:
-    """The Keras model's unclipped predictions for a ratings frame, float32 [n]."""
-    return model.predict(_inputs(frame, users, items), batch_size=8192, verbose=0).reshape(-1)
+) -> FittedModel:
+    """Fits the spec's kind for its objective on the split's training part."""
+    data = training_data(spec, catalog, split)
+    model, weights, reports = fit_model(data, on_epoch)
+    manifest = {"objective": spec.objective, "kind_params": spec.to_dict()["kind_params"]}
+    scorer = get_kind(spec.kind).serving().load_scorer(weights, catalog, manifest)
+    return FittedModel(model, weights, scorer, catalog, reports)
 
 
 def run_training(
@@ -176,36 +133,33 @@ def run_training(
     dataset = load_dataset(spec.dataset, data_dir)
     split = make_split(dataset, spec.split, spec.test_fraction, spec.seed)
     started = time.perf_counter()
-    model, users, items, reports = fit_dot_model(spec, split, dataset.rating_scale, on_epoch)
-    low, high = dataset.rating_scale
-    predicted = np.clip(predict_ratings(model, split.test, users, items), low, high)
-    test_metrics = metrics.accuracy_metrics(split.test["rating"].to_numpy(), predicted)
-    logger.info(
-        "trained %s in %.1fs: %s", spec.model_name, time.perf_counter() - started, test_metrics
-    )
-    bundle = build_dot_bundle(
-        dot_weights(model), spec.hyperparameters.output, dataset, split, users, items
-    )
+    fitted = fit(spec, split, build_catalog(dataset, split), on_epoch)
+    values = version_metrics(fitted.scorer, REPORT_K)
+    logger.info("trained %s in %.1fs: %s", spec.model_name, time.perf_counter() - started, values)
 
     def write_files(folder: pathlib.Path) -> None:
-        model.save(folder / KERAS_FILE)
-        save_bundle(folder / BUNDLE_FILE, bundle)
+        fitted.model.save(folder / KERAS_FILE)  # type: ignore[attr-defined]
+        save_arrays(folder / WEIGHTS_FILE, fitted.weights)
+        save_catalog(folder / CATALOG_FILE, fitted.catalog)
 
+    spec_dict = spec.to_dict()
     manifest = {
         "kind": spec.kind,
-        "spec": spec.to_dict(),
-        "hyperparameters": dataclasses.asdict(spec.hyperparameters),
+        "objective": spec.objective,
+        "kind_params": spec_dict["kind_params"],
+        "hyperparameters": spec_dict["hyperparameters"],
+        "spec": spec_dict,
         "dataset": spec.dataset,
         "split": split.name,
         "data_fingerprint": data_fingerprint(split),
-        "metrics": test_metrics,
+        "metrics": values,
         "num_train_ratings": len(split.train),
         "num_test_ratings": len(split.test),
-        "epochs_run": len(reports),
+        "epochs_run": len(fitted.epochs),
         "movierec_version": __version__,
         "tensorflow_version": tf.__version__,
     }
     if not may_publish():
         raise PublishRefused(f"{spec.model_name}: publishing was refused (job cancelled)")
     version = store.publish_version(spec.model_name, manifest, write_files, staging_name)
-    return TrainingResult(version, test_metrics, reports)
+    return TrainingResult(version, values, fitted.epochs)

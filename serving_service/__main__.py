@@ -47,9 +47,9 @@ def run(args: argparse.Namespace) -> int:
     return serve_until_signalled("serving", create_server, config)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point."""
-    parser = argparse.ArgumentParser(prog="serving_service", description=__doc__)
+def main(argv: list[str] | None = None, prog: str = "serving_service") -> int:
+    """Entry point; `prog` names the command in help and errors."""
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     add_arguments(parser)
     return run(parser.parse_args(argv))
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from movierec.dataplane import Evaluation, ServingDataPlane, UserFeatures, VersionInfo
+from movierec.dataplane import Evaluation, ServingDataPlane, VersionInfo
+from movierec.features import UserFeatures
 from movierec.registry import ModelState
 from movierec.scoring import ScoredItem
 from movierec.v1 import common_pb2, serving_pb2, serving_pb2_grpc
@@ -16,7 +17,9 @@ _VERSION_STATE = {
 
 def version_pb(info: VersionInfo) -> common_pb2.ModelVersion:
     """ModelVersion message of a VersionInfo."""
-    return common_pb2.ModelVersion(name=info.name, version=info.version, kind=info.kind)
+    return common_pb2.ModelVersion(
+        name=info.name, version=info.version, kind=info.kind, objective=info.objective
+    )
 
 
 def items_pb(items: list[ScoredItem]) -> list[common_pb2.ScoredItem]:
@@ -57,10 +60,23 @@ def status_pb(state: ModelState) -> serving_pb2.ModelStatus:
     )
 
 
-def _features(message) -> UserFeatures | None:
-    if message.WhichOneof("user") != "user_features":
-        return None
-    return UserFeatures(dict(message.user_features.genre_ratings))
+def features_of(message: common_pb2.UserFeatures) -> UserFeatures:
+    """UserFeatures of a UserFeatures message (unset optional fields stay None)."""
+    return UserFeatures(
+        genre_ratings=dict(message.genre_ratings),
+        rating_count=message.rating_count if message.HasField("rating_count") else None,
+        mean_rating=message.mean_rating if message.HasField("mean_rating") else None,
+        age=message.age if message.HasField("age") else None,
+        gender=message.gender,
+        occupation=message.occupation,
+    )
+
+
+def _user(message) -> tuple[int | None, UserFeatures | None]:
+    chosen = message.WhichOneof("user")
+    if chosen == "user_features":
+        return None, features_of(message.user_features)
+    return (message.user_id if chosen == "user_id" else None), None
 
 
 class ServingServicer(serving_pb2_grpc.ServingServiceServicer):
@@ -72,32 +88,43 @@ class ServingServicer(serving_pb2_grpc.ServingServiceServicer):
         self.plane = plane
 
     def Predict(self, request, context):
-        """Predicted ratings for a batch of user-item pairs."""
-        instances = request.instances
+        """Scores of a batch of user-item pairs."""
+        users = [_user(i) for i in request.instances]
         answer = self.plane.predict(
             request.model.name,
             request.model.version,
-            [i.user_id for i in instances],
-            [i.item_id for i in instances],
-            has_features=any(i.WhichOneof("user") == "user_features" for i in instances),
+            [u for u, _ in users],
+            [i.item_id for i in request.instances],
+            features=[f for _, f in users],
         )
+        prediction = answer.value
+        scores = prediction.scores.tolist()
         return serving_pb2.PredictResponse(
-            model=version_pb(answer.model), ratings=answer.value.tolist()
+            model=version_pb(answer.model),
+            ratings=scores if prediction.is_rating else [],
+            scores=scores,
+            score_type=serving_pb2.RATING if prediction.is_rating else serving_pb2.RELEVANCE,
+            strategy=prediction.strategy,
+            fallback_instances=prediction.fallback,
         )
 
     def Recommend(self, request, context):
         """Top-k items for one user."""
+        user_id, features = _user(request)
         answer = self.plane.recommend(
             request.model.name,
             request.model.version,
-            request.user_id if request.WhichOneof("user") == "user_id" else None,
+            user_id,
             request.k,
             include_seen=request.include_seen,
             exclude_item_ids=list(request.exclude_item_ids),
-            features=_features(request),
+            features=features,
         )
         return serving_pb2.RecommendResponse(
-            model=version_pb(answer.model), items=items_pb(answer.value)
+            model=version_pb(answer.model),
+            items=items_pb(answer.value.items),
+            strategy=answer.value.strategy,
+            reason=answer.value.reason,
         )
 
     def SimilarItems(self, request, context):

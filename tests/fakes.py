@@ -1,6 +1,7 @@
 """Small hand-made model versions for tests that must not import TensorFlow.
 
-The fake catalog: users 10, 20, 30 and items 100..104, embedding width 2, linear output.
+The fake catalogue: users 10, 20, 30 trained on (40 is a dataset user absent from
+training), items 100..104, embedding width 2, a dot model with linear output.
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ import pathlib
 
 import numpy as np
 
-from movierec.bundle import BUNDLE_FILE, Bundle, save_bundle
-from movierec.model_store import ModelStore
+from movierec.arrays import save_arrays
+from movierec.catalog import CATALOG_FILE, Catalog, save_catalog
+from movierec.model_store import WEIGHTS_FILE, ModelStore
 
 USERS = np.array([10, 20, 30], dtype=np.int64)
 ITEMS = np.array([100, 101, 102, 103, 104], dtype=np.int64)
@@ -18,26 +20,16 @@ TITLES = np.array(["Alpha (1990)", "Beta (1991)", "Gamma (1992)", "Delta (1993)"
 GENRES = np.array(["Action", "Comedy", "Drama"])
 
 
-def make_bundle(shift: float = 0.0) -> Bundle:
-    """A bundle whose scores are easy to work out by hand.
-
-    Row 0 of every table is the zero OOV row. User 10 = [1, 0], 20 = [0, 1], 30 = [1, 1];
-    items 100..104 = [1, 0], [0, 1], [0.5, 0.5], [-1, 0], [2, 2]; item biases 0, 0.1, 0.2,
-    0.3, -3; user biases 0.5, 0, -0.5; global bias 3 + shift. User 10 rated 100 and 104 in
-    training, user 20 rated 101, user 30 nothing.
+def make_catalog() -> Catalog:
+    """User 10 rated 100 (4 stars) and 104 (2 stars) in training, user 20 rated 101 (5
+    stars), user 30 nothing. Held out: 10 -> 101 (4), 20 -> 100 (3), 30 -> 102 (5), 40 ->
+    100 (3).
     """
-    return Bundle(
+    return Catalog(
+        rating_scale=np.array([1, 5], dtype=np.float32),
         user_ids=USERS,
         item_ids=ITEMS,
-        user_embeddings=np.array([[0, 0], [1, 0], [0, 1], [1, 1]], dtype=np.float32),
-        item_embeddings=np.array(
-            [[0, 0], [1, 0], [0, 1], [0.5, 0.5], [-1, 0], [2, 2]], dtype=np.float32
-        ),
-        user_bias=np.array([0, 0.5, 0, -0.5], dtype=np.float32),
-        item_bias=np.array([0, 0, 0.1, 0.2, 0.3, -3], dtype=np.float32),
-        global_bias=np.array(3.0 + shift, dtype=np.float32),
-        output="linear",
-        rating_scale=np.array([1, 5], dtype=np.float32),
+        dataset_user_ids=np.array([10, 20, 30, 40], dtype=np.int64),
         item_titles=TITLES,
         item_years=np.array([1990, 1991, 1992, 1993, 1994], dtype=np.int32),
         genre_names=GENRES,
@@ -45,19 +37,53 @@ def make_bundle(shift: float = 0.0) -> Bundle:
             [[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [0, 0, 0]], dtype=bool
         ),
         popularity=np.array([0, 1, 1, 0, 0, 1], dtype=np.int64),
+        item_mean_rating=np.array([11 / 3, 4, 5, 0, 0, 2], dtype=np.float32),
         seen_indptr=np.array([0, 0, 2, 3, 3], dtype=np.int64),
         seen_items=np.array([1, 5, 2], dtype=np.int64),
-        test_user_ids=np.array([10, 20, 30, 99], dtype=np.int64),
+        seen_ratings=np.array([4, 2, 5], dtype=np.float32),
+        user_ages=np.zeros(0, np.int32),
+        user_genders=np.zeros(0, str),
+        user_occupations=np.zeros(0, str),
+        occupation_names=np.zeros(0, str),
+        test_user_ids=np.array([10, 20, 30, 40], dtype=np.int64),
         test_item_ids=np.array([101, 100, 102, 100], dtype=np.int64),
         test_ratings=np.array([4, 3, 5, 3], dtype=np.float32),
     )
 
 
-def publish_fake(store: ModelStore, name: str = "fake", shift: float = 0.0) -> int:
-    """Publishes make_bundle(shift) as a new version of `name`; returns the version."""
+def make_weights(shift: float = 0.0) -> dict[str, np.ndarray]:
+    """Dot weights whose scores are easy to work out by hand.
 
-    def write(folder: pathlib.Path) -> None:
-        save_bundle(folder / BUNDLE_FILE, make_bundle(shift))
+    Row 0 of every table is the zero OOV row. User 10 = [1, 0], 20 = [0, 1], 30 = [1, 1];
+    items 100..104 = [1, 0], [0, 1], [0.5, 0.5], [-1, 0], [2, 2]; item biases 0, 0.1, 0.2,
+    0.3, -3; user biases 0.5, 0, -0.5; global bias 3 + shift.
+    """
+    return {
+        "user_embeddings": np.array([[0, 0], [1, 0], [0, 1], [1, 1]], dtype=np.float32),
+        "item_embeddings": np.array(
+            [[0, 0], [1, 0], [0, 1], [0.5, 0.5], [-1, 0], [2, 2]], dtype=np.float32
+        ),
+        "user_bias": np.array([0, 0.5, 0, -0.5], dtype=np.float32),
+        "item_bias": np.array([0, 0, 0.1, 0.2, 0.3, -3], dtype=np.float32),
+        "global_bias": np.array(3.0 + shift, dtype=np.float32),
+    }
 
-    manifest = {"kind": "dot", "split": "fake/test", "metrics": {"rmse": 1.0, "mae": 1.0}}
-    return store.publish_version(name, manifest, write)
+
+def write_fake(folder: pathlib.Path, shift: float = 0.0) -> None:
+    """Writes the fake version's arrays into a folder."""
+    save_arrays(folder / WEIGHTS_FILE, make_weights(shift))
+    save_catalog(folder / CATALOG_FILE, make_catalog())
+
+
+def publish_fake(
+    store: ModelStore, name: str = "fake", shift: float = 0.0, objective: str = "rating"
+) -> int:
+    """Publishes the fake dot version (make_weights(shift)) of `name`; returns its number."""
+    manifest = {
+        "kind": "dot",
+        "objective": objective,
+        "kind_params": {"embedding_dim": 2, "l2": 0.0, "output": "linear"},
+        "split": "fake/test",
+        "metrics": {"rmse": 1.0, "mae": 1.0},
+    }
+    return store.publish_version(name, manifest, lambda folder: write_fake(folder, shift))

@@ -79,7 +79,7 @@ def trained(services):
         "0",
     )
     assert "SUCCEEDED" in result.stdout and "version 1" in result.stdout
-    assert "epoch   3/3" in result.stderr  # the progress bar
+    assert "epoch   3/3" in result.stderr and "val_ndcg@10" in result.stderr  # the progress bar
     run("status", "--serving", serving, "--model", "demo", "--wait-version", "1")
     return serving
 
@@ -100,7 +100,7 @@ def test_recommend_json_excludes_the_users_training_ratings(trained, data_dir):
 def test_tables_for_similar_predict_metrics_status_models(trained, services):
     _, trainer, _, _ = services
     similar = run("similar", "--serving", trained, "--model", "demo", "--item", "50", "-k", "10")
-    assert "model demo version 1 (dot)" in similar.stdout
+    assert "model demo version 1 (dot, retrieval)" in similar.stdout
     assert "Star Wars" not in similar.stdout and "cosine" in similar.stdout
     predict = run(
         "predict",
@@ -115,11 +115,12 @@ def test_tables_for_similar_predict_metrics_status_models(trained, services):
         "242",
         "--json",
     )
-    ratings = json.loads(predict.stdout)["ratings"]
-    assert len(ratings) == 2 and all(1 <= r <= 5 for r in ratings)
+    answer = json.loads(predict.stdout)
+    assert answer["score_type"] == "RELEVANCE" and answer["ratings"] == []
+    assert len(answer["scores"]) == 2
     metrics = run("metrics", "--serving", trained, "--model", "demo", "--json")
     values = json.loads(metrics.stdout)["metrics"]["values"]
-    assert set(values) == {"rmse", "mae"}
+    assert {"ndcg@10", "precision@10", "diversity@10"} <= set(values) and "rmse" not in values
     assert "AVAILABLE" in run("status", "--serving", trained).stdout
     assert "READY" in run("models", "--trainer", trainer).stdout
 
@@ -206,12 +207,36 @@ def test_train_with_a_bad_request_exits_non_zero(services):
     assert "INVALID_ARGUMENT: epochs must be 1 to 1000, got -3" in result.stderr
 
 
-def test_serving_process_never_loads_tensorflow(trained, services):
+def test_recommend_for_a_new_user_by_genre(trained):
+    result = run(
+        "recommend",
+        "--serving",
+        trained,
+        "--model",
+        "demo",
+        "--genre",
+        "Adventure=5",
+        "--genre",
+        "Fantasy=4.5",
+        "-k",
+        "5",
+    )
+    assert "strategy popular: kind 'dot' has no user tower" in result.stdout
+    bad = run(
+        "recommend", "--serving", trained, "--model", "demo", "--genre", "Nope=4", check=False
+    )
+    assert bad.returncode == 1 and "INVALID_ARGUMENT: user_features.genre_ratings" in bad.stderr
+    neither = run("recommend", "--serving", trained, "--model", "demo", check=False)
+    assert neither.returncode == 2 and "either --user ID or at least one --genre" in neither.stderr
+
+
+def test_serving_process_never_loads_tensorflow_or_pandas(trained, services):
     _, _, serving, _ = services
     maps = pathlib.Path(f"/proc/{serving.pid}/maps")
     if not maps.exists():
         pytest.skip("no /proc on this platform")
-    assert "tensorflow" not in maps.read_text()
+    loaded = maps.read_text()
+    assert "tensorflow" not in loaded and "pandas" not in loaded and "pyarrow" not in loaded
 
 
 def test_services_stop_cleanly_on_sigterm(tmp_path, data_dir):

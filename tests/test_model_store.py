@@ -21,8 +21,8 @@ def test_manifest_records_checksums_and_metadata(store):
     manifest = store.verify_version("m", 1)
     assert manifest["version"] == 1 and manifest["model_name"] == "m"
     assert manifest["kind"] == "dot"
-    assert set(manifest["files"]) == {"bundle.npz"}
-    assert len(manifest["files"]["bundle.npz"]) == 64
+    assert set(manifest["files"]) == {"weights.npz", "catalog.npz"}
+    assert len(manifest["files"]["weights.npz"]) == 64 and manifest["format_version"] == 2
 
 
 def test_staging_folders_are_invisible_and_removed_on_failure(store):
@@ -38,11 +38,11 @@ def test_staging_folders_are_invisible_and_removed_on_failure(store):
 
 def test_tampered_file_fails_verification(store):
     publish_fake(store, "m")
-    bundle = store.version_path("m", 1) / "bundle.npz"
+    bundle = store.version_path("m", 1) / "weights.npz"
     data = bytearray(bundle.read_bytes())
     data[len(data) // 2] ^= 0xFF
     bundle.write_bytes(bytes(data))
-    with pytest.raises(CorruptVersion, match="bundle.npz has sha256"):
+    with pytest.raises(CorruptVersion, match="weights.npz has sha256"):
         store.verify_version("m", 1)
     assert not store.describe_versions("m")[0].ready
 

@@ -1,6 +1,7 @@
+import numpy as np
 import pytest
 
-from movierec.dataplane import ServingDataPlane, UserFeatures
+from movierec.dataplane import POPULAR, ServingDataPlane
 from movierec.errors import (
     InvalidRequest,
     ModelNotReady,
@@ -8,12 +9,13 @@ from movierec.errors import (
     UnknownUser,
     UnknownVersion,
 )
+from movierec.features import UserFeatures
 from movierec.registry import AVAILABLE, FAILED, UNLOADED, ModelRegistry
 from tests.fakes import publish_fake
 
 
 def corrupt(store, name, version):
-    bundle = store.version_path(name, version) / "bundle.npz"
+    bundle = store.version_path(name, version) / "weights.npz"
     data = bytearray(bundle.read_bytes())
     data[len(data) // 2] ^= 0xFF
     bundle.write_bytes(bytes(data))
@@ -61,7 +63,7 @@ def test_corrupt_new_version_is_refused_and_the_last_good_keeps_serving(store, c
     assert status.serving_version == 1
     refused = status.versions[0]
     assert (refused.version, refused.state) == (2, FAILED)
-    assert "bundle.npz has sha256" in refused.error
+    assert "weights.npz has sha256" in refused.error
     assert "refusing m version 2" in caplog.text
     caplog.clear()
     registry.refresh()
@@ -72,7 +74,7 @@ def test_half_written_folder_is_never_loaded(store):
     registry = ModelRegistry(store)
     publish_fake(store, "m")
     (store.model_path("m") / "2").mkdir()
-    (store.model_path("m") / "2" / "bundle.npz").write_bytes(b"partial")
+    (store.model_path("m") / "2" / "weights.npz").write_bytes(b"partial")
     registry.refresh()
     assert registry.get("m").version == 1
     assert "unreadable manifest" in registry.status("m")[0].versions[0].error
@@ -97,7 +99,9 @@ def test_requests_in_flight_keep_their_version_across_a_swap(store):
     registry.refresh()
     assert registry.get("m").version == 2
     # the held version still answers with its own arrays
-    assert held.version == 1 and held.scorer.predict([10], [100]).tolist() == [4.5]
+    scorer = held.scorer
+    assert held.version == 1
+    assert scorer.pair_scores(scorer.queries[[1]], np.array([1])).tolist() == [4.5]
 
 
 @pytest.fixture
@@ -122,20 +126,43 @@ def test_plane_validates_k_and_batch(plane):
 def test_plane_answers_name_the_version(plane):
     answer = plane.recommend("m", 0, 10, 2)
     assert (answer.model.name, answer.model.version, answer.model.kind) == ("m", 1, "dot")
-    assert [i.item_id for i in answer.value] == [102, 101]
+    assert answer.model.objective == "rating"
+    assert [i.item_id for i in answer.value.items] == [102, 101]
     with pytest.raises(UnknownUser):
         plane.recommend("m", 0, 11, 2)
 
 
-def test_plane_refuses_features_for_dot_models(plane):
-    with pytest.raises(InvalidRequest, match="two_tower"):
-        plane.recommend("m", 0, None, 2, features=UserFeatures({"Drama": 5.0}))
+def test_plane_answers_features_for_dot_models_with_the_fallback(plane):
+    answer = plane.recommend("m", 0, None, 2, features=UserFeatures({"Drama": 5.0}))
+    assert answer.value.strategy == POPULAR
+
+
+@pytest.mark.parametrize(
+    ("features", "message"),
+    [
+        (UserFeatures({}), "at least one genre"),
+        (UserFeatures({"Western": 4.0}), r"genre_ratings\['Western'\]: unknown genre"),
+        (UserFeatures({"Drama": float("nan")}), r"genre_ratings\['Drama'\] must be a finite"),
+        (UserFeatures({"Drama": float("inf")}), "finite rating from 1 to 5"),
+        (UserFeatures({"Drama": 6.0}), "finite rating from 1 to 5, got 6.0"),
+        (UserFeatures({"Drama": 4.0}, mean_rating=0.5), "mean_rating"),
+        (UserFeatures({"Drama": 4.0}, rating_count=-1), "rating_count"),
+        (UserFeatures({"Drama": 4.0}, age=0), "age"),
+        (UserFeatures({"Drama": 4.0}, gender="X"), "gender"),
+    ],
+)
+def test_plane_refuses_bad_features_naming_the_field(plane, features, message):
+    with pytest.raises(InvalidRequest, match=message):
+        plane.recommend("m", 0, None, 2, features=features)
+    with pytest.raises(InvalidRequest, match=message):
+        plane.predict("m", 0, [None], [100], [features])
 
 
 def test_plane_metrics_and_baseline(plane, store):
     evaluation, baseline = plane.evaluate("m", 0)
     assert evaluation.split == "fake/test" and evaluation.num_ratings == 4
-    assert set(evaluation.values) == {"rmse", "mae"}
+    # max_k is 3 here, so the default cut-off is 3 and is computed on demand
+    assert {"rmse", "mae", "ndcg@3", "precision@3", "coverage@3"} <= set(evaluation.values)
     assert baseline is None
     with pytest.raises(InvalidRequest, match="baseline must be a version of model 'm'"):
         plane.evaluate("m", 0, baseline_name="other", baseline_version=1)
@@ -180,9 +207,41 @@ def test_refused_version_is_not_rehashed_until_it_changes(store, monkeypatch):
     registry.refresh()
     assert attempts == [2, 1]  # version 2 refused once, version 1 loaded once
     publish_fake(store, "m", shift=0.5)  # version 3, good
-    bundle = store.version_path("m", 2) / "bundle.npz"
-    bundle.write_bytes((store.version_path("m", 3) / "bundle.npz").read_bytes())  # repaired
+    bundle = store.version_path("m", 2) / "weights.npz"
+    bundle.write_bytes((store.version_path("m", 3) / "weights.npz").read_bytes())  # repaired
     registry.refresh()
     # keep_versions=2: 3 takes one slot; 2 changed on disk, so it is tried again and loads
     assert attempts == [2, 1, 3, 2]
     assert registry.get("m", 2).version == 2
+
+
+def _rewrite_manifest(store, name, version, **changes):
+    import json
+
+    from movierec.model_store import MANIFEST_FILE
+
+    path = store.version_path(name, version) / MANIFEST_FILE
+    manifest = json.loads(path.read_text())
+    manifest.update(changes)
+    path.write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"format_version": 3}, "format version 3 is newer than this movierec reads"),
+        ({"format_version": 1}, "format version 1 is not 2"),
+        ({"kind": "matrix_magic"}, "serving cannot load kind 'matrix_magic'"),
+        ({"objective": "clicks"}, "unknown objective 'clicks'"),
+    ],
+)
+def test_version_of_unknown_format_kind_or_objective_is_refused(store, changes, reason):
+    registry = ModelRegistry(store)
+    publish_fake(store, "m")
+    publish_fake(store, "m", shift=0.5)
+    _rewrite_manifest(store, "m", 2, **changes)
+    registry.refresh()
+    assert registry.get("m").version == 1
+    refused = registry.status("m")[0].versions[0]
+    assert refused.state == FAILED and reason in refused.error
+    assert not store.describe_versions("m")[0].ready

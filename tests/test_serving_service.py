@@ -18,6 +18,7 @@ from client import (
     ServingClient,
     UnauthenticatedError,
     UnavailableError,
+    UserFeatures,
 )
 from client.loadgen import run_load
 from movierec.v1 import serving_pb2, serving_pb2_grpc
@@ -51,10 +52,13 @@ def test_recommend_similar_predict_metrics(served):
     assert [i.item_id for i in client.recommend("m", 10, 3, exclude=[102]).items] == [101, 103]
     assert [i.item_id for i in client.similar_items("m", 100, 2).items] == [102, 104]
     # hand-worked in tests/test_scoring.py: (10,102) 4.2, (20,104) 2.0
-    assert client.predict("m", [(10, 102), (20, 104)]).ratings == pytest.approx([4.2, 2.0])
+    predictions = client.predict("m", [(10, 102), (20, 104)])
+    assert predictions.ratings == pytest.approx([4.2, 2.0]) == predictions.scores
+    assert (predictions.score_type, predictions.strategy) == ("RATING", "model")
+    assert answer.model.objective == "rating" and answer.strategy == "model"
     report = client.metrics("m")
     assert report.metrics.split == "fake/test" and report.metrics.num_ratings == 4
-    assert set(report.metrics.values) == {"rmse", "mae"} and report.baseline is None
+    assert {"rmse", "mae", "ndcg@10"} <= set(report.metrics.values) and report.baseline is None
 
 
 @pytest.mark.parametrize(
@@ -80,17 +84,22 @@ def test_bad_requests_get_their_status_and_a_message(served, call, error, messag
         call(client)
 
 
-def test_user_features_are_refused_for_a_dot_model(served):
-    _, address, _ = served
+def test_user_features_for_a_dot_model_get_the_popular_fallback(served):
+    _, address, client = served
+    answer = client.recommend("m", k=3, features=UserFeatures({"Drama": 5.0}))
+    assert answer.strategy == "popular" and "no user tower" in answer.reason
+    assert [i.item_id for i in answer.items] == [100, 101]
+    fallback = client.predict("m", [(UserFeatures({"Drama": 5.0}), 100), (10, 100)])
+    assert fallback.strategy == "popular" and fallback.fallback == (0,)
     with grpc.insecure_channel(address) as channel:
         stub = serving_pb2_grpc.ServingServiceStub(channel)
         request = serving_pb2.RecommendRequest(k=3)
         request.model.name = "m"
-        request.user_features.genre_ratings["Drama"] = 5.0
+        request.user_features.genre_ratings["Westerns"] = 5.0
         with pytest.raises(grpc.RpcError) as caught:
             stub.Recommend(request)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "two_tower" in caught.value.details()
+    assert "genre_ratings['Westerns']: unknown genre" in caught.value.details()
 
 
 def test_empty_store_is_unavailable_and_not_serving_until_a_version_lands(store, start_serving):
@@ -154,7 +163,7 @@ def test_corrupt_version_is_refused_and_reported(served, store):
     wait_until(lambda: client.status("m")[0].versions[0].state == "FAILED")
     (status,) = client.status("m")
     assert status.serving_version == 1
-    assert "bundle.npz has sha256" in status.versions[0].error
+    assert "weights.npz has sha256" in status.versions[0].error
     assert client.recommend("m", 10, 1).model.version == 1
 
 

@@ -1,14 +1,34 @@
 import pytest
 
 from movierec.errors import InvalidRequest
+from movierec.kinds import KINDS
+from movierec.kinds.dot import DotParams
 from movierec.train_spec import Hyperparameters, TrainSpec, build_train_spec
 
 
 def test_defaults_fill_in():
     spec = build_train_spec("m")
     assert (spec.kind, spec.dataset, spec.split, spec.seed) == ("dot", "ml-100k", "u1", 42)
-    assert spec.hyperparameters == Hyperparameters()
+    assert spec.objective == "retrieval"
+    assert spec.hyperparameters == Hyperparameters(**Hyperparameters.defaults("retrieval"))
+    assert spec.kind_params == DotParams(**DotParams.defaults("retrieval"))
     assert TrainSpec.from_dict(spec.to_dict()) == spec
+    rating = build_train_spec("m", objective="rating")
+    assert rating.hyperparameters == Hyperparameters() and rating.kind_params == DotParams()
+
+
+def test_every_registered_kind_round_trips_with_its_defaults():
+    for kind in KINDS:
+        for objective in ("rating", "retrieval"):
+            spec = build_train_spec("m", kind=kind, objective=objective)
+            assert spec.kind == kind and TrainSpec.from_dict(spec.to_dict()) == spec
+
+
+def test_deprecated_shared_fields_reach_the_kind():
+    spec = build_train_spec("m", hyperparameters={"embedding_dim": 8, "l2": 0.2})
+    assert (spec.kind_params.embedding_dim, spec.kind_params.l2) == (8, 0.2)
+    two_tower = build_train_spec("m", kind="two_tower", hyperparameters={"l2": 0.2})
+    assert two_tower.kind_params.l2 == 0.2
 
 
 def test_random_split_takes_its_test_fraction():
@@ -19,7 +39,7 @@ def test_random_split_takes_its_test_fraction():
 def test_overrides_apply_and_none_is_ignored():
     spec = build_train_spec("m", hyperparameters={"epochs": 3, "l2": None})
     assert spec.hyperparameters.epochs == 3
-    assert spec.hyperparameters.l2 == Hyperparameters().l2
+    assert spec.kind_params.l2 == DotParams.defaults("retrieval")["l2"]
 
 
 @pytest.mark.parametrize(
@@ -34,9 +54,24 @@ def test_overrides_apply_and_none_is_ignored():
         ({"hyperparameters": {"learning_rate": -0.1}}, "learning_rate must be > 0"),
         ({"hyperparameters": {"learning_rate": 0.0}}, "learning_rate must be > 0"),
         ({"hyperparameters": {"embedding_dim": 0}}, "embedding_dim"),
-        ({"hyperparameters": {"output": "relu"}}, "output must be one of"),
+        ({"objective": "rating", "hyperparameters": {"output": "relu"}}, "output must be one of"),
         ({"hyperparameters": {"validation_fraction": 0.9}}, "validation_fraction"),
-        ({"hyperparameters": {"dropout": 0.1}}, "unknown hyperparameters: dropout"),
+        ({"hyperparameters": {"dropout": 0.1}}, "'dropout' does not apply to kind 'dot'"),
+        ({"objective": "clicks"}, "unknown objective 'clicks'"),
+        ({"kind_params": {"layers": [8]}}, "unknown DotParams fields: layers"),
+        ({"kind_params": {}, "kind_params_for": "two_tower"}, "two_tower hyperparameters were"),
+        ({"kind": "two_tower", "hyperparameters": {"embedding_dim": 8}}, "does not apply"),
+        ({"kind": "two_tower", "kind_params": {"layers": []}}, "layers must hold 1 to 4"),
+        ({"kind": "two_tower", "kind_params": {"layers": [0]}}, "layer widths must be"),
+        ({"kind": "two_tower", "kind_params": {"temperature": 0.0}}, "temperature"),
+        ({"objective": "retrieval", "kind_params": {"output": "sigmoid"}}, "rating objective"),
+        ({"hyperparameters": {"num_negatives": 0}}, "num_negatives"),
+        ({"hyperparameters": {"negative_sampling": "x"}}, "negative_sampling"),
+        ({"hyperparameters": {"retrieval_loss": "x"}}, "retrieval_loss"),
+        (
+            {"hyperparameters": {"embedding_dim": 8}, "kind_params": {"embedding_dim": 9}},
+            "embedding_dim is given twice",
+        ),
         ({"seed": -1}, "seed must be 0 to 4294967295, got -1"),
         ({"split": "u2", "test_fraction": 0.1}, "test_fraction applies to split 'random' only"),
         ({"seed": 2**32}, "seed must be 0 to"),

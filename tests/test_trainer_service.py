@@ -45,6 +45,11 @@ def wait_for(client, job_id, predicate, timeout=60.0):
         ({"epochs": -1}, "epochs must be 1 to 1000, got -1"),
         ({"learning_rate": -0.5}, "learning_rate must be > 0"),
         ({"model": "has space"}, "bad model name"),
+        ({"objective": "clicks"}, "unknown objective 'clicks'"),
+        ({"kind": "dot", "layers": [8]}, "layers need kind 'dot' that has them"),
+        ({"kind": "two_tower", "embedding_dim": 8}, "'embedding_dim' does not apply"),
+        ({"kind": "two_tower", "layers": [8] * 5}, "layers must hold 1 to 4"),
+        ({"num_negatives": 0}, "num_negatives must be 1 to 1000"),
     ],
 )
 def test_bad_train_requests_are_invalid_at_once(trainer, store, arguments, message):
@@ -66,19 +71,44 @@ def test_job_streams_epochs_and_publishes_a_version(trainer, store):
     _, client = trainer
     job = client.train("m", **SHORT, patience=0)
     assert job.state in ("QUEUED", "RUNNING")
-    assert job.hyperparameters["epochs"] == 2 and job.hyperparameters["l2"] > 0
+    assert (job.kind, job.objective) == ("dot", "retrieval")  # the defaults, filled in
+    assert job.hyperparameters["epochs"] == 2 and job.kind_hyperparameters["l2"] > 0
     events = list(client.watch_job(job.job_id))
     epochs = [e.epoch.epoch for e in events if e.epoch]
     assert epochs == [1, 2]
     final = events[-1].job
     assert final.state == "SUCCEEDED" and final.version == 1
-    assert set(final.metrics) == {"rmse", "mae"}
-    assert len(final.epochs) == 2 and final.epochs[1].val_rmse > 0
+    assert {"ndcg@10", "precision@10", "recall@10", "coverage@10"} <= set(final.metrics)
+    assert "rmse" not in final.metrics
+    assert len(final.epochs) == 2 and final.epochs[1].val_ndcg > 0
     assert store.list_versions("m") == [1]
     (model,) = client.list_models()
     assert model.name == "m" and model.versions[0].state == "READY"
     assert model.versions[0].metrics == pytest.approx(final.metrics)
     assert model.versions[0].split == "ml-100k/u1"
+    assert model.versions[0].objective == "retrieval"
+
+
+def test_kind_hyperparameters_travel_in_the_kind_message(trainer):
+    server, _ = trainer
+    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        stub = trainer_pb2_grpc.TrainerServiceStub(channel)
+        request = trainer_pb2.TrainRequest(model_name="m", kind="two_tower", objective="rating")
+        request.two_tower.layers.extend([16, 8])
+        request.hyperparameters.epochs = 1
+        job = stub.Train(request)
+        assert job.request.WhichOneof("kind_hyperparameters") == "two_tower"
+        assert list(job.request.two_tower.layers) == [16, 8]
+        assert job.request.two_tower.temperature > 0  # default filled in
+        stub.CancelJob(trainer_pb2.CancelJobRequest(job_id=job.job_id))
+        wrong = trainer_pb2.TrainRequest(model_name="m", kind="dot")
+        wrong.two_tower.layers.append(4)
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.Train(wrong)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (
+        "two_tower hyperparameters were given for a model of kind 'dot'" in caught.value.details()
+    )
 
 
 def test_cancelled_job_publishes_nothing(trainer, store):

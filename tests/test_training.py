@@ -1,14 +1,18 @@
-"""Training the dot model for real on ml-100k u1 (imports TensorFlow)."""
+"""Training every kind for real on ml-100k u1 (imports TensorFlow), small epoch budgets."""
 
 import json
 
 import numpy as np
 import pytest
 
-from movierec.bundle import load_bundle
+from movierec.arrays import load_arrays
+from movierec.catalog import popular_well_rated_scores
+from movierec.dataplane import MODEL, USER_FEATURES, ServingDataPlane
 from movierec.datasets import load_dataset
-from movierec.model_store import ModelStore
-from movierec.registry import load_version
+from movierec.evaluation import evaluate_ranking
+from movierec.features import UserFeatures
+from movierec.model_store import KERAS_FILE, ModelStore
+from movierec.registry import ModelRegistry, load_version
 from movierec.splits import make_split
 from movierec.train_spec import build_train_spec
 
@@ -16,23 +20,75 @@ keras = pytest.importorskip("keras")
 training = pytest.importorskip("movierec.training")
 
 
-@pytest.fixture(scope="session")
-def trained(tmp_path_factory, data_dir):
-    """The default dot model trained once on ml-100k u1 (about 10 s here)."""
-    store = ModelStore(tmp_path_factory.mktemp("trained") / "store")
+def _train(tmp_path_factory, data_dir, name, **request):
+    store = ModelStore(tmp_path_factory.mktemp(name) / "store")
     epochs = []
-    result = training.run_training(build_train_spec("dot"), store, data_dir, epochs.append)
+    result = training.run_training(
+        build_train_spec(name, **request), store, data_dir, epochs.append
+    )
     return store, result, epochs
 
 
 @pytest.fixture(scope="session")
+def trained(tmp_path_factory, data_dir):
+    """The dot model for ratings with default settings (about 15 s here)."""
+    return _train(tmp_path_factory, data_dir, "dot", objective="rating")
+
+
+@pytest.fixture(scope="session")
 def sigmoid_trained(tmp_path_factory, data_dir):
-    store = ModelStore(tmp_path_factory.mktemp("sigmoid") / "store")
-    spec = build_train_spec("dot", hyperparameters={"output": "sigmoid", "epochs": 2})
-    return store, training.run_training(spec, store, data_dir)
+    return _train(
+        tmp_path_factory,
+        data_dir,
+        "dot",
+        objective="rating",
+        hyperparameters={"epochs": 2},
+        kind_params={"output": "sigmoid"},
+    )
 
 
-def test_default_model_beats_svd_on_u1(trained):
+@pytest.fixture(scope="session")
+def retrieval_trained(tmp_path_factory, data_dir):
+    """The dot model for retrieval, 8 epochs (about 15 s here)."""
+    return _train(tmp_path_factory, data_dir, "dot", hyperparameters={"epochs": 8})
+
+
+@pytest.fixture(scope="session")
+def two_tower_trained(tmp_path_factory, data_dir):
+    """A small two_tower retrieval model, 4 epochs."""
+    return _train(
+        tmp_path_factory,
+        data_dir,
+        "dot",
+        kind="two_tower",
+        hyperparameters={"epochs": 4},
+        kind_params={"layers": [64, 32]},
+    )
+
+
+@pytest.fixture(scope="session")
+def two_tower_rating_trained(tmp_path_factory, data_dir):
+    return _train(
+        tmp_path_factory,
+        data_dir,
+        "dot",
+        kind="two_tower",
+        objective="rating",
+        hyperparameters={"epochs": 2},
+        kind_params={"layers": [32, 16]},
+    )
+
+
+ALL_TRAINED = [
+    "trained",
+    "sigmoid_trained",
+    "retrieval_trained",
+    "two_tower_trained",
+    "two_tower_rating_trained",
+]
+
+
+def test_default_rating_model_beats_svd_on_u1(trained):
     # Surprise's SVD scores RMSE 0.951 on u1; the issue asks for at most 0.93
     _, result, _ = trained
     assert result.metrics["rmse"] <= 0.93
@@ -43,71 +99,143 @@ def test_early_stopping_on_validation_and_progress_per_epoch(trained):
     _, result, epochs = trained
     assert result.epochs == epochs
     assert [e.epoch for e in epochs] == list(range(1, len(epochs) + 1))
-    assert len(epochs) < build_train_spec("x").hyperparameters.epochs  # stopped early
+    spec = build_train_spec("x", objective="rating")
+    assert len(epochs) < spec.hyperparameters.epochs  # stopped early
     assert epochs[-1].val_rmse < epochs[0].val_rmse
     assert all(np.isfinite([e.loss, e.val_rmse, e.seconds]).all() for e in epochs)
+
+
+def test_retrieval_reports_validation_ndcg_and_beats_popularity(retrieval_trained, data_dir):
+    store, result, epochs = retrieval_trained
+    assert all(e.val_ndcg > 0 and e.val_rmse == 0 for e in epochs)
+    assert "rmse" not in result.metrics
+    catalog = load_version(store, "dot", 1).scorer.catalog
+    popular = popular_well_rated_scores(catalog)
+    baseline = evaluate_ranking(lambda users: np.tile(popular, (len(users), 1)), catalog, 10)
+    assert result.metrics["ndcg@10"] > baseline["ndcg@10"] + 0.05
+    assert result.metrics["coverage@10"] > baseline["coverage@10"]
 
 
 def test_published_version_is_complete_and_verified(trained):
     store, result, _ = trained
     assert result.version == 1
     manifest = store.verify_version("dot", 1)
-    assert set(manifest["files"]) == {"model.keras", "bundle.npz"}
+    assert set(manifest["files"]) == {"model.keras", "weights.npz", "catalog.npz"}
     assert manifest["kind"] == "dot" and manifest["split"] == "ml-100k/u1"
+    assert manifest["objective"] == "rating" and manifest["format_version"] == 2
     assert manifest["metrics"] == result.metrics
+    assert {"rmse", "ndcg@10", "precision@10", "recall@10", "map@10", "hit_rate@10"} <= set(
+        manifest["metrics"]
+    )
     assert manifest["num_test_ratings"] == 20_000
     assert len(manifest["data_fingerprint"]) == 64
-    assert manifest["hyperparameters"]["output"] == "linear"
+    assert manifest["kind_params"]["output"] == "linear"
     json.dumps(manifest)
 
 
-@pytest.mark.parametrize("which", ["trained", "sigmoid_trained"])
+def test_vocabulary_covers_the_whole_training_fold(trained, data_dir):
+    store, _, _ = trained
+    catalog = load_version(store, "dot", 1).scorer.catalog
+    train = make_split(load_dataset("ml-100k", data_dir), "u1").train
+    assert set(catalog.item_ids) == set(train["item_id"])
+    assert set(catalog.user_ids) == set(train["user_id"])
+
+
+@pytest.mark.parametrize("which", ALL_TRAINED)
 def test_numpy_scores_equal_the_keras_model(which, request):
     store = request.getfixturevalue(which)[0]
     folder = store.version_path("dot", 1)
-    model = keras.models.load_model(folder / training.KERAS_FILE)
-    scorer = load_version(store, "dot", 1).scorer
+    model = keras.models.load_model(folder / KERAS_FILE)
+    loaded = load_version(store, "dot", 1)
+    scorer = loaded.scorer
     rng = np.random.default_rng(0)
-    users = rng.integers(0, len(scorer.users), 3000)
-    items = rng.integers(0, len(scorer.items), 3000)  # includes the OOV row 0
-    expected = model.predict({"user": users, "item": items}, batch_size=4096, verbose=0)
-    np.testing.assert_allclose(scorer.raw_scores(users, items), expected[:, 0], atol=1e-5)
+    users = rng.integers(0, len(scorer.queries), 3000)
+    candidates = 1 + loaded.manifest["hyperparameters"]["num_negatives"]
+    items = rng.integers(1, len(scorer.candidates), (3000, candidates))
+    raw = np.einsum("nd,ncd->nc", scorer.queries[users], scorer.candidates[items])
+    if loaded.objective == "rating":
+        expected = model.predict({"user": users, "item": items[:, 0]}, batch_size=4096, verbose=0)
+        np.testing.assert_allclose(scorer.shown(raw[:, 0]), expected[:, 0], atol=1e-5)
+    else:
+        inputs = {"user": users, "items": items, "log_q": np.zeros(items.shape, np.float32)}
+        logits = model.predict(inputs, batch_size=4096, verbose=0)
+        temperature = loaded.manifest["kind_params"].get("temperature", 1.0)
+        np.testing.assert_allclose(raw / temperature, logits, atol=1e-4 / temperature)
+
+
+@pytest.mark.parametrize("which", ["two_tower_trained", "two_tower_rating_trained"])
+def test_numpy_user_tower_equals_keras_for_features(which, request):
+    store = request.getfixturevalue(which)[0]
+    model = keras.models.load_model(store.version_path("dot", 1) / KERAS_FILE)
+    scorer = load_version(store, "dot", 1).scorer
+    features = UserFeatures({"Adventure": 5.0, "Fantasy": 4.5}, age=30, gender="F")
+    from movierec.kinds.two_tower import feature_row, standardise
+
+    row = feature_row(features, scorer.catalog, scorer.stats, scorer.demographics)
+    x = standardise(row[None, :], scorer.mean, scorer.std)
+    depth = len(scorer.kernels)
+    for layer in [model.get_layer(f"user_dense_{n}") for n in range(depth)]:
+        x = layer(x)
+    expected = np.asarray(model.get_layer("user_normalize")(x))
+    np.testing.assert_allclose(scorer.feature_query(features), expected[0], atol=1e-5)
+
+
+def test_two_tower_answers_cold_start_users_from_its_user_tower(two_tower_trained):
+    store, result, _ = two_tower_trained
+    registry = ModelRegistry(store)
+    registry.refresh()
+    plane = ServingDataPlane(registry)
+    fan = UserFeatures({"Adventure": 5.0, "Fantasy": 4.5, "Drama": 1.0})
+    answer = plane.recommend("dot", 0, None, 10, features=fan).value
+    assert answer.strategy == USER_FEATURES and len(answer.items) == 10
+    known = plane.recommend("dot", 0, 196, 10).value
+    assert known.strategy == MODEL
+    assert [i.item_id for i in answer.items] != [i.item_id for i in known.items]
+    scores = plane.predict("dot", 0, [None, 196], [50, 50], [fan, None]).value
+    assert scores.strategy == USER_FEATURES and not scores.is_rating
+    assert result.metrics["ndcg@10"] > 0.1
 
 
 def test_serving_metrics_equal_the_trainers(trained):
     store, result, _ = trained
-    values = load_version(store, "dot", 1).scorer.evaluate()
+    registry = ModelRegistry(store)
+    registry.refresh()
+    values = ServingDataPlane(registry).evaluate("dot", 0, k=5)[0].values
     assert values["rmse"] == pytest.approx(result.metrics["rmse"], abs=1e-5)
     assert values["mae"] == pytest.approx(result.metrics["mae"], abs=1e-5)
+    assert values["ndcg@5"] != result.metrics["ndcg@10"]
 
 
-def test_recommendations_exclude_everything_rated_in_training(trained, data_dir):
-    store, _, _ = trained
-    scorer = load_version(store, "dot", 1).scorer
+def test_recommendations_exclude_everything_rated_in_training(retrieval_trained, data_dir):
+    store, _, _ = retrieval_trained
+    registry = ModelRegistry(store)
+    registry.refresh()
+    top = ServingDataPlane(registry).recommend("dot", 0, 196, 100).value.items
     train = make_split(load_dataset("ml-100k", data_dir), "u1").train
     rated = set(train.loc[train["user_id"] == 196, "item_id"])
-    top = scorer.recommend(196, k=100)
     assert len(top) == 100 and not rated & {item.item_id for item in top}
     assert [i.score for i in top] == sorted((i.score for i in top), reverse=True)
 
 
 def test_star_wars_neighbours_are_its_sequels(trained):
     store, _, _ = trained
-    similar = load_version(store, "dot", 1).scorer.similar_items(50, k=5)
+    registry = ModelRegistry(store)
+    registry.refresh()
+    similar = ServingDataPlane(registry).similar_items("dot", 0, 50, 5).value
     assert {172, 181} <= {item.item_id for item in similar}  # Empire, Return of the Jedi
 
 
-def test_bundle_is_plain_arrays(trained):
+def test_weights_are_plain_arrays_with_zero_oov_rows(trained):
     store, _, _ = trained
-    bundle = load_bundle(store.version_path("dot", 1) / "bundle.npz")  # allow_pickle=False
-    assert bundle.user_embeddings.dtype == np.float32
-    assert bundle.user_embeddings.shape[0] == len(bundle.user_ids) + 1
-    assert not bundle.user_embeddings[0].any() and not bundle.item_embeddings[0].any()
+    weights = load_arrays(store.version_path("dot", 1) / "weights.npz")  # allow_pickle=False
+    users = weights["user_embeddings"]
+    assert users.dtype == np.float32
+    assert not users[0].any() and not weights["item_embeddings"][0].any()
 
 
 def test_refused_publish_leaves_nothing(tmp_path, data_dir):
     store = ModelStore(tmp_path)
-    spec = build_train_spec("m", hyperparameters={"epochs": 1})
+    spec = build_train_spec("m", objective="rating", hyperparameters={"epochs": 1})
     with pytest.raises(training.PublishRefused):
         training.run_training(spec, store, data_dir, may_publish=lambda: False)
     assert store.list_versions("m") == []

@@ -3,41 +3,66 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from movierec.model_store import ModelStore
 from movierec.train_spec import EpochReport, TrainSpec, build_train_spec
 from movierec.v1 import trainer_pb2, trainer_pb2_grpc
 from trainer_service.jobs import Job, JobManager
 
-_HYPERPARAMETERS = [f.name for f in trainer_pb2.Hyperparameters.DESCRIPTOR.fields]
+_KIND_HYPERPARAMETERS = "kind_hyperparameters"
+
+
+def _set_fields(message, values: dict[str, Any]) -> None:
+    """Fills set fields of `message` from a plain dict (repeated fields extended)."""
+    message.SetInParent()
+    for name, value in values.items():
+        if isinstance(value, list | tuple):
+            getattr(message, name).extend(value)
+        else:
+            setattr(message, name, value)
+
+
+def _fields(message) -> dict[str, Any]:
+    """The set fields of a message as a plain dict (repeated ones as lists)."""
+    return {
+        field.name: list(value) if field.is_repeated else value
+        for field, value in message.ListFields()
+    }
 
 
 def spec_from_request(request: trainer_pb2.TrainRequest) -> TrainSpec:
     """Validated TrainSpec of a TrainRequest (unset optional fields take defaults)."""
-    params = request.hyperparameters
+    chosen = request.WhichOneof(_KIND_HYPERPARAMETERS)
     return build_train_spec(
         model_name=request.model_name,
         kind=request.kind,
+        objective=request.objective,
         dataset=request.dataset.name,
         split=request.dataset.split,
         test_fraction=request.dataset.test_fraction,
         seed=request.dataset.seed if request.dataset.HasField("seed") else None,
-        hyperparameters={
-            name: getattr(params, name) for name in _HYPERPARAMETERS if params.HasField(name)
-        },
+        hyperparameters=_fields(request.hyperparameters),
+        kind_params=_fields(getattr(request, chosen)) if chosen else None,
+        kind_params_for=chosen,
     )
 
 
 def request_of(spec: TrainSpec) -> trainer_pb2.TrainRequest:
-    """TrainRequest with every default filled in, as reported in a Job."""
-    return trainer_pb2.TrainRequest(
+    """TrainRequest with every default filled in, as reported in a Job. The kind's
+    hyperparameters go into the oneof field named after the kind.
+    """
+    request = trainer_pb2.TrainRequest(
         model_name=spec.model_name,
         kind=spec.kind,
+        objective=spec.objective,
         dataset=trainer_pb2.DatasetSpec(
             name=spec.dataset, split=spec.split, test_fraction=spec.test_fraction, seed=spec.seed
         ),
         hyperparameters=trainer_pb2.Hyperparameters(**dataclasses.asdict(spec.hyperparameters)),
     )
+    _set_fields(getattr(request, spec.kind), dataclasses.asdict(spec.kind_params))
+    return request
 
 
 def epoch_pb(report: EpochReport) -> trainer_pb2.EpochProgress:
@@ -101,6 +126,7 @@ class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):
                             if v.ready
                             else trainer_pb2.VersionInfo.CORRUPT,
                             kind=v.kind,
+                            objective=v.objective,
                             split=v.split,
                             metrics=v.metrics,
                             created_at_unix=v.created_at,

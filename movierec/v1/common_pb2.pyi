@@ -15,17 +15,19 @@ class ModelSpec(_message.Message):
     def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class ModelVersion(_message.Message):
-    __slots__ = ("name", "version", "kind")
+    __slots__ = ("name", "version", "kind", "objective")
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
+    OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
     name: str
     version: int
     kind: str
-    def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ..., kind: _Optional[str] = ...) -> None: ...
+    objective: str
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ..., kind: _Optional[str] = ..., objective: _Optional[str] = ...) -> None: ...
 
 class UserFeatures(_message.Message):
-    __slots__ = ("genre_ratings",)
+    __slots__ = ("genre_ratings", "rating_count", "mean_rating", "age", "gender", "occupation")
     class GenreRatingsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -34,8 +36,18 @@ class UserFeatures(_message.Message):
         value: float
         def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
     GENRE_RATINGS_FIELD_NUMBER: _ClassVar[int]
+    RATING_COUNT_FIELD_NUMBER: _ClassVar[int]
+    MEAN_RATING_FIELD_NUMBER: _ClassVar[int]
+    AGE_FIELD_NUMBER: _ClassVar[int]
+    GENDER_FIELD_NUMBER: _ClassVar[int]
+    OCCUPATION_FIELD_NUMBER: _ClassVar[int]
     genre_ratings: _containers.ScalarMap[str, float]
-    def __init__(self, genre_ratings: _Optional[_Mapping[str, float]] = ...) -> None: ...
+    rating_count: int
+    mean_rating: float
+    age: int
+    gender: str
+    occupation: str
+    def __init__(self, genre_ratings: _Optional[_Mapping[str, float]] = ..., rating_count: _Optional[int] = ..., mean_rating: _Optional[float] = ..., age: _Optional[int] = ..., gender: _Optional[str] = ..., occupation: _Optional[str] = ...) -> None: ...
 
 class ScoredItem(_message.Message):
     __slots__ = ("item_id", "title", "genres", "score", "year")

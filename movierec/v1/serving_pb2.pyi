@@ -8,6 +8,15 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ScoreType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SCORE_TYPE_UNSPECIFIED: _ClassVar[ScoreType]
+    RATING: _ClassVar[ScoreType]
+    RELEVANCE: _ClassVar[ScoreType]
+SCORE_TYPE_UNSPECIFIED: ScoreType
+RATING: ScoreType
+RELEVANCE: ScoreType
+
 class PredictInstance(_message.Message):
     __slots__ = ("user_id", "user_features", "item_id")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -27,12 +36,20 @@ class PredictRequest(_message.Message):
     def __init__(self, model: _Optional[_Union[_common_pb2.ModelSpec, _Mapping]] = ..., instances: _Optional[_Iterable[_Union[PredictInstance, _Mapping]]] = ...) -> None: ...
 
 class PredictResponse(_message.Message):
-    __slots__ = ("model", "ratings")
+    __slots__ = ("model", "ratings", "scores", "score_type", "strategy", "fallback_instances")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     RATINGS_FIELD_NUMBER: _ClassVar[int]
+    SCORES_FIELD_NUMBER: _ClassVar[int]
+    SCORE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    FALLBACK_INSTANCES_FIELD_NUMBER: _ClassVar[int]
     model: _common_pb2.ModelVersion
     ratings: _containers.RepeatedScalarFieldContainer[float]
-    def __init__(self, model: _Optional[_Union[_common_pb2.ModelVersion, _Mapping]] = ..., ratings: _Optional[_Iterable[float]] = ...) -> None: ...
+    scores: _containers.RepeatedScalarFieldContainer[float]
+    score_type: ScoreType
+    strategy: str
+    fallback_instances: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, model: _Optional[_Union[_common_pb2.ModelVersion, _Mapping]] = ..., ratings: _Optional[_Iterable[float]] = ..., scores: _Optional[_Iterable[float]] = ..., score_type: _Optional[_Union[ScoreType, str]] = ..., strategy: _Optional[str] = ..., fallback_instances: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class RecommendRequest(_message.Message):
     __slots__ = ("model", "user_id", "user_features", "k", "include_seen", "exclude_item_ids")
@@ -51,12 +68,16 @@ class RecommendRequest(_message.Message):
     def __init__(self, model: _Optional[_Union[_common_pb2.ModelSpec, _Mapping]] = ..., user_id: _Optional[int] = ..., user_features: _Optional[_Union[_common_pb2.UserFeatures, _Mapping]] = ..., k: _Optional[int] = ..., include_seen: _Optional[bool] = ..., exclude_item_ids: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class RecommendResponse(_message.Message):
-    __slots__ = ("model", "items")
+    __slots__ = ("model", "items", "strategy", "reason")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
     model: _common_pb2.ModelVersion
     items: _containers.RepeatedCompositeFieldContainer[_common_pb2.ScoredItem]
-    def __init__(self, model: _Optional[_Union[_common_pb2.ModelVersion, _Mapping]] = ..., items: _Optional[_Iterable[_Union[_common_pb2.ScoredItem, _Mapping]]] = ...) -> None: ...
+    strategy: str
+    reason: str
+    def __init__(self, model: _Optional[_Union[_common_pb2.ModelVersion, _Mapping]] = ..., items: _Optional[_Iterable[_Union[_common_pb2.ScoredItem, _Mapping]]] = ..., strategy: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class SimilarItemsRequest(_message.Message):
     __slots__ = ("model", "item_id", "k")

@@ -35,7 +35,7 @@ class DatasetSpec(_message.Message):
     def __init__(self, name: _Optional[str] = ..., split: _Optional[str] = ..., test_fraction: _Optional[float] = ..., seed: _Optional[int] = ...) -> None: ...
 
 class Hyperparameters(_message.Message):
-    __slots__ = ("epochs", "embedding_dim", "learning_rate", "batch_size", "l2", "output", "patience", "validation_fraction")
+    __slots__ = ("epochs", "embedding_dim", "learning_rate", "batch_size", "l2", "output", "patience", "validation_fraction", "num_negatives", "negative_sampling", "retrieval_loss")
     EPOCHS_FIELD_NUMBER: _ClassVar[int]
     EMBEDDING_DIM_FIELD_NUMBER: _ClassVar[int]
     LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
@@ -44,6 +44,9 @@ class Hyperparameters(_message.Message):
     OUTPUT_FIELD_NUMBER: _ClassVar[int]
     PATIENCE_FIELD_NUMBER: _ClassVar[int]
     VALIDATION_FRACTION_FIELD_NUMBER: _ClassVar[int]
+    NUM_NEGATIVES_FIELD_NUMBER: _ClassVar[int]
+    NEGATIVE_SAMPLING_FIELD_NUMBER: _ClassVar[int]
+    RETRIEVAL_LOSS_FIELD_NUMBER: _ClassVar[int]
     epochs: int
     embedding_dim: int
     learning_rate: float
@@ -52,31 +55,64 @@ class Hyperparameters(_message.Message):
     output: str
     patience: int
     validation_fraction: float
-    def __init__(self, epochs: _Optional[int] = ..., embedding_dim: _Optional[int] = ..., learning_rate: _Optional[float] = ..., batch_size: _Optional[int] = ..., l2: _Optional[float] = ..., output: _Optional[str] = ..., patience: _Optional[int] = ..., validation_fraction: _Optional[float] = ...) -> None: ...
+    num_negatives: int
+    negative_sampling: str
+    retrieval_loss: str
+    def __init__(self, epochs: _Optional[int] = ..., embedding_dim: _Optional[int] = ..., learning_rate: _Optional[float] = ..., batch_size: _Optional[int] = ..., l2: _Optional[float] = ..., output: _Optional[str] = ..., patience: _Optional[int] = ..., validation_fraction: _Optional[float] = ..., num_negatives: _Optional[int] = ..., negative_sampling: _Optional[str] = ..., retrieval_loss: _Optional[str] = ...) -> None: ...
+
+class DotHyperparameters(_message.Message):
+    __slots__ = ("embedding_dim", "l2", "output")
+    EMBEDDING_DIM_FIELD_NUMBER: _ClassVar[int]
+    L2_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    embedding_dim: int
+    l2: float
+    output: str
+    def __init__(self, embedding_dim: _Optional[int] = ..., l2: _Optional[float] = ..., output: _Optional[str] = ...) -> None: ...
+
+class TwoTowerHyperparameters(_message.Message):
+    __slots__ = ("layers", "l2", "use_demographics", "temperature")
+    LAYERS_FIELD_NUMBER: _ClassVar[int]
+    L2_FIELD_NUMBER: _ClassVar[int]
+    USE_DEMOGRAPHICS_FIELD_NUMBER: _ClassVar[int]
+    TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
+    layers: _containers.RepeatedScalarFieldContainer[int]
+    l2: float
+    use_demographics: bool
+    temperature: float
+    def __init__(self, layers: _Optional[_Iterable[int]] = ..., l2: _Optional[float] = ..., use_demographics: _Optional[bool] = ..., temperature: _Optional[float] = ...) -> None: ...
 
 class TrainRequest(_message.Message):
-    __slots__ = ("model_name", "kind", "dataset", "hyperparameters")
+    __slots__ = ("model_name", "kind", "dataset", "hyperparameters", "objective", "dot", "two_tower")
     MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     DATASET_FIELD_NUMBER: _ClassVar[int]
     HYPERPARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
+    DOT_FIELD_NUMBER: _ClassVar[int]
+    TWO_TOWER_FIELD_NUMBER: _ClassVar[int]
     model_name: str
     kind: str
     dataset: DatasetSpec
     hyperparameters: Hyperparameters
-    def __init__(self, model_name: _Optional[str] = ..., kind: _Optional[str] = ..., dataset: _Optional[_Union[DatasetSpec, _Mapping]] = ..., hyperparameters: _Optional[_Union[Hyperparameters, _Mapping]] = ...) -> None: ...
+    objective: str
+    dot: DotHyperparameters
+    two_tower: TwoTowerHyperparameters
+    def __init__(self, model_name: _Optional[str] = ..., kind: _Optional[str] = ..., dataset: _Optional[_Union[DatasetSpec, _Mapping]] = ..., hyperparameters: _Optional[_Union[Hyperparameters, _Mapping]] = ..., objective: _Optional[str] = ..., dot: _Optional[_Union[DotHyperparameters, _Mapping]] = ..., two_tower: _Optional[_Union[TwoTowerHyperparameters, _Mapping]] = ...) -> None: ...
 
 class EpochProgress(_message.Message):
-    __slots__ = ("epoch", "loss", "val_rmse", "seconds")
+    __slots__ = ("epoch", "loss", "val_rmse", "seconds", "val_ndcg")
     EPOCH_FIELD_NUMBER: _ClassVar[int]
     LOSS_FIELD_NUMBER: _ClassVar[int]
     VAL_RMSE_FIELD_NUMBER: _ClassVar[int]
     SECONDS_FIELD_NUMBER: _ClassVar[int]
+    VAL_NDCG_FIELD_NUMBER: _ClassVar[int]
     epoch: int
     loss: float
     val_rmse: float
     seconds: float
-    def __init__(self, epoch: _Optional[int] = ..., loss: _Optional[float] = ..., val_rmse: _Optional[float] = ..., seconds: _Optional[float] = ...) -> None: ...
+    val_ndcg: float
+    def __init__(self, epoch: _Optional[int] = ..., loss: _Optional[float] = ..., val_rmse: _Optional[float] = ..., seconds: _Optional[float] = ..., val_ndcg: _Optional[float] = ...) -> None: ...
 
 class Job(_message.Message):
     __slots__ = ("job_id", "request", "state", "error", "version", "epochs", "metrics", "created_at_unix", "started_at_unix", "finished_at_unix")
@@ -156,7 +192,7 @@ class ModelInfo(_message.Message):
     def __init__(self, name: _Optional[str] = ..., versions: _Optional[_Iterable[_Union[VersionInfo, _Mapping]]] = ...) -> None: ...
 
 class VersionInfo(_message.Message):
-    __slots__ = ("version", "state", "kind", "split", "metrics", "created_at_unix", "error")
+    __slots__ = ("version", "state", "kind", "split", "metrics", "created_at_unix", "error", "objective")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[VersionInfo.State]
@@ -179,6 +215,7 @@ class VersionInfo(_message.Message):
     METRICS_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_UNIX_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
     version: int
     state: VersionInfo.State
     kind: str
@@ -186,4 +223,5 @@ class VersionInfo(_message.Message):
     metrics: _containers.ScalarMap[str, float]
     created_at_unix: float
     error: str
-    def __init__(self, version: _Optional[int] = ..., state: _Optional[_Union[VersionInfo.State, str]] = ..., kind: _Optional[str] = ..., split: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., created_at_unix: _Optional[float] = ..., error: _Optional[str] = ...) -> None: ...
+    objective: str
+    def __init__(self, version: _Optional[int] = ..., state: _Optional[_Union[VersionInfo.State, str]] = ..., kind: _Optional[str] = ..., split: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., created_at_unix: _Optional[float] = ..., error: _Optional[str] = ..., objective: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,189 @@
+"""The catalogue of a version: who and what it knows, kept apart from any model's weights.
+
+Ids, titles, genres, years, popularity, each user's training ratings and the held-out
+split, as plain arrays (numpy only: the serving process loads this). U users and I items
+known from the training split; row 0 of every per-user or per-item table is the
+out-of-vocabulary row, so inner index n is raw id `user_ids[n - 1]` / `item_ids[n - 1]`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+
+import numpy as np
+
+from movierec.arrays import load_arrays, save_arrays
+from movierec.errors import UnknownItem, UnknownUser
+from movierec.vocab import OOV_INDEX, IdVocabulary
+
+CATALOG_FILE = "catalog.npz"
+RELEVANCE_THRESHOLD = 4.0
+"""A held-out rating at or above this counts as relevant for ranking metrics."""
+_SMOOTHING_RATINGS = 10.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Catalog:
+    """Arrays describing users, items and the split of one version.
+
+    Attributes:
+        rating_scale: float32 [2], lowest and highest rating.
+        user_ids: Raw ids of the training users, int64 [U], sorted.
+        item_ids: Raw ids of the training items, int64 [I], sorted.
+        dataset_user_ids: Raw ids of every user of the dataset, int64, sorted (a user here
+            but not in user_ids gets the fallback, any other id is unknown).
+        item_titles: str [I].
+        item_years: int32 [I], 0 when unknown.
+        genre_names: str [G].
+        item_genre_flags: bool [I, G].
+        popularity: int64 [I + 1], training ratings per item.
+        item_mean_rating: float32 [I + 1], mean training rating per item (the global
+            mean for row 0).
+        seen_indptr: int64 [U + 2]; user row u rated seen_items[seen_indptr[u]:
+            seen_indptr[u + 1]] in training, with seen_ratings alongside.
+        seen_items: int64 [R], inner item indices, sorted within each user.
+        seen_ratings: float32 [R].
+        user_ages: int32 [U + 1], 0 unknown; empty when the dataset has no demographics.
+        user_genders: str [U + 1], "" unknown; empty likewise.
+        user_occupations: str [U + 1], "" unknown; empty likewise.
+        occupation_names: str [O], the dataset's occupations; empty likewise.
+        test_user_ids: int64 [T], raw ids of the held-out ratings.
+        test_item_ids: int64 [T].
+        test_ratings: float32 [T].
+    """
+
+    rating_scale: np.ndarray
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+    dataset_user_ids: np.ndarray
+    item_titles: np.ndarray
+    item_years: np.ndarray
+    genre_names: np.ndarray
+    item_genre_flags: np.ndarray
+    popularity: np.ndarray
+    item_mean_rating: np.ndarray
+    seen_indptr: np.ndarray
+    seen_items: np.ndarray
+    seen_ratings: np.ndarray
+    user_ages: np.ndarray
+    user_genders: np.ndarray
+    user_occupations: np.ndarray
+    occupation_names: np.ndarray
+    test_user_ids: np.ndarray
+    test_item_ids: np.ndarray
+    test_ratings: np.ndarray
+
+    @property
+    def num_users(self) -> int:
+        """U, the number of training users."""
+        return len(self.user_ids)
+
+    @property
+    def num_items(self) -> int:
+        """I, the number of training items."""
+        return len(self.item_ids)
+
+    @property
+    def has_demographics(self) -> bool:
+        """True when the dataset gave age, gender and occupation."""
+        return len(self.user_ages) > 0
+
+    def seen(self, user_index: int) -> np.ndarray:
+        """Inner indices of the items user row `user_index` rated in training, int64."""
+        return self.seen_items[self.seen_indptr[user_index] : self.seen_indptr[user_index + 1]]
+
+    def global_mean(self) -> float:
+        """Mean training rating."""
+        return float(self.item_mean_rating[OOV_INDEX])
+
+
+def save_catalog(path: pathlib.Path, catalog: Catalog) -> None:
+    """Writes the catalogue as one .npz."""
+    save_arrays(path, {f.name: getattr(catalog, f.name) for f in dataclasses.fields(Catalog)})
+
+
+def load_catalog(path: pathlib.Path) -> Catalog:
+    """Reads a catalogue written by save_catalog.
+
+    Raises:
+        ValueError: an array is missing or the file is not an npz.
+        OSError: the file cannot be read.
+    """
+    names = tuple(f.name for f in dataclasses.fields(Catalog))
+    arrays = load_arrays(path, names)
+    return Catalog(**{name: arrays[name] for name in names})
+
+
+class CatalogIndex:
+    """Raw-id lookups and the popularity fallback over a Catalog.
+
+    Args:
+        catalog: The catalogue.
+    """
+
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
+        self.users = IdVocabulary(catalog.user_ids)
+        self.items = IdVocabulary(catalog.item_ids)
+        self.dataset_users = IdVocabulary(catalog.dataset_user_ids)
+        genre_names = np.asarray(catalog.genre_names)
+        self.item_genres = [
+            tuple(str(g) for g in genre_names[row]) for row in catalog.item_genre_flags
+        ]
+        self.fallback_scores = popular_well_rated_scores(catalog)
+
+    def user_index(self, user_id: int) -> int:
+        """Inner index of a raw user id; OOV_INDEX for a dataset user absent from training.
+
+        Raises:
+            UnknownUser: the dataset has no such user.
+        """
+        index, known = self.users.lookup(np.array([user_id]))
+        if known[0]:
+            return int(index[0])
+        _, in_dataset = self.dataset_users.lookup(np.array([user_id]))
+        if not in_dataset[0]:
+            raise UnknownUser(user_id)
+        return OOV_INDEX
+
+    def item_index(self, item_id: int) -> int:
+        """Inner index of a raw item id. Raises UnknownItem."""
+        index, known = self.items.lookup(np.array([item_id]))
+        if not known[0]:
+            raise UnknownItem(item_id)
+        return int(index[0])
+
+    def item_indices(self, item_ids: np.ndarray) -> np.ndarray:
+        """Inner indices of raw item ids, int64 [n]. Raises UnknownItem naming the first."""
+        index, known = self.items.lookup(item_ids)
+        if not known.all():
+            raise UnknownItem(int(np.asarray(item_ids)[~known][0]))
+        return index
+
+    def user_indices(self, user_ids: np.ndarray) -> np.ndarray:
+        """Inner indices of raw user ids, OOV_INDEX for dataset users absent from training.
+
+        Raises:
+            UnknownUser: naming the first id the dataset does not have.
+        """
+        index, known = self.users.lookup(user_ids)
+        if not known.all():
+            _, in_dataset = self.dataset_users.lookup(np.asarray(user_ids)[~known])
+            if not in_dataset.all():
+                raise UnknownUser(int(np.asarray(user_ids)[~known][~in_dataset][0]))
+        return index
+
+
+def popular_well_rated_scores(catalog: Catalog) -> np.ndarray:
+    """Scores of the popularity fallback, float32 [I + 1]: an item's training rating count
+    when its smoothed mean rating, (sum of ratings + 10 * global mean) / (count + 10), is at
+    least the global mean, else -inf; row 0 is -inf.
+    """
+    count = catalog.popularity.astype(np.float64)
+    mean = catalog.item_mean_rating.astype(np.float64)
+    prior = catalog.global_mean()
+    smoothed = (count * mean + _SMOOTHING_RATINGS * prior) / (count + _SMOOTHING_RATINGS)
+    scores = np.where((smoothed >= prior) & (count > 0), count, -np.inf).astype(np.float32)
+    scores[OOV_INDEX] = -np.inf
+    return scores

@@ -1,0 +1,296 @@
+"""The Keras training loop every kind shares: data pipelines per objective, losses,
+validation and early stopping (imports TensorFlow; trainer job processes only).
+
+A kind's Keras half builds the model for an objective from a TrainingData and exports
+its weights as the arrays its numpy half loads; everything else is here, written once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from movierec.catalog import Catalog
+from movierec.evaluation import evaluate_ranking
+from movierec.kinds import get_kind
+from movierec.kinds.base import RATING
+from movierec.train_spec import EpochReport, TrainSpec
+from movierec.vocab import IdVocabulary
+
+VALIDATION_K = 10
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingData:
+    """What a kind's Keras half builds from. Indices are inner (catalogue rows).
+
+    Attributes:
+        spec: The validated request.
+        catalog: Catalogue of the whole training part (what serving will load).
+        fit_users: int32 [n] user rows of the ratings fitted on.
+        fit_items: int32 [n] item rows.
+        fit_ratings: float32 [n].
+        validation: Catalogue whose seen items are the fitted ratings and whose held-out
+            ratings are the validation share; None without a validation share.
+        global_mean: Mean fitted rating.
+    """
+
+    spec: TrainSpec
+    catalog: Catalog
+    fit_users: np.ndarray
+    fit_items: np.ndarray
+    fit_ratings: np.ndarray
+    validation: Catalog | None
+    global_mean: float
+
+    @property
+    def params(self) -> Any:
+        """The kind's hyperparameters."""
+        return self.spec.kind_params
+
+
+@keras.saving.register_keras_serializable(package="movierec")
+class CandidateLogits(keras.layers.Layer):
+    """Retrieval logits of each user against their candidates:
+    logits[b, j] = (user[b] · items[b, j] + bias[b, j]) / temperature - log_q[b, j].
+
+    Inputs: user [B, D], items [B, C, D], bias [B, C] (optional: three inputs mean no
+    bias), log_q [B, C]. Output [B, C].
+    """
+
+    def __init__(self, temperature: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.temperature = float(temperature)
+
+    def call(self, inputs):
+        """Computes the logits."""
+        if len(inputs) == 3:
+            user, items, log_q = inputs
+            bias = 0.0
+        else:
+            user, items, bias, log_q = inputs
+        dots = keras.ops.einsum("bd,bcd->bc", user, items)
+        return (dots + bias) / self.temperature - log_q
+
+    def get_config(self):
+        """Config for saving."""
+        return {**super().get_config(), "temperature": self.temperature}
+
+
+@keras.saving.register_keras_serializable(package="movierec")
+class PerExampleL2(keras.layers.Layer):
+    """Adds an L2 penalty on the rows a batch looked up, averaged over the batch, and
+    passes its first input through. Rows shrink in proportion to how often they are used,
+    as in classic SGD matrix factorisation (a penalty on whole tables would shrink rare
+    users and items at every step).
+    """
+
+    def __init__(self, l2: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.l2 = float(l2)
+
+    def call(self, inputs):
+        """Adds the penalty over a list of [B, ...] row batches; returns inputs[0]."""
+        penalty = 0.0
+        for rows in inputs:
+            axes = tuple(range(1, len(rows.shape)))
+            penalty = penalty + keras.ops.sum(keras.ops.square(rows), axis=axes)
+        self.add_loss(self.l2 * keras.ops.mean(penalty))
+        return inputs[0]
+
+    def get_config(self):
+        """Config for saving."""
+        return {**super().get_config(), "l2": self.l2}
+
+
+def retrieval_inputs(num_candidates: int) -> dict[str, keras.KerasTensor]:
+    """Keras inputs of a retrieval model: user [B], items [B, C] (positive first), log_q
+    [B, C] (sampling correction, 0 for the positive).
+    """
+    return {
+        "user": keras.Input(shape=(), dtype="int32", name="user"),
+        "items": keras.Input(shape=(num_candidates,), dtype="int32", name="items"),
+        "log_q": keras.Input(shape=(num_candidates,), dtype="float32", name="log_q"),
+    }
+
+
+def rating_inputs() -> dict[str, keras.KerasTensor]:
+    """Keras inputs of a rating model: user [B] and item [B] rows."""
+    return {
+        "user": keras.Input(shape=(), dtype="int32", name="user"),
+        "item": keras.Input(shape=(), dtype="int32", name="item"),
+    }
+
+
+class _Progress(keras.callbacks.Callback):
+    def __init__(self, on_epoch: Callable[[EpochReport], None]):
+        super().__init__()
+        self.on_epoch = on_epoch
+        self.reports: list[EpochReport] = []
+        self._started = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        report = EpochReport(
+            epoch=epoch + 1,
+            loss=float(logs.get("loss", np.nan)),
+            val_rmse=float(logs.get("val_rmse", 0.0)),
+            seconds=time.perf_counter() - self._started,
+            val_ndcg=float(logs.get("val_ndcg", 0.0)),
+        )
+        self.reports.append(report)
+        self.on_epoch(report)
+
+
+class _RetrievalValidation(keras.callbacks.Callback):
+    """Puts NDCG@10 on the validation share into the epoch's logs as "val_ndcg", scored by
+    the kind's numpy half from the weights as they are now (what serving would answer).
+    """
+
+    def __init__(self, data: TrainingData, kind_keras: ModuleType):
+        super().__init__()
+        self.data = data
+        self.kind_keras = kind_keras
+
+    def on_epoch_end(self, epoch, logs=None):
+        scorer = numpy_scorer(self.model, self.data, self.kind_keras)
+        assert self.data.validation is not None
+        figures = evaluate_ranking(
+            lambda users: scorer.scores(scorer.queries[users]), self.data.validation, VALIDATION_K
+        )
+        if logs is not None:
+            logs["val_ndcg"] = figures[f"ndcg@{VALIDATION_K}"]
+
+
+def numpy_scorer(model: keras.Model, data: TrainingData, kind_keras: ModuleType):
+    """The kind's numpy scorer of the model's current weights over data.catalog."""
+    weights = kind_keras.export_weights(model, data)
+    manifest = {"objective": data.spec.objective, "kind_params": data.spec.to_dict()["kind_params"]}
+    return get_kind(data.spec.kind).serving().load_scorer(weights, data.catalog, manifest)
+
+
+def _rating_dataset(users, items, ratings, batch_size: int, seed: int | None) -> tf.data.Dataset:
+    data = tf.data.Dataset.from_tensor_slices(
+        ({"user": users.astype(np.int32), "item": items.astype(np.int32)}, ratings)
+    )
+    if seed is not None:
+        data = data.shuffle(len(users), seed=seed, reshuffle_each_iteration=True)
+    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _retrieval_dataset(data: TrainingData) -> tf.data.Dataset:
+    params = data.spec.hyperparameters
+    num_items = data.catalog.num_items
+    negatives = params.num_negatives
+    if params.negative_sampling == "popularity":
+        counts = np.bincount(data.fit_items, minlength=num_items + 1)[1:].astype(np.float64)
+        q = (counts + 1.0) / (counts + 1.0).sum()
+    else:
+        q = np.full(num_items, 1.0 / num_items)
+    logits = tf.constant(np.log(q)[None, :], dtype=tf.float32)
+    log_kq = tf.constant(np.log(negatives * q), dtype=tf.float32)
+    uniform = params.negative_sampling == "uniform"
+    seed = data.spec.seed
+
+    def add_negatives(users, items):
+        batch = tf.shape(users)[0]
+        if uniform:
+            sampled = tf.random.uniform([batch, negatives], 0, num_items, dtype=tf.int32)
+        else:
+            sampled = tf.cast(tf.random.categorical(logits, batch * negatives), tf.int32)
+            sampled = tf.reshape(sampled, [batch, negatives])
+        candidates = tf.concat([items[:, None], sampled + 1], axis=1)
+        log_q = tf.concat([tf.zeros([batch, 1]), tf.gather(log_kq, sampled)], axis=1)
+        if params.retrieval_loss == "bce" or uniform:
+            log_q = tf.zeros_like(log_q)
+        labels = tf.concat([tf.ones([batch, 1]), tf.zeros([batch, negatives])], axis=1)
+        return {"user": users, "items": candidates, "log_q": log_q}, labels
+
+    pairs = tf.data.Dataset.from_tensor_slices(
+        (data.fit_users.astype(np.int32), data.fit_items.astype(np.int32))
+    )
+    return (
+        pairs.shuffle(len(data.fit_users), seed=seed, reshuffle_each_iteration=True)
+        .batch(params.batch_size)
+        .map(add_negatives, num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def fit_model(
+    data: TrainingData, on_epoch: Callable[[EpochReport], None] = lambda report: None
+) -> tuple[keras.Model, dict[str, np.ndarray], list[EpochReport]]:
+    """Builds the kind's model for the spec's objective, fits it with early stopping on
+    the validation share (RMSE for rating, NDCG@10 for retrieval, best weights restored)
+    and exports its weights.
+
+    Returns:
+        (the Keras model, the arrays of the kind's numpy half, the epoch reports).
+    """
+    spec = data.spec
+    params = spec.hyperparameters
+    kind_keras = get_kind(spec.kind).training()
+    keras.utils.set_random_seed(spec.seed)
+    progress = _Progress(on_epoch)
+    callbacks: list[keras.callbacks.Callback] = []
+    validation_data = None
+    if spec.objective == RATING:
+        model = kind_keras.build_rating_model(data)
+        model.compile(
+            optimizer=keras.optimizers.Adam(params.learning_rate),
+            loss="mse",
+            metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
+        )
+        train = _rating_dataset(
+            data.fit_users, data.fit_items, data.fit_ratings, params.batch_size, spec.seed
+        )
+        if data.validation is not None:
+            users, items = _validation_rows(data.validation)
+            validation_data = _rating_dataset(
+                users, items, data.validation.test_ratings, 8192, None
+            )
+        monitor, mode = "val_rmse", "min"
+    else:
+        model = kind_keras.build_retrieval_model(data, 1 + params.num_negatives)
+        loss: keras.losses.Loss = (
+            keras.losses.CategoricalCrossentropy(from_logits=True)
+            if params.retrieval_loss == "softmax"
+            else keras.losses.BinaryCrossentropy(from_logits=True)
+        )
+        model.compile(optimizer=keras.optimizers.Adam(params.learning_rate), loss=loss)
+        train = _retrieval_dataset(data)
+        if data.validation is not None:
+            callbacks.append(_RetrievalValidation(data, kind_keras))
+        monitor, mode = "val_ndcg", "max"
+    callbacks.append(progress)
+    if data.validation is not None and params.patience > 0:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor=monitor, mode=mode, patience=params.patience, restore_best_weights=True
+            )
+        )
+    model.fit(
+        train,
+        validation_data=validation_data,
+        epochs=params.epochs,
+        callbacks=callbacks,
+        shuffle=False,  # the tf.data pipeline shuffles
+        verbose=0,
+    )
+    return model, kind_keras.export_weights(model, data), progress.reports
+
+
+def _validation_rows(validation: Catalog) -> tuple[np.ndarray, np.ndarray]:
+    users, _ = IdVocabulary(validation.user_ids).lookup(validation.test_user_ids)
+    items, _ = IdVocabulary(validation.item_ids).lookup(validation.test_item_ids)
+    return users, items

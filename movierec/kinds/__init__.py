@@ -1,0 +1,73 @@
+"""The registry of model kinds: each kind is a numpy half (serving) and a Keras half
+(training), named here once. Everything else asks this registry what a kind can do.
+
+Adding a kind: write `movierec/kinds/<kind>.py` (PARAMS, WEIGHT_ARRAYS, USER_FEATURES,
+load_scorer) and `movierec/kinds/<kind>_keras.py` (build_rating_model,
+build_retrieval_model, export_weights), add its line to KINDS and its hyperparameter
+message to the TrainRequest oneof of protos/movierec/v1/trainer.proto.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from types import ModuleType
+
+from movierec.errors import InvalidRequest
+from movierec.kinds.base import KindParams
+
+
+@dataclasses.dataclass(frozen=True)
+class Kind:
+    """One model kind: where its two halves live.
+
+    Attributes:
+        name: The kind's name in requests and manifests.
+        serving_module: Numpy half (no TensorFlow, no pandas).
+        training_module: Keras half (trainer job processes only).
+    """
+
+    name: str
+    serving_module: str
+    training_module: str
+
+    def serving(self) -> ModuleType:
+        """The numpy half, imported on first use."""
+        return importlib.import_module(self.serving_module)
+
+    def training(self) -> ModuleType:
+        """The Keras half (imports TensorFlow)."""
+        return importlib.import_module(self.training_module)
+
+    @property
+    def params_class(self) -> type[KindParams]:
+        """The kind's hyperparameter dataclass."""
+        return self.serving().PARAMS
+
+    @property
+    def user_features(self) -> bool:
+        """True when the kind scores users described only by features."""
+        return bool(self.serving().USER_FEATURES)
+
+
+KINDS: dict[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        Kind("dot", "movierec.kinds.dot", "movierec.kinds.dot_keras"),
+        Kind("two_tower", "movierec.kinds.two_tower", "movierec.kinds.two_tower_keras"),
+    )
+}
+DEFAULT_KIND = "dot"
+
+
+def get_kind(name: str) -> Kind:
+    """The registered kind called `name`.
+
+    Raises:
+        InvalidRequest: no such kind (the message lists the known ones).
+    """
+    try:
+        return KINDS[name]
+    except KeyError:
+        known = ", ".join(sorted(KINDS))
+        raise InvalidRequest(f"unknown model kind {name!r}; known kinds: {known}") from None

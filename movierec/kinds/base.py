@@ -1,0 +1,139 @@
+"""What every kind's numpy half provides: a Scorer over a catalogue, and its hyperparameters.
+
+A Scorer reduces a model to two matrices: one query vector per known user and one
+candidate vector per item, so that a user's raw scores for every item are one matrix
+product. Kinds differ in how they build those vectors (and whether a user described by
+features gets one), in how a raw score is shown, and in their hyperparameters.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+import numpy as np
+
+from movierec.catalog import Catalog, CatalogIndex
+from movierec.errors import InvalidRequest
+from movierec.features import UserFeatures
+from movierec.vocab import OOV_INDEX
+
+RATING, RETRIEVAL = "rating", "retrieval"
+OBJECTIVES = (RETRIEVAL, RATING)
+
+
+class CannotScoreFeatures(Exception):
+    """The kind has no user tower: a feature-described user gets the fallback."""
+
+
+class Scorer:
+    """Scores users against every item of a catalogue from preloaded float32 arrays.
+
+    raw(u, i) = queries[u] · candidates[i]; higher ranks first. Row 0 of both matrices
+    is the out-of-vocabulary row, never recommended.
+
+    Args:
+        kind: Kind name.
+        objective: "rating" or "retrieval".
+        catalog: The version's catalogue.
+        queries: float32 [U + 1, D], one query vector per user row.
+        candidates: float32 [I + 1, D], one vector per item row.
+        item_vectors: float32 [I + 1, E], what SimilarItems compares by cosine.
+    """
+
+    supports_user_features: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        kind: str,
+        objective: str,
+        catalog: Catalog,
+        queries: np.ndarray,
+        candidates: np.ndarray,
+        item_vectors: np.ndarray,
+    ):
+        self.kind = kind
+        self.objective = objective
+        self.catalog = catalog
+        self.index = CatalogIndex(catalog)
+        self.queries = np.ascontiguousarray(queries, dtype=np.float32)
+        self.candidates = np.ascontiguousarray(candidates, dtype=np.float32)
+        self.item_vectors = np.ascontiguousarray(item_vectors, dtype=np.float32)
+        norms = np.linalg.norm(self.item_vectors, axis=1, keepdims=True)
+        self.unit_items = np.divide(
+            self.item_vectors, norms, out=np.zeros_like(self.item_vectors), where=norms > 0
+        )
+        self.low, self.high = (float(x) for x in catalog.rating_scale)
+
+    def shown(self, raw: np.ndarray) -> np.ndarray:
+        """Raw scores as a response shows them (a rating for rating versions), float32."""
+        return np.asarray(raw, dtype=np.float32)
+
+    def feature_query(self, features: UserFeatures) -> np.ndarray:
+        """Query vector [D] of a user described by validated features.
+
+        Raises:
+            CannotScoreFeatures: the kind has no user tower.
+        """
+        raise CannotScoreFeatures(f"kind {self.kind!r} has no user tower")
+
+    def scores(self, queries: np.ndarray) -> np.ndarray:
+        """Raw scores of every item, float32 [n, I + 1] for queries [n, D]."""
+        return queries @ self.candidates.T
+
+    def pair_scores(self, queries: np.ndarray, item_index: np.ndarray) -> np.ndarray:
+        """Shown scores of item rows `item_index` [n] for queries [n, D]; ratings clipped
+        to the scale for rating versions.
+        """
+        raw = np.einsum("nd,nd->n", queries, self.candidates[item_index])
+        shown = self.shown(raw)
+        if self.objective == RATING:
+            shown = np.clip(shown, self.low, self.high)
+        return shown
+
+    def exclude_unrankable(self, scores: np.ndarray) -> None:
+        """Sets the OOV column of scores [..., I + 1] to -inf, in place."""
+        scores[..., OOV_INDEX] = -np.inf
+
+
+@dataclasses.dataclass(frozen=True)
+class KindParams:
+    """Base of a kind's hyperparameters: frozen dataclass fields with defaults per
+    objective (`defaults`), validated by `validate`.
+    """
+
+    @classmethod
+    def defaults(cls, objective: str) -> dict[str, Any]:
+        """Field values that differ from the dataclass defaults for `objective`."""
+        del objective
+        return {}
+
+    def validate(self, objective: str) -> None:
+        """Raises InvalidRequest naming the first out-of-range value."""
+
+    @classmethod
+    def build(cls, objective: str, overrides: dict[str, Any]) -> KindParams:
+        """Defaults for `objective` with `overrides` (None values ignored), validated.
+
+        Raises:
+            InvalidRequest: an unknown field or an out-of-range value.
+        """
+        overrides = {k: v for k, v in overrides.items() if v is not None}
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise InvalidRequest(
+                f"unknown {cls.__name__} fields: {', '.join(unknown)};"
+                f" known: {', '.join(sorted(names))}"
+            )
+        values = {**cls.defaults(objective), **overrides}
+        params = cls(**values)
+        params.validate(objective)
+        return params
+
+
+def check(conditions: list[tuple[bool, str]]) -> None:
+    """Raises InvalidRequest with the message of the first false condition."""
+    for ok, message in conditions:
+        if not ok:
+            raise InvalidRequest(message)
