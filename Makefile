@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= $(abspath ../shared/data)
+# An explicit data folder only where one exists: otherwise the loader uses its cache
+# (~/.cache/movierec), else downloads ml-100k and checks it against its sha256.
+DATA_ENV = $(if $(MOVIEREC_DATA_DIR),MOVIEREC_DATA_DIR=$(MOVIEREC_DATA_DIR),$(if $(wildcard $(DATA_DIR)/ml-100k/u.data),MOVIEREC_DATA_DIR=$(DATA_DIR),))
 
 .PHONY: demo test lint format proto bench clean
 
@@ -16,7 +19,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	touch $@
 
 demo: $(VENV)/.installed
-	MOVIEREC_DATA_DIR=$${MOVIEREC_DATA_DIR:-$(DATA_DIR)} PATH=$(abspath $(BIN)):$$PATH bash scripts/demo.sh
+	$(DATA_ENV) PATH=$(abspath $(BIN)):$$PATH bash scripts/demo.sh
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -41,7 +44,7 @@ proto: $(VENV)/.installed
 	$(BIN)/python scripts/codegen.py
 
 bench: $(VENV)/.installed
-	MOVIEREC_DATA_DIR=$${MOVIEREC_DATA_DIR:-$(DATA_DIR)} $(BIN)/python -m bench.serving_latency
+	$(DATA_ENV) $(BIN)/python -m bench.serving_latency
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .demo

@@ -1,14 +1,15 @@
-"""Recommendation quality of every kind x objective beside baselines, on ml-100k's folds.
+"""Recommendation quality of every kind and objective beside baselines, on ml-100k folds.
 
-    python -m bench.quality [--folds u1 u2 u3 u4 u5] [--epochs N]
+    python -m bench.quality [--folds u1 ... u5] [--kinds dot two_tower] [--epochs N]
 
-For each fold: fits dot and two_tower for both objectives with their defaults, and
-scores, in the same run, most-popular, the popularity fallback (popular well-rated), the
-bias-only predictor and EASE (numpy closed form, lambda 500). Every recommender is judged by the top-10 lists it would
-return (relevant = held-out rating >= 4, candidates = items the user did not rate in
-training; movierec.evaluation), plus RMSE/MAE where it predicts ratings. The two_tower
-"cold start" rows present each test user only by the genre means of their training
-ratings, as a sign-up form would (UserFeatures.genre_ratings). Prints 5-fold means.
+For each fold: fits dot and two_tower for both objectives with their defaults, and scores,
+in the same run, most-popular, the popularity fallback (popular well-rated), the bias-only
+predictor and EASE (numpy closed form, lambda 500). Every recommender is judged by the
+top-10 lists it would return (relevant = held-out rating >= 4, candidates = items the user
+did not rate in training; movierec.evaluation), plus RMSE/MAE where it predicts ratings.
+The two_tower "cold start" rows present each test user only by the genre means of their
+training ratings, as a sign-up form would (UserFeatures.genre_ratings). Prints 5-fold
+means.
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ def cold_start_scores(scorer, catalog: Catalog):
     return lambda users: scorer.scores(np.stack([query(int(u)) for u in users]))
 
 
-def evaluate_fold(dataset, fold: str, epochs: int | None, table) -> None:
+def evaluate_fold(dataset, fold: str, kinds, epochs: int | None, table) -> None:
     """Adds one row per recommender of one fold to table."""
     from movierec import training  # TensorFlow
     from movierec.splits import make_split
@@ -142,7 +143,7 @@ def evaluate_fold(dataset, fold: str, epochs: int | None, table) -> None:
     add("bias only", score_fn, started, metrics.accuracy_metrics(catalog.test_ratings, predicted))
     started = time.perf_counter()
     add("EASE (lambda 500)", ease_scores(catalog), started)
-    for kind in ("dot", "two_tower"):
+    for kind in kinds:
         for objective in ("retrieval", "rating"):
             overrides = {"epochs": epochs} if epochs else {}
             spec = build_train_spec(
@@ -172,12 +173,13 @@ def evaluate_fold(dataset, fold: str, epochs: int | None, table) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--folds", nargs="+", default=["u1", "u2", "u3", "u4", "u5"])
+    parser.add_argument("--kinds", nargs="+", default=["dot", "two_tower"])
     parser.add_argument("--epochs", type=int, default=None, help="cap epochs (quick runs)")
     args = parser.parse_args()
     dataset = load_dataset("ml-100k", os.environ.get("MOVIEREC_DATA_DIR"))
     table: dict[str, list[dict[str, float]]] = defaultdict(list)
     for fold in args.folds:
-        evaluate_fold(dataset, fold, args.epochs, table)
+        evaluate_fold(dataset, fold, args.kinds, args.epochs, table)
     print(f"\nml-100k folds {', '.join(args.folds)}: means (relevant = rating >= 4, k = 10)\n")
     width = max(len(name) for name in table)
     print("recommender".ljust(width) + "".join(f"{c:>13}" for c in COLUMNS))

@@ -49,15 +49,20 @@ def in_process(store: ModelStore, users: np.ndarray) -> None:
     """Top-10 per user: numpy on the bundle vs the Keras model scoring every item."""
     import keras
 
-    from movierec.training import KERAS_FILE
+    from movierec.dataplane import ServingDataPlane
+    from movierec.model_store import KERAS_FILE
+    from movierec.registry import ModelRegistry
 
+    registry = ModelRegistry(store)
+    registry.refresh()
+    plane = ServingDataPlane(registry)
     scorer = load_version(store, "bench", 1).scorer
     model = keras.models.load_model(store.version_path("bench", 1) / KERAS_FILE)
-    bundle = scorer.bundle
-    all_items = np.arange(1, len(scorer.items), dtype=np.int32)
+    bundle = scorer.catalog
+    all_items = np.arange(1, scorer.catalog.num_items + 1, dtype=np.int32)
 
     def keras_top10(user_id: int, call) -> list[int]:
-        user = scorer.user_index(user_id)
+        user = scorer.index.user_index(user_id)
         scores = np.asarray(
             call({"user": np.full(len(all_items), user, np.int32), "item": all_items})
         )
@@ -67,7 +72,7 @@ def in_process(store: ModelStore, users: np.ndarray) -> None:
         return all_items[np.argsort(-scores)[:10]].tolist()
 
     variants = {
-        "numpy bundle (serving)": lambda u: scorer.recommend(int(u), 10),
+        "numpy bundle (serving)": lambda u: plane.recommend("bench", 0, int(u), 10),
         "keras model(x) + argsort": lambda u: keras_top10(
             int(u), lambda x: model(x, training=False)
         ),
@@ -94,8 +99,8 @@ def in_process(store: ModelStore, users: np.ndarray) -> None:
 
 def over_grpc(store: ModelStore, requests: int) -> None:
     """Recommend and Predict through a real serving process at concurrency 1 and 8."""
-    bundle = load_version(store, "bench", 1).scorer.bundle
-    users, items = bundle.user_ids.tolist(), bundle.item_ids.tolist()
+    catalog = load_version(store, "bench", 1).scorer.catalog
+    users, items = catalog.user_ids.tolist(), catalog.item_ids.tolist()
     process = subprocess.Popen(
         [sys.executable, "-m", "client.cli", "serving", "--port", "0", "--store", str(store.root)],
         stdout=subprocess.PIPE,
@@ -151,7 +156,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         store = ModelStore(pathlib.Path(tmp) / "store")
         started = time.perf_counter()
-        result = run_training(build_train_spec("bench"), store)
+        result = run_training(build_train_spec("bench", objective="rating"), store)
         print(
             f"trained the default dot model in {time.perf_counter() - started:.1f}s "
             f"({len(result.epochs)} epochs): {result.metrics}"

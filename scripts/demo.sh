@@ -39,22 +39,43 @@ wait_for_listening() {
 wait_for_listening "$WORK/trainer.log" "${pids[0]}"
 wait_for_listening "$WORK/serving.log" "${pids[1]}"
 
-step "movierec train --model $MODEL --kind dot --dataset ml-100k --split u1"
-movierec train --trainer "$TRAINER" --timeout 30 --model "$MODEL" --kind dot --dataset ml-100k --split u1
-version=$(movierec models --trainer "$TRAINER" --model "$MODEL" --json |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["versions"][0]["version"])')
+latest_version() {
+  movierec models --trainer "$TRAINER" --model "$1" --json |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["versions"][0]["version"])'
+}
 
-step "waiting until serving answers from version $version"
-movierec status --serving "$SERVING" --model "$MODEL" --wait-version "$version" --wait-timeout 60
+step "movierec train --model $MODEL --objective retrieval   (what Recommend should rank by)"
+movierec train --trainer "$TRAINER" --timeout 30 --model "$MODEL" --kind dot --objective retrieval \
+  --dataset ml-100k --split u1
+step "movierec train --model $MODEL-ratings --objective rating   (what Predict should answer)"
+movierec train --trainer "$TRAINER" --timeout 30 --model "$MODEL-ratings" --kind dot \
+  --objective rating --dataset ml-100k --split u1
+step "movierec train --model $MODEL-towers --kind two_tower   (user features: cold start)"
+movierec train --trainer "$TRAINER" --timeout 30 --model "$MODEL-towers" --kind two_tower \
+  --objective retrieval --dataset ml-100k --split u1 --quiet
+
+step "waiting until serving answers from the new versions"
+for model in "$MODEL" "$MODEL-ratings" "$MODEL-towers"; do
+  movierec status --serving "$SERVING" --model "$model" --wait-version "$(latest_version "$model")" \
+    --wait-timeout 60 >/dev/null
+done
 
 step "top 10 for user 196 (movies user 196 rated in training are excluded)"
 movierec recommend --serving "$SERVING" --model "$MODEL" --user 196 -k 10
 
-step "the 10 movies most similar to Star Wars (item 50)"
-movierec similar --serving "$SERVING" --model "$MODEL" --item 50 -k 10
+step "top 10 for a new user who only said: Adventure 5, Fantasy 4.5 (two_tower user tower)"
+movierec recommend --serving "$SERVING" --model "$MODEL-towers" --genre Adventure=5 \
+  --genre Fantasy=4.5 -k 10
 
-step "RMSE and MAE of version $version on its held-out split"
+step "predicted ratings of user 196 for Star Wars (50) and Kolya (242)"
+movierec predict --serving "$SERVING" --model "$MODEL-ratings" --user 196 --item 50 242
+
+step "the 10 movies most similar to Star Wars (item 50)"
+movierec similar --serving "$SERVING" --model "$MODEL-ratings" --item 50 -k 10
+
+step "held-out metrics of the retrieval version beside the rating version"
 movierec metrics --serving "$SERVING" --model "$MODEL"
+movierec metrics --serving "$SERVING" --model "$MODEL-ratings"
 
 step "stopping both services"
 stop_services

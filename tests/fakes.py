@@ -87,3 +87,38 @@ def publish_fake(
         "metrics": {"rmse": 1.0, "mae": 1.0},
     }
     return store.publish_version(name, manifest, lambda folder: write_fake(folder, shift))
+
+
+def make_two_tower_weights() -> dict[str, np.ndarray]:
+    """A one-layer two_tower over the fake catalogue: 8 user features (3 genre means, 3
+    genre shares, log count, mean), identity scaler, a kernel that maps genre means 0-2
+    onto the two output dimensions, item vectors Action = [1, 0], Comedy = [0, 1].
+    """
+    kernel = np.zeros((8, 2), dtype=np.float32)
+    kernel[0, 0] = kernel[1, 1] = 1.0
+    kernel[2, 0] = kernel[2, 1] = 0.1
+    items = np.array([[0, 0], [1, 0], [0, 1], [0.6, 0.8], [0.8, 0.6], [0, 1]], dtype=np.float32)
+    return {
+        "user_feature_mean": np.zeros(8, dtype=np.float32),
+        "user_feature_std": np.ones(8, dtype=np.float32),
+        "user_kernel_0": kernel,
+        "user_bias_0": np.zeros(2, dtype=np.float32),
+        "item_vectors": items,
+    }
+
+
+def publish_fake_two_tower(store: ModelStore, name: str = "tower") -> int:
+    """Publishes the fake two_tower retrieval version of `name`; returns its number."""
+
+    def write(folder: pathlib.Path) -> None:
+        save_arrays(folder / WEIGHTS_FILE, make_two_tower_weights())
+        save_catalog(folder / CATALOG_FILE, make_catalog())
+
+    manifest = {
+        "kind": "two_tower",
+        "objective": "retrieval",
+        "kind_params": {"layers": [2], "use_demographics": False},
+        "split": "fake/test",
+        "metrics": {},
+    }
+    return store.publish_version(name, manifest, write)

@@ -14,11 +14,12 @@ import subprocess
 import grpc
 import pytest
 
+from client import UserFeatures
 from client.errors import NotFoundError
 from client.sdk import ServingClient
 from movierec.model_store import ModelStore
 from serving_service.server import ServingConfig, create_server
-from tests.fakes import publish_fake
+from tests.fakes import publish_fake, publish_fake_two_tower
 
 NODE_DIR = pathlib.Path(__file__).resolve().parent.parent / "interop" / "node"
 NODE = shutil.which("node")
@@ -39,6 +40,7 @@ TOLERANCE = 1e-6
 def port(tmp_path_factory):
     store = tmp_path_factory.mktemp("store")
     publish_fake(ModelStore(store))
+    publish_fake_two_tower(ModelStore(store))
     server, bound = create_server(ServingConfig(store=str(store), port=0, poll_interval=0.1))
     server.start()
     try:
@@ -141,3 +143,17 @@ def test_unknown_user_is_not_found(port, sdk):
     assert caught.value.code == "NOT_FOUND"
     assert response["error"]["code"] == grpc.StatusCode.NOT_FOUND.value[0] == 5
     assert response["error"]["details"] == caught.value.message
+
+
+def test_recommend_for_a_user_described_by_features(port, sdk):
+    features = UserFeatures({"Comedy": 5.0, "Action": 1.0}, rating_count=20)
+    expected = sdk.recommend("tower", k=3, features=features)
+    request = {
+        "model": {"name": "tower"},
+        "user_features": {"genre_ratings": {"Comedy": 5.0, "Action": 1.0}, "rating_count": 20},
+        "k": 3,
+    }
+    response = node_ok(port, "Recommend", request)
+    assert expected.strategy == response["strategy"] == "user_features"
+    assert_same_model(response["model"], expected.model)
+    assert_same_items(response["items"], expected.items)

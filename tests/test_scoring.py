@@ -153,3 +153,22 @@ def test_top_k_matches_a_full_sort(scores, k):
 def test_top_k_skips_excluded_entries():
     scores = np.array([1.0, -np.inf, 3.0, -np.inf])
     assert top_k(scores, 4).tolist() == [2, 0]
+
+
+def test_two_tower_scores_a_user_described_by_genres(store):
+    from movierec.dataplane import USER_FEATURES
+    from tests.fakes import publish_fake_two_tower
+
+    publish_fake_two_tower(store)
+    registry = ModelRegistry(store)
+    registry.refresh()
+    plane = ServingDataPlane(registry)
+    # query = normalise([Action mean + .1 Drama mean, Comedy mean + .1 Drama mean]), unnamed
+    # genres at the population mean: a Comedy fan who dislikes Action leans to [0, 1]
+    action = plane.recommend("tower", 0, None, 2, features=UserFeatures({"Action": 5.0})).value
+    assert action.strategy == USER_FEATURES
+    comedy = UserFeatures({"Comedy": 5.0, "Action": 1.0})
+    top = plane.recommend("tower", 0, None, 1, features=comedy).value.items
+    assert top[0].item_id in (101, 104)  # Comedy = [0, 1] vectors
+    prediction = plane.predict("tower", 0, [None], [101], [comedy]).value
+    assert prediction.strategy == USER_FEATURES and not prediction.is_rating
