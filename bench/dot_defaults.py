@@ -28,9 +28,19 @@ RATING_GRID = [
 ]
 RETRIEVAL_GRID = [
     {"retrieval_loss": "bce", "num_negatives": 4},
+    {"retrieval_loss": "bce", "num_negatives": 16},
     {"retrieval_loss": "softmax", "num_negatives": 4},
     {"retrieval_loss": "softmax", "num_negatives": 16},
+    {"retrieval_loss": "softmax", "num_negatives": 64},
     {"retrieval_loss": "softmax", "num_negatives": 16, "negative_sampling": "popularity"},
+    {"retrieval_loss": "softmax", "num_negatives": 64, "negative_sampling": "popularity"},
+    {"retrieval_loss": "softmax", "num_negatives": 16, "embedding_dim": 32},
+    {"retrieval_loss": "softmax", "num_negatives": 16, "l2": 0.001},
+    {"retrieval_loss": "softmax", "num_negatives": 16, "l2": 0.05},
+    {"retrieval_loss": "softmax", "num_negatives": 16, "embedding_dim": 32, "epochs": 60},
+    {"retrieval_loss": "softmax", "num_negatives": 16, "embedding_dim": 16, "epochs": 60},
+    {"retrieval_loss": "softmax", "num_negatives": 32, "embedding_dim": 32, "epochs": 60},
+    {"embedding_dim": 32, "epochs": 60, "learning_rate": 0.005},
 ]
 
 
@@ -38,6 +48,7 @@ def main() -> int:
     """Trains each configuration once and prints the table."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--objective", choices=("rating", "retrieval"), default="retrieval")
+    parser.add_argument("--only", type=int, nargs="*", help="grid rows to run (0-based)")
     args = parser.parse_args()
     from movierec import training  # TensorFlow
 
@@ -46,7 +57,8 @@ def main() -> int:
     catalog = build_catalog(dataset, split)
     rating = args.objective == "rating"
     rows = []
-    for overrides in RATING_GRID if rating else RETRIEVAL_GRID:
+    grid = RATING_GRID if rating else RETRIEVAL_GRID
+    for overrides in [grid[i] for i in args.only] if args.only else grid:
         spec = build_train_spec("grid", objective=args.objective, hyperparameters=overrides)
         started = time.perf_counter()
         fitted = training.fit(spec, split, catalog)

@@ -157,11 +157,14 @@ def cmd_metrics(args) -> str:
         return _json(report)
     evaluations = [report.metrics] + ([report.baseline] if report.baseline else [])
     names = sorted({name for e in evaluations for name in e.values})
-    rows = [
-        (e.model.version, e.split, e.num_ratings, *(e.values.get(n, float("nan")) for n in names))
-        for e in evaluations
+    headers = ["metric"] + [
+        f"version {e.model.version}" + (" (baseline)" if i else "")
+        for i, e in enumerate(evaluations)
     ]
-    return f"model {report.model.name}\n" + _table(("version", "split", "ratings", *names), rows)
+    rows = [(name, *(e.values.get(name, float("nan")) for e in evaluations)) for name in names]
+    first = evaluations[0]
+    header = f"{_header(first.model)} on {first.split}, {first.num_ratings} held-out ratings"
+    return header + "\n" + _table(headers, rows)
 
 
 def cmd_status(args) -> str:

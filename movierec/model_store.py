@@ -59,7 +59,7 @@ def check_model_name(name: str) -> None:
     """Raises InvalidRequest unless `name` is 1-64 characters of [A-Za-z0-9_.-], not
     starting with a dot, dash or underscore (it becomes a folder name).
     """
-    if not _MODEL_NAME.match(name or ""):
+    if not _MODEL_NAME.fullmatch(name or ""):
         raise InvalidRequest(
             f"bad model name {name!r}: use 1-64 characters of letters, digits, '_', '.', '-',"
             " starting with a letter or digit"
@@ -135,7 +135,9 @@ class ModelStore:
         return sorted(
             entry.name
             for entry in self.root.iterdir()
-            if entry.is_dir() and _MODEL_NAME.match(entry.name) and self.list_versions(entry.name)
+            if entry.is_dir()
+            and _MODEL_NAME.fullmatch(entry.name)
+            and self.list_versions(entry.name)
         )
 
     def list_versions(self, name: str) -> list[int]:
@@ -146,7 +148,7 @@ class ModelStore:
         return sorted(
             int(entry.name)
             for entry in folder.iterdir()
-            if _VERSION_NAME.match(entry.name) and entry.is_dir()
+            if _VERSION_NAME.fullmatch(entry.name) and entry.is_dir()
         )
 
     def latest_version(self, name: str) -> int:
@@ -271,7 +273,7 @@ class ModelStore:
         if not self.root.is_dir():
             return []
         return sorted(
-            e.name for e in self.root.iterdir() if e.is_dir() and _MODEL_NAME.match(e.name)
+            e.name for e in self.root.iterdir() if e.is_dir() and _MODEL_NAME.fullmatch(e.name)
         )
 
     @contextlib.contextmanager

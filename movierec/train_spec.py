@@ -45,7 +45,9 @@ class Hyperparameters:
     @classmethod
     def defaults(cls, objective: str) -> dict[str, Any]:
         """Field values that differ from the dataclass defaults for `objective`."""
-        return {"epochs": 30, "validation_fraction": 0.1} if objective == RETRIEVAL else {}
+        if objective == RETRIEVAL:
+            return {"epochs": 60, "learning_rate": 0.005, "validation_fraction": 0.1}
+        return {}
 
     def validate(self) -> None:
         """Raises InvalidRequest naming the first out-of-range value."""

@@ -74,7 +74,7 @@ def test_unknown_model_and_version(store):
         store.read_manifest("m", 7)
 
 
-@pytest.mark.parametrize("name", ["", "../etc", ".hidden", "a/b", "x" * 65, "sp ace"])
+@pytest.mark.parametrize("name", ["", "../etc", ".hidden", "a/b", "x" * 65, "sp ace", "films\n"])
 def test_bad_model_names_are_refused(store, name):
     with pytest.raises(InvalidRequest, match="bad model name"):
         store.model_path(name)

@@ -196,6 +196,16 @@ def test_two_tower_answers_cold_start_users_from_its_user_tower(two_tower_traine
     assert result.metrics["ndcg@10"] > 0.1
 
 
+@pytest.mark.parametrize("genre", ["Horror", "Children's", "Romance"])
+def test_cold_start_top_10_follows_the_genre_asked_for(two_tower_trained, genre):
+    store, _, _ = two_tower_trained
+    registry = ModelRegistry(store)
+    registry.refresh()
+    fan = UserFeatures({genre: 5.0})
+    items = ServingDataPlane(registry).recommend("dot", 0, None, 10, features=fan).value.items
+    assert sum(genre in item.genres for item in items) >= 7, [i.title for i in items]
+
+
 def test_serving_metrics_equal_the_trainers(trained):
     store, result, _ = trained
     registry = ModelRegistry(store)

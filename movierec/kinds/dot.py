@@ -33,8 +33,8 @@ class DotParams(KindParams):
 
     @classmethod
     def defaults(cls, objective: str) -> dict[str, Any]:
-        """Retrieval wants wider embeddings and a lighter penalty than rating."""
-        return {"embedding_dim": 64, "l2": 0.01} if objective == RETRIEVAL else {}
+        """Retrieval wants a lighter penalty than rating."""
+        return {"l2": 0.01} if objective == RETRIEVAL else {}
 
     def validate(self, objective: str) -> None:
         """Raises InvalidRequest naming the first out-of-range value."""

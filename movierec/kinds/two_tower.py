@@ -8,7 +8,8 @@ and the version uses them, age, gender and occupation one-hots. Item features: r
 year, mean training rating, log(1 + rating count) and the genre one-hot. Both are
 standardised with scalers fitted on the training split and stored with the version. The
 user tower runs here in numpy (ReLU hidden layers, linear last layer, L2-normalised);
-item vectors come precomputed from the Keras item tower.
+item vectors come precomputed from the item tower. A user described only by genre
+preferences gets the same features from pseudo-ratings (see feature_row).
 """
 
 from __future__ import annotations
@@ -152,20 +153,37 @@ def feature_row(
     features: UserFeatures, catalog: Catalog, stats: FeatureStats, demographics: bool
 ) -> np.ndarray:
     """Raw features of a user described by validated UserFeatures, float32 [F], laid out as
-    user_feature_matrix's rows. Unnamed genres take the population's genre mean; the genre
-    shares are the named genres' ratings above the scale's lowest, normalised to the
-    training users' mean total share (a stated 5 counts as watching that genre most, a
-    stated 1 as never watching it); an unset mean rating is the mean of the stated
-    ratings; an unset count is the median.
+    user_feature_matrix's rows.
+
+    The stated preferences are read as pseudo-ratings: the user is taken to have rated
+    the catalogue items of the genres they rate at or above the scale's midpoint (of the
+    named genres when none is), each as often as training users did (weighted by its
+    training rating count) and with the mean of their stated ratings for that item's named
+    genres. Genre means and shares then come from those pseudo-ratings as for a training
+    user, so the user tower sees a profile like the ones it was trained on; named genres
+    keep their stated rating as genre mean. (Weighting by popularity raised cold-start
+    NDCG@10 on u1 from 0.143 to 0.264, above most-popular's 0.245, with the same genres
+    followed.)
+    Unnamed genres without pseudo-ratings take the population's mean; an unset mean
+    rating is the mean of the stated ratings; an unset count is the median.
     """
-    stated = np.array(
-        [features.genre_ratings.get(str(g), np.nan) for g in catalog.genre_names], dtype=np.float64
-    )
+    names = [str(g) for g in catalog.genre_names]
+    stated = np.array([features.genre_ratings.get(g, np.nan) for g in names], dtype=np.float64)
     named = ~np.isnan(stated)
-    genres = np.where(named, stated, stats.genre_means)
-    weight = np.where(named, stated - float(catalog.rating_scale[0]), 0.0)
-    total = weight.sum()
-    shares = weight / total * stats.genre_shares.sum() if total > 0 else np.zeros_like(weight)
+    flags = catalog.item_genre_flags.astype(np.float64)
+    low, high = (float(x) for x in catalog.rating_scale)
+    liked = named & (stated >= (low + high) / 2)
+    chosen = liked if liked.any() else named
+    in_named = flags[:, named]
+    watched = flags[:, chosen].any(axis=1)
+    item_ratings = (in_named * stated[named]).sum(axis=1) / np.maximum(in_named.sum(axis=1), 1)
+    weight = catalog.popularity[1:][watched].astype(np.float64)
+    profile = flags[watched] * weight[:, None]
+    counts = profile.sum(axis=0)
+    sums = (profile * item_ratings[watched, None]).sum(axis=0)
+    genres = np.where(counts > 0, sums / np.maximum(counts, 1e-12), stats.genre_means)
+    genres = np.where(named, stated, genres)
+    shares = counts / max(float(weight.sum()), 1e-12)
     count = stats.median_count if features.rating_count is None else features.rating_count
     mean = float(stated[named].mean()) if features.mean_rating is None else features.mean_rating
     columns = [genres, shares, [np.log1p(count)], [mean]]
