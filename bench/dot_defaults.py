@@ -41,6 +41,9 @@ RETRIEVAL_GRID = [
     {"retrieval_loss": "softmax", "num_negatives": 16, "embedding_dim": 16, "epochs": 60},
     {"retrieval_loss": "softmax", "num_negatives": 32, "embedding_dim": 32, "epochs": 60},
     {"embedding_dim": 32, "epochs": 60, "learning_rate": 0.005},
+    {},
+    {"min_positive_rating": 3},
+    {"min_positive_rating": 4},
 ]
 
 

@@ -98,6 +98,48 @@ class Catalog:
         return float(self.item_mean_rating[OOV_INDEX])
 
 
+def check_catalog(catalog: Catalog) -> None:
+    """Raises ValueError naming the first array whose shape, dtype or content does not fit
+    the others (so that a version which cannot answer is never served).
+    """
+    users, items = catalog.num_users, catalog.num_items
+    genres = len(catalog.genre_names)
+    tests = len(catalog.test_ratings)
+    checks = [
+        (catalog.rating_scale.shape == (2,), "rating_scale must hold 2 values"),
+        (catalog.user_ids.ndim == 1 and items > 0 and users > 0, "no users or no items"),
+        (bool(np.all(np.diff(catalog.user_ids) > 0)), "user_ids must be sorted and unique"),
+        (bool(np.all(np.diff(catalog.item_ids) > 0)), "item_ids must be sorted and unique"),
+        (catalog.item_titles.shape == (items,), "item_titles must have one title per item"),
+        (catalog.item_years.shape == (items,), "item_years must have one year per item"),
+        (catalog.item_genre_flags.shape == (items, genres), "item_genre_flags is [items, genres]"),
+        (catalog.popularity.shape == (items + 1,), "popularity must have items + 1 rows"),
+        (catalog.item_mean_rating.shape == (items + 1,), "item_mean_rating needs items + 1 rows"),
+        (catalog.seen_indptr.shape == (users + 2,), "seen_indptr must have users + 2 entries"),
+        (catalog.seen_items.shape == catalog.seen_ratings.shape, "seen_ratings is per seen item"),
+        (catalog.test_user_ids.shape == (tests,), "test_user_ids must match test_ratings"),
+        (catalog.test_item_ids.shape == (tests,), "test_item_ids must match test_ratings"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ValueError(f"catalog: {message}")
+    indptr = catalog.seen_indptr
+    if indptr[0] != 0 or np.any(np.diff(indptr) < 0) or indptr[-1] != len(catalog.seen_items):
+        raise ValueError("catalog: seen_indptr must rise from 0 to the number of seen items")
+    if len(catalog.seen_items) and not (
+        1 <= catalog.seen_items.min() and catalog.seen_items.max() <= items
+    ):
+        raise ValueError("catalog: seen_items must be item rows 1..I")
+    for name in ("rating_scale", "item_mean_rating", "seen_ratings", "test_ratings"):
+        if not np.all(np.isfinite(getattr(catalog, name))):
+            raise ValueError(f"catalog: {name} holds NaN or infinite values")
+    if catalog.has_demographics and not (
+        catalog.user_ages.shape == catalog.user_genders.shape == (users + 1,)
+        and catalog.user_occupations.shape == (users + 1,)
+    ):
+        raise ValueError("catalog: demographics must have users + 1 rows")
+
+
 def save_catalog(path: pathlib.Path, catalog: Catalog) -> None:
     """Writes the catalogue as one .npz."""
     save_arrays(path, {f.name: getattr(catalog, f.name) for f in dataclasses.fields(Catalog)})

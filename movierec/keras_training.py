@@ -189,6 +189,10 @@ def _rating_dataset(users, items, ratings, batch_size: int, seed: int | None) ->
 
 
 def _retrieval_dataset(data: TrainingData) -> tf.data.Dataset:
+    """Batches of positives (ratings at or above min_positive_rating), each with its sampled
+    negatives drawn from stateless generators seeded by the spec's seed, so that a run is
+    reproducible whatever else the process has trained before.
+    """
     params = data.spec.hyperparameters
     num_items = data.catalog.num_items
     negatives = params.num_negatives
@@ -200,28 +204,36 @@ def _retrieval_dataset(data: TrainingData) -> tf.data.Dataset:
     logits = tf.constant(np.log(q)[None, :], dtype=tf.float32)
     log_kq = tf.constant(np.log(negatives * q), dtype=tf.float32)
     uniform = params.negative_sampling == "uniform"
+    correct = params.retrieval_loss == "softmax" and not uniform
     seed = data.spec.seed
 
-    def add_negatives(users, items):
+    def add_negatives(positives, batch_seed):
+        users, items = positives
         batch = tf.shape(users)[0]
         if uniform:
-            sampled = tf.random.uniform([batch, negatives], 0, num_items, dtype=tf.int32)
+            sampled = tf.random.stateless_uniform(
+                [batch, negatives], batch_seed, 0, num_items, dtype=tf.int32
+            )
         else:
-            sampled = tf.cast(tf.random.categorical(logits, batch * negatives), tf.int32)
-            sampled = tf.reshape(sampled, [batch, negatives])
+            sampled = tf.random.stateless_categorical(logits, batch * negatives, batch_seed)
+            sampled = tf.reshape(tf.cast(sampled, tf.int32), [batch, negatives])
         candidates = tf.concat([items[:, None], sampled + 1], axis=1)
         log_q = tf.concat([tf.zeros([batch, 1]), tf.gather(log_kq, sampled)], axis=1)
-        if params.retrieval_loss == "bce" or uniform:
+        if not correct:
             log_q = tf.zeros_like(log_q)
         labels = tf.concat([tf.ones([batch, 1]), tf.zeros([batch, negatives])], axis=1)
         return {"user": users, "items": candidates, "log_q": log_q}, labels
 
+    keep = data.fit_ratings >= params.min_positive_rating
     pairs = tf.data.Dataset.from_tensor_slices(
-        (data.fit_users.astype(np.int32), data.fit_items.astype(np.int32))
+        (data.fit_users[keep].astype(np.int32), data.fit_items[keep].astype(np.int32))
     )
+    batches = pairs.shuffle(int(keep.sum()), seed=seed, reshuffle_each_iteration=True).batch(
+        params.batch_size
+    )
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
     return (
-        pairs.shuffle(len(data.fit_users), seed=seed, reshuffle_each_iteration=True)
-        .batch(params.batch_size)
+        tf.data.Dataset.zip((batches, seeds))
         .map(add_negatives, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )

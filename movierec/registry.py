@@ -67,7 +67,9 @@ class _Snapshot:
 
 
 def load_version(store: ModelStore, name: str, version: int) -> LoadedVersion:
-    """Verifies a version's format and checksums and loads it with its kind's numpy half.
+    """Verifies a version's format and checksums, loads it with its kind's numpy half
+    (which checks the arrays' shapes and finiteness) and answers one real query per RPC on
+    it, so that a version which cannot answer is never swapped in.
 
     Raises:
         CorruptVersion: incomplete, mismatching, unreadable, of another format version, or
@@ -82,8 +84,12 @@ def load_version(store: ModelStore, name: str, version: int) -> LoadedVersion:
         catalog = load_catalog(folder / CATALOG_FILE)
         weights = load_arrays(folder / WEIGHTS_FILE, serving.WEIGHT_ARRAYS)
         scorer = serving.load_scorer(weights, catalog, manifest)
-    except (OSError, ValueError, KeyError, IndexError) as error:
+    except (OSError, ValueError, KeyError, IndexError, TypeError) as error:
         raise CorruptVersion(f"{label}: unreadable arrays: {error}") from error
+    try:
+        scorer.probe()
+    except (ValueError, IndexError, TypeError, FloatingPointError) as error:
+        raise CorruptVersion(f"{label}: cannot answer: {error}") from error
     return LoadedVersion(name, version, kind.name, manifest["objective"], manifest, scorer)
 
 

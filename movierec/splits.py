@@ -11,6 +11,8 @@ from movierec.datasets import Dataset, read_ml_100k_ratings
 from movierec.errors import DatasetError
 
 OFFICIAL_FOLDS = ("u1", "u2", "u3", "u4", "u5", "ua", "ub")
+MIN_SPLIT_RATINGS = 100
+"""Fewest ratings a split's training or test part may hold."""
 RANDOM = "random"
 
 
@@ -58,6 +60,12 @@ def make_split(dataset: Dataset, split: str, test_fraction: float = 0.2, seed: i
             test = read_ml_100k_ratings(dataset.path / f"{split}.test")
         except OSError as error:
             raise DatasetError(f"fold {split} is missing from {dataset.path}: {error}") from error
+    for part, frame in (("training", train), ("test", test)):
+        if len(frame) < MIN_SPLIT_RATINGS:
+            raise DatasetError(
+                f"split {split} of {dataset.name} leaves {len(frame)} ratings in its {part}"
+                f" part; at least {MIN_SPLIT_RATINGS} are needed"
+            )
     return Split(f"{dataset.name}/{split}", train, test)
 
 

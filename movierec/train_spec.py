@@ -13,6 +13,9 @@ from movierec.model_store import check_model_name
 from movierec.splits import RANDOM, check_split_name
 
 DEFAULT_OBJECTIVE = RETRIEVAL
+MIN_TEST_FRACTION, MAX_TEST_FRACTION = 0.01, 0.5
+"""A random split holds out 1 % to 50 % of the ratings (each side must still hold
+movierec.splits.MIN_SPLIT_RATINGS ratings, checked when the data is read)."""
 NEGATIVE_SAMPLING = ("uniform", "popularity")
 RETRIEVAL_LOSSES = ("softmax", "bce")
 
@@ -31,6 +34,8 @@ class Hyperparameters:
         num_negatives: Retrieval: sampled negatives per positive.
         negative_sampling: Retrieval: "uniform" or "popularity" (with log-q correction).
         retrieval_loss: Retrieval: "softmax" or "bce".
+        min_positive_rating: Retrieval: ratings below it are not positives (0: every
+            rated item is).
     """
 
     epochs: int = 40
@@ -41,12 +46,18 @@ class Hyperparameters:
     num_negatives: int = 16
     negative_sampling: str = "uniform"
     retrieval_loss: str = "softmax"
+    min_positive_rating: float = 0.0
 
     @classmethod
     def defaults(cls, objective: str) -> dict[str, Any]:
         """Field values that differ from the dataclass defaults for `objective`."""
         if objective == RETRIEVAL:
-            return {"epochs": 60, "learning_rate": 0.005, "validation_fraction": 0.1}
+            return {
+                "epochs": 60,
+                "learning_rate": 0.005,
+                "validation_fraction": 0.1,
+                "min_positive_rating": 3.0,
+            }
         return {}
 
     def validate(self) -> None:
@@ -75,6 +86,10 @@ class Hyperparameters:
                     self.negative_sampling in NEGATIVE_SAMPLING,
                     f"negative_sampling must be one of {NEGATIVE_SAMPLING},"
                     f" got {self.negative_sampling!r}",
+                ),
+                (
+                    0 <= self.min_positive_rating <= 10,
+                    f"min_positive_rating must be 0 to 10, got {self.min_positive_rating}",
                 ),
                 (
                     self.retrieval_loss in RETRIEVAL_LOSSES,
@@ -197,8 +212,10 @@ def build_train_spec(
             f"test_fraction applies to split 'random' only; split {split!r} is a fixed fold"
         )
     test_fraction = test_fraction or 0.2
-    if not 0 < test_fraction < 1:
-        raise InvalidRequest(f"test_fraction must be in (0, 1), got {test_fraction}")
+    if not MIN_TEST_FRACTION <= test_fraction <= MAX_TEST_FRACTION:
+        raise InvalidRequest(
+            f"test_fraction must be {MIN_TEST_FRACTION} to {MAX_TEST_FRACTION}, got {test_fraction}"
+        )
 
     shared = {k: v for k, v in (hyperparameters or {}).items() if v is not None}
     own = {k: v for k, v in (kind_params or {}).items() if v is not None}

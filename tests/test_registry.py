@@ -245,3 +245,49 @@ def test_version_of_unknown_format_kind_or_objective_is_refused(store, changes, 
     refused = registry.status("m")[0].versions[0]
     assert refused.state == FAILED and reason in refused.error
     assert not store.describe_versions("m")[0].ready
+
+
+def _publish_arrays(store, weights=None, catalog=None):
+    from movierec.arrays import save_arrays
+    from movierec.catalog import CATALOG_FILE, save_catalog
+    from movierec.model_store import WEIGHTS_FILE
+    from tests.fakes import make_catalog, make_weights
+
+    def write(folder):
+        save_arrays(folder / WEIGHTS_FILE, weights or make_weights())
+        save_catalog(folder / CATALOG_FILE, catalog or make_catalog())
+
+    manifest = {"kind": "dot", "objective": "rating", "kind_params": {}, "split": "fake/test"}
+    return store.publish_version("m", manifest, write)
+
+
+def _bad_versions():
+    import dataclasses
+
+    from tests.fakes import make_catalog, make_weights
+
+    wider = make_weights()
+    wider["item_embeddings"] = np.hstack([wider["item_embeddings"], np.ones((6, 1), np.float32)])
+    nan = make_weights()
+    nan["user_embeddings"] = nan["user_embeddings"].copy()
+    nan["user_embeddings"][2, 0] = np.nan
+    short = dataclasses.replace(make_catalog(), seen_indptr=np.array([0, 0, 2], dtype=np.int64))
+    huge_bias = make_weights()
+    huge_bias["global_bias"] = np.array(np.inf, dtype=np.float32)
+    return [
+        ({"weights": wider}, "item vectors have shape"),
+        ({"weights": nan}, "NaN or infinite"),
+        ({"catalog": short}, "seen_indptr must have users + 2 entries"),
+        ({"weights": huge_bias}, "NaN or infinite"),
+    ]
+
+
+@pytest.mark.parametrize(("arrays", "reason"), _bad_versions())
+def test_version_that_cannot_answer_is_never_served(store, arrays, reason):
+    registry = ModelRegistry(store)
+    publish_fake(store, "m")
+    _publish_arrays(store, **arrays)
+    registry.refresh()
+    assert registry.get("m").version == 1
+    refused = registry.status("m")[0].versions[0]
+    assert refused.version == 2 and refused.state == FAILED and reason in refused.error

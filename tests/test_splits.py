@@ -37,3 +37,11 @@ def test_unknown_split_lists_the_choices(ml100k):
 def test_held_out_fraction_must_be_a_fraction(ml100k):
     with pytest.raises(DatasetError, match="fraction"):
         random_split(ml100k.ratings, 1.0, 0)
+
+
+def test_a_split_leaving_too_few_ratings_on_a_side_is_refused(ml100k):
+    import dataclasses
+
+    small = dataclasses.replace(ml100k, ratings=ml100k.ratings.iloc[:150])
+    with pytest.raises(DatasetError, match="leaves 30 ratings in its test part; at least 100"):
+        make_split(small, "random", test_fraction=0.2, seed=1)

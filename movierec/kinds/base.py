@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from movierec.catalog import Catalog, CatalogIndex
+from movierec.catalog import Catalog, CatalogIndex, check_catalog
 from movierec.errors import InvalidRequest
 from movierec.features import UserFeatures
 from movierec.vocab import OOV_INDEX
@@ -55,15 +55,34 @@ class Scorer:
         self.kind = kind
         self.objective = objective
         self.catalog = catalog
-        self.index = CatalogIndex(catalog)
+        check_catalog(catalog)
         self.queries = np.ascontiguousarray(queries, dtype=np.float32)
         self.candidates = np.ascontiguousarray(candidates, dtype=np.float32)
         self.item_vectors = np.ascontiguousarray(item_vectors, dtype=np.float32)
+        self._check_shapes()
+        self.index = CatalogIndex(catalog)
         norms = np.linalg.norm(self.item_vectors, axis=1, keepdims=True)
         self.unit_items = np.divide(
             self.item_vectors, norms, out=np.zeros_like(self.item_vectors), where=norms > 0
         )
         self.low, self.high = (float(x) for x in catalog.rating_scale)
+
+    def _check_shapes(self) -> None:
+        users, items = self.catalog.num_users + 1, self.catalog.num_items + 1
+        if self.queries.ndim != 2 or self.queries.shape[0] != users:
+            raise ValueError(
+                f"{self.kind}: user vectors have shape {self.queries.shape}, expected {users} rows"
+            )
+        if self.candidates.shape != (items, self.queries.shape[1]):
+            raise ValueError(
+                f"{self.kind}: item vectors have shape {self.candidates.shape}, expected"
+                f" {(items, self.queries.shape[1])}"
+            )
+        if self.item_vectors.ndim != 2 or self.item_vectors.shape[0] != items:
+            raise ValueError(f"{self.kind}: similarity vectors need {items} rows")
+        for name in ("queries", "candidates", "item_vectors"):
+            if not np.all(np.isfinite(getattr(self, name))):
+                raise ValueError(f"{self.kind}: {name} hold NaN or infinite values")
 
     def shown(self, raw: np.ndarray) -> np.ndarray:
         """Raw scores as a response shows them (a rating for rating versions), float32."""
@@ -90,6 +109,29 @@ class Scorer:
         if self.objective == RATING:
             shown = np.clip(shown, self.low, self.high)
         return shown
+
+    def probe(self) -> None:
+        """Answers one real query of every kind a request can ask (scores of all items for
+        the first user, a pair score, similar items, and a user described by features
+        where the kind has a user tower) and checks every answer is finite.
+
+        Raises:
+            ValueError: an answer fails or is not finite.
+        """
+        first = self.queries[[1]]
+        answers = {
+            "recommend": self.shown(self.scores(first)[0, 1:]),
+            "predict": self.pair_scores(first, np.array([1])),
+            "similar items": self.unit_items[1:] @ self.unit_items[1],
+        }
+        if self.supports_user_features:
+            genre = str(self.catalog.genre_names[0]) if len(self.catalog.genre_names) else ""
+            if genre:
+                features = UserFeatures({genre: float(self.catalog.rating_scale[1])})
+                answers["user features"] = self.scores(self.feature_query(features)[None])[0]
+        for name, values in answers.items():
+            if not np.all(np.isfinite(values)):
+                raise ValueError(f"{self.kind}: a {name} query answers NaN or infinite scores")
 
     def exclude_unrankable(self, scores: np.ndarray) -> None:
         """Sets the OOV column of scores [..., I + 1] to -inf, in place."""
