@@ -293,6 +293,7 @@ def cmd_train(args) -> str | None:
         "patience": args.patience,
         "validation_fraction": args.validation_fraction,
         "num_negatives": args.num_negatives,
+        "min_positive_rating": args.min_positive_rating,
         "negative_sampling": args.negative_sampling,
         "retrieval_loss": args.retrieval_loss,
         "layers": args.layers,
@@ -458,6 +459,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--validation-fraction", type=float)
     train.add_argument("--num-negatives", type=int, help="retrieval: negatives per positive")
     train.add_argument("--negative-sampling", choices=("uniform", "popularity"))
+    train.add_argument(
+        "--min-positive-rating",
+        type=float,
+        help="retrieval: lowest rating that counts as a positive",
+    )
     train.add_argument("--retrieval-loss", choices=("softmax", "bce"))
     train.add_argument("--layers", type=_widths, help="two_tower: tower widths, e.g. 256,128,32")
     train.add_argument(

@@ -348,10 +348,10 @@ class TrainerClient(_SyncClient):
             **options: kind ("dot" or "two_tower"), objective ("retrieval" or "rating"),
                 dataset ("ml-100k"), split ("u1"), seed, test_fraction, the shared
                 hyperparameters (epochs, learning_rate, batch_size, patience,
-                validation_fraction, num_negatives, negative_sampling, retrieval_loss) and
-                the kind's own (dot: embedding_dim, l2, output; two_tower: layers, l2,
-                use_demographics, temperature); those left out or None take the server's
-                defaults.
+                validation_fraction, num_negatives, negative_sampling, retrieval_loss,
+                min_positive_rating) and the kind's own (dot: embedding_dim, l2, output;
+                two_tower: layers, l2, use_demographics, temperature); those left out or
+                None take the server's defaults.
 
         Raises:
             InvalidArgumentError: bad name, kind, dataset, split or hyperparameter.
