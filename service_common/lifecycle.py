@@ -95,12 +95,15 @@ def stop_on_signals() -> threading.Event:
 def serve_until_signalled(name: str, create_server, config) -> int:
     """Process entry of a service: builds and starts it, announces
     "<name> listening on host:port" on stdout (tests and scripts wait for that line), serves
-    until SIGTERM or SIGINT, then stops with 5 s of grace.
+    until SIGTERM or SIGINT, then stops gracefully: health turns NOT_SERVING at once, calls
+    keep being answered for config.drain_seconds (so that balancers and clients watching
+    health move away), then the server stops taking calls and lets those in flight finish
+    within config.grace_seconds.
 
     Args:
         name: Service name for the announcement.
-        create_server: create_server(config) -> (server with start/stop, port).
-        config: The service's config (with .host).
+        create_server: create_server(config) -> (server with start/drain/stop, port).
+        config: The service's config (with .host, .drain_seconds, .grace_seconds).
 
     Returns:
         The process exit status: 0, or 1 when the address cannot be bound.
@@ -114,5 +117,19 @@ def serve_until_signalled(name: str, create_server, config) -> int:
     server.start()
     print(f"{name} listening on {config.host}:{port}", flush=True)
     stopping.wait()
-    server.stop(5.0)
+    logger.info(
+        "%s: NOT_SERVING, draining for %.1fs, then %.1fs of grace",
+        name,
+        config.drain_seconds,
+        config.grace_seconds,
+    )
+    server.drain(config.drain_seconds)
+    server.stop(config.grace_seconds)
     return 0
+
+
+def enter_drain(health_servicer: health.HealthServicer, stopping: threading.Event, seconds: float):
+    """Turns every health status NOT_SERVING for good, then keeps the server answering for
+    `seconds` (or until `stopping` is set)."""
+    health_servicer.enter_graceful_shutdown()
+    stopping.wait(max(seconds, 0.0))

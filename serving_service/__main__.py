@@ -27,6 +27,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="share the port with other serving processes on this host (SO_REUSEPORT)",
     )
+    parser.add_argument(
+        "--drain-seconds",
+        type=float,
+        default=2.0,
+        help="on SIGTERM: seconds of answering while health says NOT_SERVING",
+    )
+    parser.add_argument(
+        "--grace-seconds",
+        type=float,
+        default=5.0,
+        help="then: seconds calls in flight get to finish",
+    )
     parser.add_argument("--log-format", choices=("text", "json"), default="text")
 
 
@@ -43,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
         max_batch=args.max_batch,
         workers=args.workers,
         reuse_port=args.reuse_port,
+        drain_seconds=args.drain_seconds,
+        grace_seconds=args.grace_seconds,
     )
     return serve_until_signalled("serving", create_server, config)
 

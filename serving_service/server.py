@@ -11,7 +11,12 @@ from movierec.dataplane import ServingDataPlane
 from movierec.model_store import ModelStore
 from movierec.registry import ModelRegistry
 from movierec.v1 import serving_pb2, serving_pb2_grpc
-from service_common.lifecycle import add_health_and_reflection, build_server, set_serving
+from service_common.lifecycle import (
+    add_health_and_reflection,
+    build_server,
+    enter_drain,
+    set_serving,
+)
 from serving_service.servicer import ServingServicer
 
 logger = logging.getLogger(__name__)
@@ -35,6 +40,8 @@ class ServingConfig:
         token: Bearer token required from clients; None disables auth.
         reuse_port: Share the port with other serving processes (SO_REUSEPORT), to use
             every core of a host despite the GIL.
+        drain_seconds: On SIGTERM, seconds of answering while health says NOT_SERVING.
+        grace_seconds: Then, seconds calls in flight get to finish.
     """
 
     store: str = "./model_store"
@@ -47,6 +54,8 @@ class ServingConfig:
     workers: int = 8
     token: str | None = None
     reuse_port: bool = False
+    drain_seconds: float = 2.0
+    grace_seconds: float = 5.0
 
     @classmethod
     def from_env(cls, **overrides) -> ServingConfig:
@@ -80,6 +89,7 @@ class ServingServer:
         serving_pb2_grpc.add_ServingServiceServicer_to_server(ServingServicer(plane), self.server)
         self.health = add_health_and_reflection(self.server, [SERVICE_NAME])
         self._stopping = threading.Event()
+        self._draining = threading.Event()
         self._watcher = threading.Thread(target=self._watch, name="store-watcher", daemon=True)
 
     def poll_once(self) -> None:
@@ -102,8 +112,13 @@ class ServingServer:
         logger.info("serving on %s:%d from %s", self.config.host, self.port, self.config.store)
         return self
 
+    def drain(self, seconds: float) -> None:
+        """Health NOT_SERVING for good, answering on for `seconds` (before stop)."""
+        enter_drain(self.health, self._draining, seconds)
+
     def stop(self, grace: float | None = None) -> None:
         """Stops watching, lets calls in flight finish within `grace` seconds, stops."""
+        self._draining.set()
         self._stopping.set()
         self.server.stop(grace).wait()
         if self._watcher.is_alive():

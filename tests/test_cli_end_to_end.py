@@ -15,9 +15,9 @@ from movierec.splits import make_split
 MOVIEREC = [sys.executable, "-m", "client.cli"]
 
 
-def start_service(kind, store, data_dir):
+def start_service(kind, store, data_dir, *flags):
     env = {**os.environ, "MOVIEREC_DATA_DIR": str(data_dir)}
-    extra = ["--poll-interval", "0.2"] if kind == "serving" else []
+    extra = (["--poll-interval", "0.2"] if kind == "serving" else []) + list(flags)
     process = subprocess.Popen(
         [*MOVIEREC, kind, "--port", "0", "--store", str(store), *extra],
         stdout=subprocess.PIPE,
@@ -244,3 +244,72 @@ def test_services_stop_cleanly_on_sigterm(tmp_path, data_dir):
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=20) == 0
     process.stdout.close()
+
+
+@pytest.mark.parametrize("kind", ["serving", "trainer"])
+def test_sigterm_goes_not_serving_then_drains_without_failing_a_call(tmp_path, data_dir, kind):
+    import threading
+    import time
+
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    from client import ServingClient, TrainerClient
+    from movierec.model_store import ModelStore
+    from tests.fakes import publish_fake
+
+    publish_fake(ModelStore(tmp_path / "store"), "m")
+    process, address = start_service(kind, tmp_path / "store", data_dir, "--drain-seconds", "1.5")
+    not_serving = threading.Event()
+    outcomes = {"ok": 0, "failed": 0}
+    lock = threading.Lock()
+
+    def call(client):
+        if kind == "serving":
+            client.recommend("m", 10, k=3)
+        else:
+            client.list_models()
+
+    def load():
+        make = ServingClient if kind == "serving" else TrainerClient
+        with make(address, timeout=5, max_attempts=1) as client:
+            while not not_serving.is_set():  # a client leaves once health says so
+                try:
+                    call(client)
+                    outcome = "ok"
+                except Exception:  # noqa: BLE001 - counted, asserted below
+                    outcome = "failed"
+                with lock:
+                    outcomes[outcome] += 1
+
+    def watch_health():
+        with grpc.insecure_channel(address) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            while True:
+                status = stub.Check(health_pb2.HealthCheckRequest(), timeout=5).status
+                if status == health_pb2.HealthCheckResponse.NOT_SERVING:
+                    not_serving.set()
+                    return
+                time.sleep(0.02)
+
+    while outcomes["ok"] == 0 and kind == "serving":  # wait until the version serves
+        try:
+            with ServingClient(address, timeout=5) as client:
+                client.recommend("m", 10, k=3)
+            break
+        except Exception:  # noqa: BLE001
+            time.sleep(0.1)
+    watcher = threading.Thread(target=watch_health)
+    workers = [threading.Thread(target=load) for _ in range(8)]
+    for thread in (watcher, *workers):
+        thread.start()
+    time.sleep(0.5)
+    signalled = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    watcher.join(timeout=10)
+    assert not_serving.is_set() and time.monotonic() - signalled < 1.0
+    for thread in workers:
+        thread.join(timeout=10)
+    assert process.wait(timeout=20) == 0
+    process.stdout.close()
+    assert outcomes["ok"] > 50 and outcomes["failed"] == 0, outcomes

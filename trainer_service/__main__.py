@@ -18,6 +18,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, help="port, 0 for any (MOVIEREC_TRAINER_PORT, 50051)")
     parser.add_argument("--max-running", type=int, default=1, help="jobs training at once")
     parser.add_argument("--max-queued", type=int, default=16, help="jobs waiting at most")
+    parser.add_argument(
+        "--drain-seconds",
+        type=float,
+        default=2.0,
+        help="on SIGTERM: seconds of answering while health says NOT_SERVING",
+    )
+    parser.add_argument(
+        "--grace-seconds",
+        type=float,
+        default=5.0,
+        help="then: seconds calls in flight get to finish",
+    )
     parser.add_argument("--log-format", choices=("text", "json"), default="text")
 
 
@@ -31,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         max_running=args.max_running,
         max_queued=args.max_queued,
+        drain_seconds=args.drain_seconds,
+        grace_seconds=args.grace_seconds,
     )
     return serve_until_signalled("trainer", create_server, config)
 

@@ -5,10 +5,16 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import threading
 
 from movierec.model_store import ModelStore
 from movierec.v1 import trainer_pb2, trainer_pb2_grpc
-from service_common.lifecycle import add_health_and_reflection, build_server, set_serving
+from service_common.lifecycle import (
+    add_health_and_reflection,
+    build_server,
+    enter_drain,
+    set_serving,
+)
 from trainer_service.jobs import JobManager
 from trainer_service.servicer import TrainerServicer
 
@@ -33,6 +39,8 @@ class TrainerConfig:
         max_queued: Jobs waiting at most.
         workers: Handler threads; WatchJob streams may hold all but UNARY_THREADS of them.
         token: Bearer token required from clients; None disables auth.
+        drain_seconds: On SIGTERM, seconds of answering while health says NOT_SERVING.
+        grace_seconds: Then, seconds calls in flight get to finish.
     """
 
     store: str = "./model_store"
@@ -43,6 +51,8 @@ class TrainerConfig:
     max_queued: int = 16
     workers: int = 16
     token: str | None = None
+    drain_seconds: float = 2.0
+    grace_seconds: float = 5.0
 
     @classmethod
     def from_env(cls, **overrides) -> TrainerConfig:
@@ -81,6 +91,7 @@ class TrainerServer:
             TrainerServicer(self.jobs, self.store), self.server
         )
         self.health = add_health_and_reflection(self.server, [SERVICE_NAME])
+        self._draining = threading.Event()
 
     def start(self) -> TrainerServer:
         """Removes staging folders of long-dead jobs, starts answering; health turns SERVING."""
@@ -91,8 +102,13 @@ class TrainerServer:
         logger.info("trainer on %s:%d, store %s", self.config.host, self.port, self.config.store)
         return self
 
+    def drain(self, seconds: float) -> None:
+        """Health NOT_SERVING for good, answering on for `seconds` (before stop)."""
+        enter_drain(self.health, self._draining, seconds)
+
     def stop(self, grace: float | None = None) -> None:
         """Refuses new calls, cancels running jobs, and stops within `grace` seconds."""
+        self._draining.set()
         set_serving(self.health, [SERVICE_NAME], False)
         stopped = self.server.stop(grace)
         self.jobs.close()
