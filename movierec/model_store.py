@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import fcntl
 import hashlib
 import json
@@ -17,11 +18,13 @@ import os
 import pathlib
 import re
 import shutil
+import stat
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
+from movierec.arrays import check_stored
 from movierec.errors import CorruptVersion, InvalidRequest, UnknownModel, UnknownVersion
 from movierec.kinds import KINDS
 from movierec.kinds.base import OBJECTIVES
@@ -35,6 +38,7 @@ FORMAT_VERSION = 2
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _VERSION_NAME = re.compile(r"^[1-9][0-9]{0,17}$")
 STALE_STAGING_S = 3600.0
+MAX_MANIFEST_BYTES = 1 << 20
 KERAS_FILE = "model.keras"
 """The Keras model of a version, the source of truth (trainer side only)."""
 WEIGHTS_FILE = "weights.npz"
@@ -92,10 +96,34 @@ def check_kind(manifest: dict[str, Any], folder: pathlib.Path) -> None:
         raise CorruptVersion(f"{folder}: unknown objective {manifest.get('objective')!r}")
 
 
+def open_regular(path: pathlib.Path, max_bytes: int | None = None) -> BinaryIO:
+    """Opens a file for reading only if it is a regular file (not a link, FIFO or device)
+    of at most max_bytes, without blocking on a FIFO.
+
+    Raises:
+        CorruptVersion: not a regular file, or too large.
+        OSError: it cannot be opened.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise CorruptVersion(f"{path} is a symbolic link") from None
+        raise
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise CorruptVersion(f"{path} is not a regular file")
+    if max_bytes is not None and info.st_size > max_bytes:
+        os.close(fd)
+        raise CorruptVersion(f"{path} holds {info.st_size} bytes, more than {max_bytes}")
+    return os.fdopen(fd, "rb")
+
+
 def sha256_file(path: pathlib.Path) -> str:
-    """Hex sha256 of a file's bytes, read in 1 MiB chunks."""
+    """Hex sha256 of a regular file's bytes, read in 1 MiB chunks (see open_regular)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with open_regular(path) as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
@@ -174,13 +202,17 @@ class ModelStore:
 
         Raises:
             UnknownVersion: no such version folder.
-            CorruptVersion: the manifest is missing or not valid JSON.
+            CorruptVersion: the folder is a link, or the manifest is missing, not a regular
+                file, over 1 MiB or not valid JSON.
         """
         folder = self.version_path(name, version)
+        if folder.is_symlink():
+            raise CorruptVersion(f"{folder} is a symbolic link; versions are real folders")
         if not folder.is_dir():
             raise UnknownVersion(name, version)
         try:
-            manifest = json.loads((folder / MANIFEST_FILE).read_text())
+            with open_regular(folder / MANIFEST_FILE, MAX_MANIFEST_BYTES) as handle:
+                manifest = json.loads(handle.read().decode("utf-8"))
         except (OSError, ValueError) as error:
             raise CorruptVersion(f"{folder}: unreadable manifest: {error}") from error
         if not isinstance(manifest, dict):
@@ -210,9 +242,14 @@ class ModelStore:
             raise CorruptVersion(f"{folder}: files not in the manifest: {', '.join(extra)}")
         for filename, expected in sorted(files.items()):
             path = folder / filename
-            if not path.is_file():
+            if not os.path.lexists(path):
                 raise CorruptVersion(f"{folder}: {filename} is missing")
             actual = sha256_file(path)
+            if filename.endswith(".npz"):
+                try:
+                    check_stored(path)
+                except ValueError as error:
+                    raise CorruptVersion(f"{folder}: {error}") from error
             if actual != expected:
                 raise CorruptVersion(
                     f"{folder}: {filename} has sha256 {actual[:12]}..., manifest says "

@@ -1,3 +1,6 @@
+import os
+import time
+
 import numpy as np
 import pytest
 
@@ -291,3 +294,57 @@ def test_version_that_cannot_answer_is_never_served(store, arrays, reason):
     assert registry.get("m").version == 1
     refused = registry.status("m")[0].versions[0]
     assert refused.version == 2 and refused.state == FAILED and reason in refused.error
+
+
+def _refused_reason(store, name="m", version=2):
+    registry = ModelRegistry(store)
+    started = time.monotonic()
+    registry.refresh()
+    assert time.monotonic() - started < 5  # nothing blocks the watcher
+    assert registry.get(name).version == 1
+    refused = registry.status(name)[0].versions[0]
+    assert refused.version == version and refused.state == FAILED
+    assert not store.describe_versions(name)[0].ready  # ListModels agrees
+    return refused.error
+
+
+def test_a_fifo_manifest_never_blocks_the_watcher_or_listing(store):
+    publish_fake(store, "m")
+    folder = store.model_path("m") / "2"
+    folder.mkdir()
+    os.mkfifo(folder / "manifest.json")
+    assert "manifest.json is not a regular file" in _refused_reason(store)
+
+
+def test_a_manifest_linked_to_a_device_is_refused(store):
+    publish_fake(store, "m")
+    folder = store.model_path("m") / "2"
+    folder.mkdir()
+    (folder / "manifest.json").symlink_to("/dev/zero")
+    assert "manifest.json is a symbolic link" in _refused_reason(store)
+
+
+def test_a_version_folder_linked_outside_the_store_is_refused(store, tmp_path):
+    from movierec.model_store import ModelStore
+
+    elsewhere = ModelStore(tmp_path / "elsewhere")
+    publish_fake(elsewhere, "m")
+    publish_fake(store, "m")
+    (store.model_path("m") / "2").symlink_to(elsewhere.version_path("m", 1))
+    assert "is a symbolic link; versions are real folders" in _refused_reason(store)
+
+
+def test_a_compressed_array_member_is_refused_even_with_a_valid_checksum(store):
+    import json
+
+    from movierec.model_store import MANIFEST_FILE, sha256_file
+    from tests.fakes import make_weights
+
+    publish_fake(store, "m")
+    publish_fake(store, "m")
+    folder = store.version_path("m", 2)
+    np.savez_compressed(folder / "weights.npz", **make_weights())
+    manifest = json.loads((folder / MANIFEST_FILE).read_text())
+    manifest["files"]["weights.npz"] = sha256_file(folder / "weights.npz")
+    (folder / MANIFEST_FILE).write_text(json.dumps(manifest))
+    assert "is compressed; arrays are stored uncompressed" in _refused_reason(store)
