@@ -261,8 +261,11 @@ class ModelStore:
         """Hidden folder where a version is written before its rename into place."""
         return self.model_path(name) / f".staging-{staging_name}"
 
-    def describe_versions(self, name: str) -> list[VersionDescription]:
-        """Every version of a model, newest first, each verified against its checksums.
+    def describe_versions(
+        self, name: str, check: Callable[[str, int], dict[str, Any]] | None = None
+    ) -> list[VersionDescription]:
+        """Every version of a model, newest first, each checked by `check(name, version)`
+        (default verify_version), which returns the manifest or raises CorruptVersion.
 
         Raises:
             UnknownModel: the model has no version.
@@ -270,24 +273,25 @@ class ModelStore:
         versions = self.list_versions(name)
         if not versions:
             raise UnknownModel(name)
-        described = []
-        for version in reversed(versions):
-            try:
-                manifest = self.verify_version(name, version)
-                described.append(
-                    VersionDescription(
-                        version,
-                        True,
-                        kind=str(manifest.get("kind", "")),
-                        objective=str(manifest.get("objective", "")),
-                        split=str(manifest.get("split", "")),
-                        metrics={str(k): float(v) for k, v in manifest.get("metrics", {}).items()},
-                        created_at=float(manifest.get("created_at", 0.0)),
-                    )
-                )
-            except (CorruptVersion, AttributeError, TypeError, ValueError) as error:
-                described.append(VersionDescription(version, False, error=str(error)))
-        return described
+        return [self.describe_version(name, v, check) for v in reversed(versions)]
+
+    def describe_version(
+        self, name: str, version: int, check: Callable[[str, int], dict[str, Any]] | None = None
+    ) -> VersionDescription:
+        """One version as describe_versions reports it."""
+        try:
+            manifest = (check or self.verify_version)(name, version)
+            return VersionDescription(
+                version,
+                True,
+                kind=str(manifest.get("kind", "")),
+                objective=str(manifest.get("objective", "")),
+                split=str(manifest.get("split", "")),
+                metrics={str(k): float(v) for k, v in manifest.get("metrics", {}).items()},
+                created_at=float(manifest.get("created_at", 0.0)),
+            )
+        except (CorruptVersion, AttributeError, TypeError, ValueError) as error:
+            return VersionDescription(version, False, error=str(error))
 
     def remove_stale_staging(self, older_than_s: float = STALE_STAGING_S) -> list[pathlib.Path]:
         """Removes staging folders left by writers that died (none lives for more than the

@@ -18,7 +18,12 @@ from movierec.catalog import CATALOG_FILE, load_catalog
 from movierec.errors import CorruptVersion, ModelNotReady, UnknownModel, UnknownVersion
 from movierec.kinds import KINDS
 from movierec.kinds.base import Scorer
-from movierec.model_store import WEIGHTS_FILE, ModelStore, check_model_name
+from movierec.model_store import (
+    WEIGHTS_FILE,
+    ModelStore,
+    VersionDescription,
+    check_model_name,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +96,48 @@ def load_version(store: ModelStore, name: str, version: int) -> LoadedVersion:
     except (ValueError, IndexError, TypeError, FloatingPointError) as error:
         raise CorruptVersion(f"{label}: cannot answer: {error}") from error
     return LoadedVersion(name, version, kind.name, manifest["objective"], manifest, scorer)
+
+
+class VersionAudit:
+    """Says of each stored version what a serving process would make of it (the full
+    load_version: checksums, arrays, probe queries), remembering each answer until the
+    version's folder changes on disk, so that listing a store does not re-hash every file
+    of every version each time.
+
+    Args:
+        store: The model store.
+    """
+
+    def __init__(self, store: ModelStore):
+        self.store = store
+        self._seen: dict[tuple[str, int], tuple[tuple, VersionDescription]] = {}
+        self._lock = threading.Lock()
+
+    def describe(self, name: str) -> list[VersionDescription]:
+        """Every version of a model, newest first, READY only where serving would load it.
+
+        Raises:
+            UnknownModel: the model has no version.
+        """
+        versions = self.store.list_versions(name)
+        if not versions:
+            raise UnknownModel(name)
+        return [self._describe(name, version) for version in reversed(versions)]
+
+    def _describe(self, name: str, version: int) -> VersionDescription:
+        signature = self.store.version_signature(name, version)
+        with self._lock:
+            known = self._seen.get((name, version))
+        if known and known[0] == signature:
+            return known[1]
+
+        def serving_check(model: str, number: int) -> dict[str, Any]:
+            return load_version(self.store, model, number).manifest
+
+        description = self.store.describe_version(name, version, serving_check)
+        with self._lock:
+            self._seen[(name, version)] = (signature, description)
+        return description
 
 
 class ModelRegistry:

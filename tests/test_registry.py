@@ -348,3 +348,29 @@ def test_a_compressed_array_member_is_refused_even_with_a_valid_checksum(store):
     manifest["files"]["weights.npz"] = sha256_file(folder / "weights.npz")
     (folder / MANIFEST_FILE).write_text(json.dumps(manifest))
     assert "is compressed; arrays are stored uncompressed" in _refused_reason(store)
+
+
+def test_version_audit_agrees_with_serving_and_does_not_recheck_unchanged_versions(
+    store, monkeypatch
+):
+    import movierec.registry as registry_module
+    from movierec.registry import VersionAudit
+
+    publish_fake(store, "m")
+    bad_arrays, reason = _bad_versions()[0]
+    _publish_arrays(store, **bad_arrays)
+    loads = []
+    real_load = registry_module.load_version
+
+    def counting_load(store_, name, version):
+        loads.append(version)
+        return real_load(store_, name, version)
+
+    monkeypatch.setattr(registry_module, "load_version", counting_load)
+    audit = VersionAudit(store)
+    newest, oldest = audit.describe("m")
+    assert not newest.ready and reason in newest.error and oldest.ready
+    assert audit.describe("m") == [newest, oldest] and loads == [2, 1]  # cached
+    publish_fake(store, "m")
+    assert [v.ready for v in audit.describe("m")] == [True, False, True]
+    assert loads == [2, 1, 3]

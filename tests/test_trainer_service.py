@@ -222,3 +222,13 @@ def test_async_trainer_client_follows_a_job(trainer, store):
     assert final.state == "SUCCEEDED" and final.version == 1
     assert [e.epoch.epoch for e in seen if e.epoch] == [1]
     assert store.list_versions("m") == [1]
+
+
+def test_list_models_agrees_with_serving_on_versions_that_cannot_answer(trainer, store):
+    from tests.test_registry import _bad_versions, _publish_arrays
+
+    _, client = trainer
+    bad_arrays, reason = _bad_versions()[0]
+    _publish_arrays(store, **bad_arrays)
+    (model,) = client.list_models("m")
+    assert model.versions[0].state == "CORRUPT" and reason in model.versions[0].error

@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 from movierec.model_store import ModelStore
+from movierec.registry import VersionAudit
 from movierec.train_spec import EpochReport, TrainSpec, build_train_spec
 from movierec.v1 import trainer_pb2, trainer_pb2_grpc
 from trainer_service.jobs import Job, JobManager
@@ -92,6 +93,7 @@ class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):
     def __init__(self, jobs: JobManager, store: ModelStore):
         self.jobs = jobs
         self.store = store
+        self.audit = VersionAudit(store)
 
     def Train(self, request, context):
         """Validates and queues a job."""
@@ -132,7 +134,7 @@ class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):
                             created_at_unix=v.created_at,
                             error=v.error,
                         )
-                        for v in self.store.describe_versions(name)
+                        for v in self.audit.describe(name)
                     ],
                 )
                 for name in names
