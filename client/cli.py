@@ -294,6 +294,8 @@ def cmd_train(args) -> str | None:
         "validation_fraction": args.validation_fraction,
         "num_negatives": args.num_negatives,
         "min_positive_rating": args.min_positive_rating,
+        "rating_loss": args.rating_loss,
+        "optimizer": args.optimizer,
         "negative_sampling": args.negative_sampling,
         "retrieval_loss": args.retrieval_loss,
         "layers": args.layers,
@@ -465,6 +467,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="retrieval: lowest rating that counts as a positive",
     )
     train.add_argument("--retrieval-loss", choices=("softmax", "bce"))
+    train.add_argument("--rating-loss", choices=("mse", "mae", "bce"), help="rating objective")
+    train.add_argument("--optimizer", choices=("adam", "sgd", "rmsprop", "adagrad"))
     train.add_argument("--layers", type=_widths, help="two_tower: tower widths, e.g. 256,128,32")
     train.add_argument(
         "--demographics",

@@ -110,6 +110,49 @@ class PerExampleL2(keras.layers.Layer):
         return {**super().get_config(), "l2": self.l2}
 
 
+@keras.saving.register_keras_serializable(package="movierec")
+class ScaledBinaryCrossentropy(keras.losses.Loss):
+    """Binary cross-entropy of ratings min-max scaled to [0, 1] (the third notebook's loss),
+    for models that output ratings: both sides are scaled by (r - low) / (high - low) and
+    the prediction clipped into (0, 1).
+    """
+
+    def __init__(self, low: float = 1.0, high: float = 5.0, name="scaled_bce", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.low, self.high = float(low), float(high)
+
+    def call(self, y_true, y_pred):
+        """Mean BCE over the batch of scaled ratings."""
+        span = self.high - self.low
+        truth = (keras.ops.reshape(keras.ops.cast(y_true, "float32"), (-1, 1)) - self.low) / span
+        predicted = keras.ops.clip(
+            (keras.ops.reshape(y_pred, (-1, 1)) - self.low) / span, 1e-6, 1 - 1e-6
+        )
+        return keras.losses.binary_crossentropy(truth, predicted)
+
+    def get_config(self):
+        """Config for saving."""
+        return {**super().get_config(), "low": self.low, "high": self.high}
+
+
+def _optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
+    classes = {
+        "adam": keras.optimizers.Adam,
+        "sgd": keras.optimizers.SGD,
+        "rmsprop": keras.optimizers.RMSprop,
+        "adagrad": keras.optimizers.Adagrad,
+    }
+    return classes[name](learning_rate=learning_rate)
+
+
+def _rating_loss(data: TrainingData):
+    name = data.spec.hyperparameters.rating_loss
+    if name == "bce":
+        low, high = (float(x) for x in data.catalog.rating_scale)
+        return ScaledBinaryCrossentropy(low, high)
+    return name
+
+
 def retrieval_inputs(num_candidates: int) -> dict[str, keras.KerasTensor]:
     """Keras inputs of a retrieval model: user [B], items [B, C] (positive first), log_q
     [B, C] (sampling correction, 0 for the positive).
@@ -259,8 +302,8 @@ def fit_model(
     if spec.objective == RATING:
         model = kind_keras.build_rating_model(data)
         model.compile(
-            optimizer=keras.optimizers.Adam(params.learning_rate),
-            loss="mse",
+            optimizer=_optimizer(params.optimizer, params.learning_rate),
+            loss=_rating_loss(data),
             metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
         )
         train = _rating_dataset(
@@ -279,7 +322,7 @@ def fit_model(
             if params.retrieval_loss == "softmax"
             else keras.losses.BinaryCrossentropy(from_logits=True)
         )
-        model.compile(optimizer=keras.optimizers.Adam(params.learning_rate), loss=loss)
+        model.compile(optimizer=_optimizer(params.optimizer, params.learning_rate), loss=loss)
         train = _retrieval_dataset(data)
         if data.validation is not None:
             callbacks.append(_RetrievalValidation(data, kind_keras))

@@ -18,6 +18,8 @@ MIN_TEST_FRACTION, MAX_TEST_FRACTION = 0.01, 0.5
 movierec.splits.MIN_SPLIT_RATINGS ratings, checked when the data is read)."""
 NEGATIVE_SAMPLING = ("uniform", "popularity")
 RETRIEVAL_LOSSES = ("softmax", "bce")
+RATING_LOSSES = ("mse", "mae", "bce")
+OPTIMIZERS = ("adam", "sgd", "rmsprop", "adagrad")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,7 +29,7 @@ class Hyperparameters:
 
     Attributes:
         epochs: Most epochs; early stopping may end sooner.
-        learning_rate: Adam's learning rate.
+        learning_rate: The optimizer's learning rate.
         batch_size: Examples per step (ratings, or positives for retrieval).
         patience: Epochs without validation improvement before stopping; 0 never stops.
         validation_fraction: Share of the training ratings held out for early stopping.
@@ -36,6 +38,9 @@ class Hyperparameters:
         retrieval_loss: Retrieval: "softmax" or "bce".
         min_positive_rating: Retrieval: ratings below it are not positives (0: every
             rated item is).
+        rating_loss: Rating: "mse", "mae" (notebook 2) or "bce" (binary cross-entropy on
+            min-max scaled ratings, notebook 3; meant for outputs bounded to the scale).
+        optimizer: "adam", "sgd", "rmsprop" or "adagrad", at learning_rate.
     """
 
     epochs: int = 40
@@ -47,6 +52,8 @@ class Hyperparameters:
     negative_sampling: str = "uniform"
     retrieval_loss: str = "softmax"
     min_positive_rating: float = 0.0
+    rating_loss: str = "mse"
+    optimizer: str = "adam"
 
     @classmethod
     def defaults(cls, objective: str) -> dict[str, Any]:
@@ -90,6 +97,14 @@ class Hyperparameters:
                 (
                     0 <= self.min_positive_rating <= 10,
                     f"min_positive_rating must be 0 to 10, got {self.min_positive_rating}",
+                ),
+                (
+                    self.rating_loss in RATING_LOSSES,
+                    f"rating_loss must be one of {RATING_LOSSES}, got {self.rating_loss!r}",
+                ),
+                (
+                    self.optimizer in OPTIMIZERS,
+                    f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}",
                 ),
                 (
                     self.retrieval_loss in RETRIEVAL_LOSSES,

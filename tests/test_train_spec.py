@@ -71,6 +71,8 @@ def test_overrides_apply_and_none_is_ignored():
         ({"hyperparameters": {"num_negatives": 0}}, "num_negatives"),
         ({"hyperparameters": {"negative_sampling": "x"}}, "negative_sampling"),
         ({"hyperparameters": {"retrieval_loss": "x"}}, "retrieval_loss"),
+        ({"hyperparameters": {"rating_loss": "huber"}}, "rating_loss must be one of"),
+        ({"hyperparameters": {"optimizer": "lbfgs"}}, "optimizer must be one of"),
         (
             {"hyperparameters": {"embedding_dim": 8}, "kind_params": {"embedding_dim": 9}},
             "embedding_dim is given twice",

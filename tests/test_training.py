@@ -48,6 +48,19 @@ def sigmoid_trained(tmp_path_factory, data_dir):
 
 
 @pytest.fixture(scope="session")
+def bce_sgd_trained(tmp_path_factory, data_dir):
+    """The third notebook's set-up: sigmoid output, BCE on scaled ratings; here with SGD."""
+    return _train(
+        tmp_path_factory,
+        data_dir,
+        "dot",
+        objective="rating",
+        hyperparameters={"epochs": 2, "rating_loss": "bce", "optimizer": "sgd", "patience": 0},
+        kind_params={"output": "sigmoid"},
+    )
+
+
+@pytest.fixture(scope="session")
 def retrieval_trained(tmp_path_factory, data_dir):
     """The dot model for retrieval, 8 epochs (about 15 s here)."""
     return _train(tmp_path_factory, data_dir, "dot", hyperparameters={"epochs": 8})
@@ -82,6 +95,7 @@ def two_tower_rating_trained(tmp_path_factory, data_dir):
 ALL_TRAINED = [
     "trained",
     "sigmoid_trained",
+    "bce_sgd_trained",
     "retrieval_trained",
     "two_tower_trained",
     "two_tower_rating_trained",
@@ -93,6 +107,15 @@ def test_default_rating_model_beats_svd_on_u1(trained):
     _, result, _ = trained
     assert result.metrics["rmse"] <= 0.93
     assert result.metrics["mae"] < result.metrics["rmse"]
+
+
+def test_notebook_losses_and_optimizers_train_and_are_recorded(bce_sgd_trained):
+    store, result, epochs = bce_sgd_trained
+    manifest = store.verify_version("dot", 1)
+    assert manifest["hyperparameters"]["rating_loss"] == "bce"
+    assert manifest["hyperparameters"]["optimizer"] == "sgd"
+    assert len(epochs) == 2 and np.isfinite(epochs[-1].loss) and epochs[-1].val_rmse > 0
+    assert 0.5 < result.metrics["rmse"] < 2.0  # 2 SGD epochs: trained, not tuned
 
 
 def test_early_stopping_on_validation_and_progress_per_epoch(trained):
