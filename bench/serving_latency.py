@@ -1,4 +1,4 @@
-"""Serving latency, side by side in one run: numpy bundle scoring vs the Keras model, and
+"""Serving latency, side by side in one run: numpy data-plane scoring vs the Keras model, and
 Recommend over gRPC at two concurrencies. Prints tables; compare the ratios, not the
 absolute times (this machine is shared and noisy).
 
@@ -46,7 +46,7 @@ def table(headers, rows) -> str:
 
 
 def in_process(store: ModelStore, users: np.ndarray) -> None:
-    """Top-10 per user: numpy on the bundle vs the Keras model scoring every item."""
+    """Top-10 per user: the numpy data plane vs the Keras model scoring every item."""
     import keras
 
     from movierec.dataplane import ServingDataPlane
@@ -72,7 +72,7 @@ def in_process(store: ModelStore, users: np.ndarray) -> None:
         return all_items[np.argsort(-scores)[:10]].tolist()
 
     variants = {
-        "numpy bundle (serving)": lambda u: plane.recommend("bench", 0, int(u), 10),
+        "numpy data plane (serving)": lambda u: plane.recommend("bench", 0, int(u), 10),
         "keras model(x) + argsort": lambda u: keras_top10(
             int(u), lambda x: model(x, training=False)
         ),
@@ -81,7 +81,7 @@ def in_process(store: ModelStore, users: np.ndarray) -> None:
         ),
     }
     results = {name: timed_ms(fn, users) for name, fn in variants.items()}
-    base = results["numpy bundle (serving)"].mean()
+    base = results["numpy data plane (serving)"].mean()
     rows = [
         (
             name,
