@@ -253,15 +253,17 @@ class ServingDataPlane:
     def _scored(loaded: LoadedVersion, rows: np.ndarray, scores: np.ndarray) -> list[ScoredItem]:
         catalog = loaded.scorer.catalog
         genres = loaded.scorer.index.item_genres
+        positions = rows - 1
         return [
-            ScoredItem(
-                item_id=int(catalog.item_ids[row - 1]),
-                title=str(catalog.item_titles[row - 1]),
-                genres=genres[row - 1],
-                year=int(catalog.item_years[row - 1]),
-                score=float(score),
+            ScoredItem(item_id=item, title=title, genres=genres[p], year=year, score=score)
+            for p, item, title, year, score in zip(
+                positions.tolist(),
+                catalog.item_ids[positions].tolist(),
+                catalog.item_titles[positions].tolist(),
+                catalog.item_years[positions].tolist(),
+                np.asarray(scores, dtype=np.float64).tolist(),
+                strict=True,
             )
-            for row, score in zip(rows, scores, strict=True)
         ]
 
     def evaluate(
