@@ -147,19 +147,34 @@ def cmd_predict(args) -> str:
     return header + "\n" + _table(("user", "item_id", score), rows)
 
 
+def _compare(text: str) -> tuple[str, int | None]:
+    """Argparse type of --compare MODEL[:VERSION]."""
+    name, sep, version = text.partition(":")
+    if not name or (sep and not version.isdigit()):
+        raise argparse.ArgumentTypeError(f"expected MODEL or MODEL:VERSION, got {text!r}")
+    return name, int(version) if sep else None
+
+
 def cmd_metrics(args) -> str:
-    """Held-out metrics of a version (and a baseline)."""
+    """Held-out metrics of a version beside most-popular (and a baseline)."""
+    baseline_model, baseline_version = args.compare or (None, args.baseline)
     with _serving(args) as client:
         report = client.metrics(
-            args.model, version=args.version, k=args.k, baseline_version=args.baseline
+            args.model,
+            version=args.version,
+            k=args.k,
+            baseline_version=baseline_version,
+            baseline_model=baseline_model,
+            threshold=args.threshold,
         )
     if args.json:
         return _json(report)
     evaluations = [report.metrics] + ([report.baseline] if report.baseline else [])
+    evaluations += [report.popularity] if report.popularity else []
     names = sorted({name for e in evaluations for name in e.values})
     headers = ["metric"] + [
-        f"version {e.model.version}" + (" (baseline)" if i else "")
-        for i, e in enumerate(evaluations)
+        e.model.name if e.model.name == "most-popular" else f"{e.model.name} v{e.model.version}"
+        for e in evaluations
     ]
     rows = [(name, *(e.values.get(name, float("nan")) for e in evaluations)) for name in names]
     first = evaluations[0]
@@ -530,6 +545,15 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             command.add_argument("-k", type=int, default=0, help="cut-off of ranking metrics")
             command.add_argument("--baseline", type=int, help="a second version to compare")
+            command.add_argument(
+                "--compare",
+                type=_compare,
+                metavar="MODEL[:VERSION]",
+                help="a version of another model trained on the same split",
+            )
+            command.add_argument(
+                "--threshold", type=float, help="lowest held-out rating that is relevant (4)"
+            )
 
     load = client_command("loadgen", "bounded load against the serving service", "serving")
     load.add_argument("--model", required=True)

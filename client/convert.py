@@ -76,12 +76,20 @@ def similar_items_request(
 
 
 def metrics_request(
-    model: str, version: int | None, k: int, baseline_version: int | None
+    model: str,
+    version: int | None,
+    k: int,
+    baseline_version: int | None,
+    baseline_model: str | None = None,
+    threshold: float | None = None,
 ) -> serving_pb2.MetricsRequest:
-    """MetricsRequest, with a baseline version of the same model when given."""
+    """MetricsRequest, with a baseline (a version of `baseline_model`, default the same
+    model; version None or 0 = its serving version) when either is given."""
     request = serving_pb2.MetricsRequest(model=model_spec(model, version), k=k)
-    if baseline_version is not None:
-        request.baseline.CopyFrom(model_spec(model, baseline_version))
+    if baseline_version is not None or baseline_model:
+        request.baseline.CopyFrom(model_spec(baseline_model or model, baseline_version))
+    if threshold is not None:
+        request.relevance_threshold = threshold
     return request
 
 
@@ -134,6 +142,7 @@ def metrics_report(response: serving_pb2.MetricsResponse) -> types.MetricsReport
         model_version(response.model),
         evaluation(response.metrics),
         evaluation(response.baseline) if response.HasField("baseline") else None,
+        evaluation(response.popularity) if response.HasField("popularity") else None,
     )
 
 

@@ -197,9 +197,15 @@ class ServingClient(_SyncClient):
         version: int | None = None,
         k: int = 0,
         baseline_version: int | None = None,
+        baseline_model: str | None = None,
+        threshold: float | None = None,
     ) -> types.MetricsReport:
-        """Evaluation of a version on its held-out split, optionally beside a baseline."""
-        request = _build(convert.metrics_request, model, version, k, baseline_version)
+        """Evaluation of a version on its held-out split at cut-off k (0: 10) and relevance
+        threshold (None: 4), beside most-popular and, when asked, a baseline: a version of
+        this model or of `baseline_model` trained on the same split."""
+        request = _build(
+            convert.metrics_request, model, version, k, baseline_version, baseline_model, threshold
+        )
         return self._call("Metrics", request, convert.metrics_report)
 
     def status(self, model: str = "") -> tuple[types.ModelStatus, ...]:
@@ -283,9 +289,13 @@ class AsyncServingClient(_AsyncClient):
         version: int | None = None,
         k: int = 0,
         baseline_version: int | None = None,
+        baseline_model: str | None = None,
+        threshold: float | None = None,
     ) -> types.MetricsReport:
         """See ServingClient.metrics."""
-        request = _build(convert.metrics_request, model, version, k, baseline_version)
+        request = _build(
+            convert.metrics_request, model, version, k, baseline_version, baseline_model, threshold
+        )
         return await self._call("Metrics", request, convert.metrics_report)
 
     async def status(self, model: str = "") -> tuple[types.ModelStatus, ...]:

@@ -96,11 +96,13 @@ class Evaluation:
 
 @dataclasses.dataclass(frozen=True)
 class MetricsReport:
-    """Evaluation of a version, and of a baseline version when one was asked for."""
+    """Evaluation of a version, of a baseline version when one was asked for, and of
+    most-popular on the same split."""
 
     model: ModelVersion
     metrics: Evaluation
     baseline: Evaluation | None
+    popularity: Evaluation | None = None
 
 
 @dataclasses.dataclass(frozen=True)

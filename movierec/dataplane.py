@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import math
 import threading
 from collections.abc import Sequence
 from typing import Generic, TypeVar
@@ -17,9 +18,9 @@ import numpy as np
 
 from movierec.catalog import RELEVANCE_THRESHOLD
 from movierec.errors import InvalidRequest
-from movierec.evaluation import version_metrics
+from movierec.evaluation import evaluate_ranking, version_metrics
 from movierec.features import UserFeatures, check_user_features
-from movierec.kinds.base import RATING, CannotScoreFeatures
+from movierec.kinds.base import RATING, RETRIEVAL, CannotScoreFeatures
 from movierec.registry import LoadedVersion, ModelRegistry, ModelState
 from movierec.scoring import ScoredItem, check_k, top_k
 from movierec.vocab import OOV_INDEX
@@ -273,45 +274,88 @@ class ServingDataPlane:
         k: int = 0,
         baseline_name: str | None = None,
         baseline_version: int | None = None,
-    ) -> tuple[Evaluation, Evaluation | None]:
-        """Metrics of a loaded version on its held-out split at cut-off k (0: 10), and of
-        a baseline version of the same model (baseline_name empty or equal to model).
-        Figures stored at publish time are returned at once; others are computed once per
-        version and k, then cached.
+        threshold: float | None = None,
+    ) -> tuple[Evaluation, Evaluation | None, Evaluation]:
+        """Metrics of a loaded version on its held-out split at cut-off k (0: 10) and
+        relevance threshold (None: 4), of an optional baseline (a version of the same
+        model, or of another model trained on the same split; baseline_name empty means
+        the same model), and of most-popular on the same split. Figures stored at publish
+        time (k 10, threshold 4) are returned at once; others are computed once per
+        version, k and threshold, then cached.
 
         Raises:
-            InvalidRequest: k out of range, or a baseline of another model.
+            InvalidRequest: k or threshold out of range, or a baseline on another split.
             UnknownVersion: a version that is not loaded.
         """
         k = k or min(DEFAULT_METRICS_K, self.max_k)
         check_k(k, self.max_k)
-        if baseline_name not in (None, "", model):
+        loaded = self.registry.get(model, version)
+        low, high = (float(x) for x in loaded.scorer.catalog.rating_scale)
+        threshold = RELEVANCE_THRESHOLD if threshold is None else float(threshold)
+        if not (math.isfinite(threshold) and low <= threshold <= high):
             raise InvalidRequest(
-                f"baseline must be a version of model {model!r}, not of {baseline_name!r}"
+                f"relevance_threshold must be on the rating scale {low:g} to {high:g},"
+                f" got {threshold}"
             )
-        evaluations = [self._evaluation(self.registry.get(model, version), k)]
+        evaluation = self._evaluation(loaded, k, threshold)
+        compared = None
         if baseline_version is not None:
-            evaluations.append(self._evaluation(self.registry.get(model, baseline_version), k))
-        return evaluations[0], evaluations[1] if len(evaluations) > 1 else None
+            other = self.registry.get(baseline_name or model, baseline_version)
+            if other.manifest.get("split") != loaded.manifest.get("split") or (
+                other.manifest.get("data_fingerprint") != loaded.manifest.get("data_fingerprint")
+            ):
+                raise InvalidRequest(
+                    f"baseline {other.name} version {other.version} was trained on"
+                    f" {other.manifest.get('split')!r}, not on the same data as {loaded.name}"
+                    f" version {loaded.version} ({loaded.manifest.get('split')!r})"
+                )
+            compared = self._evaluation(other, k, threshold)
+        return evaluation, compared, self._popularity(loaded, k, threshold)
 
-    def _evaluation(self, loaded: LoadedVersion, k: int) -> Evaluation:
+    def _evaluation(self, loaded: LoadedVersion, k: int, threshold: float) -> Evaluation:
         return Evaluation(
             model=_info(loaded),
             split=str(loaded.manifest.get("split", "")),
             num_ratings=len(loaded.scorer.catalog.test_ratings),
-            values=self._metrics(loaded, k),
+            values=self._metrics(loaded, k, threshold),
         )
 
-    def _metrics(self, loaded: LoadedVersion, k: int) -> dict[str, float]:
+    def _popularity(self, loaded: LoadedVersion, k: int, threshold: float) -> Evaluation:
+        catalog = loaded.scorer.catalog
+
+        def compute() -> dict[str, float]:
+            counts = catalog.popularity.astype(np.float32)
+            return evaluate_ranking(
+                lambda users: np.tile(counts, (len(users), 1)), catalog, k, threshold
+            )
+
+        return Evaluation(
+            model=VersionInfo("most-popular", 0, "popularity", RETRIEVAL),
+            split=str(loaded.manifest.get("split", "")),
+            num_ratings=len(catalog.test_ratings),
+            values=self._cached(
+                ("most-popular", loaded.name, loaded.version, id(loaded), k, threshold), compute
+            ),
+        )
+
+    def _metrics(self, loaded: LoadedVersion, k: int, threshold: float) -> dict[str, float]:
         stored = loaded.manifest.get("metrics")
-        if k == STORED_METRICS_K and isinstance(stored, dict) and f"ndcg@{k}" in stored:
+        if (
+            k == STORED_METRICS_K
+            and threshold == RELEVANCE_THRESHOLD
+            and isinstance(stored, dict)
+            and f"ndcg@{k}" in stored
+        ):
             return {str(name): float(value) for name, value in stored.items()}
-        key = (loaded.name, loaded.version, id(loaded), k)
+        key = (loaded.name, loaded.version, id(loaded), k, threshold)
+        return self._cached(key, lambda: version_metrics(loaded.scorer, k, threshold))
+
+    def _cached(self, key: tuple, compute) -> dict[str, float]:
         with self._evaluations_lock:
             if key in self._evaluations:
                 self._evaluations.move_to_end(key)
                 return dict(self._evaluations[key])
-        values = version_metrics(loaded.scorer, k, RELEVANCE_THRESHOLD)
+        values = compute()
         with self._evaluations_lock:
             self._evaluations[key] = values
             while len(self._evaluations) > _CACHED_EVALUATIONS:

@@ -137,19 +137,23 @@ class ServingServicer(serving_pb2_grpc.ServingServiceServicer):
         )
 
     def Metrics(self, request, context):
-        """Evaluation of a version (and optionally a baseline) on its held-out split."""
+        """Evaluation of a version, a baseline and most-popular on its held-out split."""
         baseline = request.baseline if request.HasField("baseline") else None
-        evaluation, compared = self.plane.evaluate(
+        evaluation, compared, popularity = self.plane.evaluate(
             request.model.name,
             request.model.version,
             request.k,
             baseline_name=baseline.name if baseline else None,
             baseline_version=baseline.version if baseline else None,
+            threshold=(
+                request.relevance_threshold if request.HasField("relevance_threshold") else None
+            ),
         )
         return serving_pb2.MetricsResponse(
             model=version_pb(evaluation.model),
             metrics=evaluation_pb(evaluation),
             baseline=evaluation_pb(compared) if compared else None,
+            popularity=evaluation_pb(popularity),
         )
 
     def GetModelStatus(self, request, context):

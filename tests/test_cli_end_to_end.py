@@ -121,6 +121,10 @@ def test_tables_for_similar_predict_metrics_status_models(trained, services):
     metrics = run("metrics", "--serving", trained, "--model", "demo", "--json")
     values = json.loads(metrics.stdout)["metrics"]["values"]
     assert {"ndcg@10", "precision@10", "diversity@10"} <= set(values) and "rmse" not in values
+    table = run(
+        "metrics", "--serving", trained, "--model", "demo", "--compare", "demo:1", "-k", "5"
+    )
+    assert "demo v1" in table.stdout and "most-popular" in table.stdout and "ndcg@5" in table.stdout
     assert "AVAILABLE" in run("status", "--serving", trained).stdout
     assert "READY" in run("models", "--trainer", trainer).stdout
 

@@ -161,19 +161,42 @@ def test_plane_refuses_bad_features_naming_the_field(plane, features, message):
         plane.predict("m", 0, [None], [100], [features])
 
 
-def test_plane_metrics_and_baseline(plane, store):
-    evaluation, baseline = plane.evaluate("m", 0)
+def test_plane_metrics_baseline_and_popularity(plane, store):
+    evaluation, baseline, popular = plane.evaluate("m", 0)
     assert evaluation.split == "fake/test" and evaluation.num_ratings == 4
     # max_k is 3 here, so the default cut-off is 3 and is computed on demand
     assert {"rmse", "mae", "ndcg@3", "precision@3", "coverage@3"} <= set(evaluation.values)
     assert baseline is None
-    with pytest.raises(InvalidRequest, match="baseline must be a version of model 'm'"):
-        plane.evaluate("m", 0, baseline_name="other", baseline_version=1)
+    # most-popular on the fake split: counts 100 1, 101 1, 104 1 (others 0), ties by row.
+    # User 10 (seen 100, 104) gets 101 first: relevant {101} -> ndcg 1; user 30 (nothing
+    # seen) gets 100, 101, 104 and its relevant 102 is not among them -> 0
+    assert popular.model.name == "most-popular" and popular.values["ndcg@3"] == 0.5
     publish_fake(store, "m", shift=0.5)
+    publish_fake(store, "other", shift=0.2)
     plane.registry.refresh()
-    evaluation, baseline = plane.evaluate("m", 0, baseline_version=1)
+    evaluation, baseline, _ = plane.evaluate("m", 0, baseline_version=1)
     assert (evaluation.model.version, baseline.model.version) == (2, 1)
     assert evaluation.values["mae"] != baseline.values["mae"]
+    _, across, _ = plane.evaluate("m", 0, baseline_name="other", baseline_version=0)
+    assert (across.model.name, across.model.version) == ("other", 1)
+    strict = plane.evaluate("m", 0, k=2, threshold=5.0)[0].values
+    assert strict["hit_rate@2"] == 1.0  # only user 30's 5-star 102 is relevant: ranked first
+    with pytest.raises(InvalidRequest, match="relevance_threshold must be on the rating scale"):
+        plane.evaluate("m", 0, threshold=7.0)
+
+
+def test_plane_refuses_a_baseline_trained_on_other_data(plane, store):
+    import json
+
+    from movierec.model_store import MANIFEST_FILE
+
+    publish_fake(store, "other")
+    path = store.version_path("other", 1) / MANIFEST_FILE
+    manifest = json.loads(path.read_text())
+    path.write_text(json.dumps({**manifest, "split": "fake/other"}))
+    plane.registry.refresh()
+    with pytest.raises(InvalidRequest, match="was trained on 'fake/other', not on the same"):
+        plane.evaluate("m", 0, baseline_name="other", baseline_version=1)
 
 
 @pytest.mark.parametrize("content", ["[]", '{"files": 3}', '{"files": {"../x": "ab"}}', "nul"])

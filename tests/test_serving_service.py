@@ -59,6 +59,9 @@ def test_recommend_similar_predict_metrics(served):
     report = client.metrics("m")
     assert report.metrics.split == "fake/test" and report.metrics.num_ratings == 4
     assert {"rmse", "mae", "ndcg@10"} <= set(report.metrics.values) and report.baseline is None
+    assert report.popularity.model.name == "most-popular" and "ndcg@10" in report.popularity.values
+    strict = client.metrics("m", k=2, threshold=5.0)
+    assert strict.metrics.values["hit_rate@2"] == 1.0
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from movierec.v1 import common_pb2 as movierec_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19movierec/v1/serving.proto\x12\x0bmovierec.v1\x1a\x18movierec/v1/common.proto\"q\n\x0fPredictInstance\x12\x11\n\x07user_id\x18\x01 \x01(\x03H\x00\x12\x32\n\ruser_features\x18\x03 \x01(\x0b\x32\x19.movierec.v1.UserFeaturesH\x00\x12\x0f\n\x07item_id\x18\x02 \x01(\x03\x42\x06\n\x04user\"h\n\x0ePredictRequest\x12%\n\x05model\x18\x01 \x01(\x0b\x32\x16.movierec.v1.ModelSpec\x12/\n\tinstances\x18\x02 \x03(\x0b\x32\x1c.movierec.v1.PredictInstance\"\xb6\x01\n\x0fPredictResponse\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x19.movierec.v1.ModelVersion\x12\x0f\n\x07ratings\x18\x02 \x03(\x02\x12\x0e\n\x06scores\x18\x03 \x03(\x02\x12*\n\nscore_type\x18\x04 \x01(\x0e\x32\x16.movierec.v1.ScoreType\x12\x10\n\x08strategy\x18\x05 \x01(\t\x12\x1a\n\x12\x66\x61llback_instances\x18\x06 \x03(\x05\"\xc3\x01\n\x10RecommendRequest\x12%\n\x05model\x18\x01 \x01(\x0b\x32\x16.movierec.v1.ModelSpec\x12\x11\n\x07user_id\x18\x02 \x01(\x03H\x00\x12\x32\n\ruser_features\x18\x03 \x01(\x0b\x32\x19.movierec.v1.UserFeaturesH\x00\x12\t\n\x01k\x18\x04 \x01(\x05\x12\x14\n\x0cinclude_seen\x18\x05 \x01(\x08\x12\x18\n\x10\x65xclude_item_ids\x18\x06 \x03(\x03\x42\x06\n\x04user\"\x87\x01\n\x11RecommendResponse\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x19.movierec.v1.ModelVersion\x12&\n\x05items\x18\x02 \x03(\x0b\x32\x17.movierec.v1.ScoredItem\x12\x10\n\x08strategy\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"X\n\x13SimilarItemsRequest\x12%\n\x05model\x18\x01 \x01(\x0b\x32\x16.movierec.v1.ModelSpec\x12\x0f\n\x07item_id\x18\x02 \x01(\x03\x12\t\n\x01k\x18\x03 \x01(\x05\"h\n\x14SimilarItemsResponse\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x19.movierec.v1.ModelVersion\x12&\n\x05items\x18\x02 \x03(\x0b\x32\x17.movierec.v1.ScoredItem\"l\n\x0eMetricsRequest\x12%\n\x05model\x18\x01 \x01(\x0b\x32\x16.movierec.v1.ModelSpec\x12\t\n\x01k\x18\x02 \x01(\x05\x12(\n\x08\x62\x61seline\x18\x03 \x01(\x0b\x32\x16.movierec.v1.ModelSpec\"\x9e\x01\n\x0fMetricsResponse\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x19.movierec.v1.ModelVersion\x12/\n\x07metrics\x18\x02 \x01(\x0b\x32\x1e.movierec.v1.EvaluationMetrics\x12\x30\n\x08\x62\x61seline\x18\x03 \x01(\x0b\x32\x1e.movierec.v1.EvaluationMetrics\"+\n\x15GetModelStatusRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t\"B\n\x16GetModelStatusResponse\x12(\n\x06models\x18\x01 \x03(\x0b\x32\x18.movierec.v1.ModelStatus\"b\n\x0bModelStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0fserving_version\x18\x02 \x01(\x03\x12,\n\x08versions\x18\x03 \x03(\x0b\x32\x1a.movierec.v1.VersionStatus\"\xcf\x01\n\rVersionStatus\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12/\n\x05state\x18\x02 \x01(\x0e\x32 .movierec.v1.VersionStatus.State\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x16\n\x0eloaded_at_unix\x18\x05 \x01(\x01\"G\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\r\n\tAVAILABLE\x10\x01\x12\n\n\x06\x46\x41ILED\x10\x02\x12\x0c\n\x08UNLOADED\x10\x03*B\n\tScoreType\x12\x1a\n\x16SCORE_TYPE_UNSPECIFIED\x10\x00\x12\n\n\x06RATING\x10\x01\x12\r\n\tRELEVANCE\x10\x02\x32\x98\x03\n\x0eServingService\x12\x44\n\x07Predict\x12\x1b.movierec.v1.PredictRequest\x1a\x1c.movierec.v1.PredictResponse\x12J\n\tRecommend\x12\x1d.movierec.v1.RecommendRequest\x1a\x1e.movierec.v1.RecommendResponse\x12S\n\x0cSimilarItems\x12 .movierec.v1.SimilarItemsRequest\x1a!.movierec.v1.SimilarItemsResponse\x12\x44\n\x07Metrics\x12\x1b.movierec.v1.MetricsRequest\x1a\x1c.movierec.v1.MetricsResponse\x12Y\n\x0eGetModelStatus\x12\".movierec.v1.GetModelStatusRequest\x1a#.movierec.v1.GetModelStatusResponseBN\n\x0eio.movierec.v1P\x01Z:github.com/movierec/movierec/gen/go/movierec/v1;movierecv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19movierec/v1/serving.proto\x12\x0bmovierec.v1\x1a\x18movierec/v1/common.proto\"q\n\x0fPredictInstance\x12\x11\n\x07user_id\x18\x01 \x01(\x03H\x00\x12\x32\n\ruser_features\x18\x03 \x01(\x0b\x32\x19.movierec.v1.UserFeaturesH\x00\x12\x0f\n\x07item_id\x18\x02 \x01(\x03\x42\x06\n\x04user\"h\n\x0ePredictRequest\x12%\n\x05model\x18\x01 \x01(\x0b\x32\x16.movierec.v1.ModelSpec\x12/\n\tinstances\x18\x02 \x03(\x0b\x32\x1c.movierec.v1.PredictInstance\"\xb6\x01\n\x0fPredictResponse\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x19.movierec.v1.ModelVersion\x12\x0f\n\x07ratings\x18\x02 \x03(\x02\x12\x0e\n\x06scores\x18\x03 \x03(\x02\x12*\n\nscore_type\x18\x04 \x01(\x0e\x32\x16.movierec.v1.ScoreType\x12\x10\n\x08strategy\x18\x05 \x01(\t\x12\x1a\n\x12\x66\x61llback_instances\x18\x06 \x03(\x05\"\xc3\x01\n\x10RecommendRequest\x12%\n\x05model\x18\x01 \x01(\x0b\x32\x16.movierec.v1.ModelSpec\x12\x11\n\x07user_id\x18\x02 \x01(\x03H\x00\x12\x32\n\ruser_features\x18\x03 \x01(\x0b\x32\x19.movierec.v1.UserFeaturesH\x00\x12\t\n\x01k\x18\x04 \x01(\x05\x12\x14\n\x0cinclude_seen\x18\x05 \x01(\x08\x12\x18\n\x10\x65xclude_item_ids\x18\x06 \x03(\x03\x42\x06\n\x04user\"\x87\x01\n\x11RecommendResponse\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x19.movierec.v1.ModelVersion\x12&\n\x05items\x18\x02 \x03(\x0b\x32\x17.movierec.v1.ScoredItem\x12\x10\n\x08strategy\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"X\n\x13SimilarItemsRequest\x12%\n\x05model\x18\x01 \x01(\x0b\x32\x16.movierec.v1.ModelSpec\x12\x0f\n\x07item_id\x18\x02 \x01(\x03\x12\t\n\x01k\x18\x03 \x01(\x05\"h\n\x14SimilarItemsResponse\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x19.movierec.v1.ModelVersion\x12&\n\x05items\x18\x02 \x03(\x0b\x32\x17.movierec.v1.ScoredItem\"\xa6\x01\n\x0eMetricsRequest\x12%\n\x05model\x18\x01 \x01(\x0b\x32\x16.movierec.v1.ModelSpec\x12\t\n\x01k\x18\x02 \x01(\x05\x12(\n\x08\x62\x61seline\x18\x03 \x01(\x0b\x32\x16.movierec.v1.ModelSpec\x12 \n\x13relevance_threshold\x18\x04 \x01(\x02H\x00\x88\x01\x01\x42\x16\n\x14_relevance_threshold\"\xd2\x01\n\x0fMetricsResponse\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x19.movierec.v1.ModelVersion\x12/\n\x07metrics\x18\x02 \x01(\x0b\x32\x1e.movierec.v1.EvaluationMetrics\x12\x30\n\x08\x62\x61seline\x18\x03 \x01(\x0b\x32\x1e.movierec.v1.EvaluationMetrics\x12\x32\n\npopularity\x18\x04 \x01(\x0b\x32\x1e.movierec.v1.EvaluationMetrics\"+\n\x15GetModelStatusRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t\"B\n\x16GetModelStatusResponse\x12(\n\x06models\x18\x01 \x03(\x0b\x32\x18.movierec.v1.ModelStatus\"b\n\x0bModelStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0fserving_version\x18\x02 \x01(\x03\x12,\n\x08versions\x18\x03 \x03(\x0b\x32\x1a.movierec.v1.VersionStatus\"\xcf\x01\n\rVersionStatus\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12/\n\x05state\x18\x02 \x01(\x0e\x32 .movierec.v1.VersionStatus.State\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x16\n\x0eloaded_at_unix\x18\x05 \x01(\x01\"G\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\r\n\tAVAILABLE\x10\x01\x12\n\n\x06\x46\x41ILED\x10\x02\x12\x0c\n\x08UNLOADED\x10\x03*B\n\tScoreType\x12\x1a\n\x16SCORE_TYPE_UNSPECIFIED\x10\x00\x12\n\n\x06RATING\x10\x01\x12\r\n\tRELEVANCE\x10\x02\x32\x98\x03\n\x0eServingService\x12\x44\n\x07Predict\x12\x1b.movierec.v1.PredictRequest\x1a\x1c.movierec.v1.PredictResponse\x12J\n\tRecommend\x12\x1d.movierec.v1.RecommendRequest\x1a\x1e.movierec.v1.RecommendResponse\x12S\n\x0cSimilarItems\x12 .movierec.v1.SimilarItemsRequest\x1a!.movierec.v1.SimilarItemsResponse\x12\x44\n\x07Metrics\x12\x1b.movierec.v1.MetricsRequest\x1a\x1c.movierec.v1.MetricsResponse\x12Y\n\x0eGetModelStatus\x12\".movierec.v1.GetModelStatusRequest\x1a#.movierec.v1.GetModelStatusResponseBN\n\x0eio.movierec.v1P\x01Z:github.com/movierec/movierec/gen/go/movierec/v1;movierecv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,8 +33,8 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'movierec.v1.serving_pb2', _
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\016io.movierec.v1P\001Z:github.com/movierec/movierec/gen/go/movierec/v1;movierecv1'
-  _globals['_SCORETYPE']._serialized_start=1700
-  _globals['_SCORETYPE']._serialized_end=1766
+  _globals['_SCORETYPE']._serialized_start=1811
+  _globals['_SCORETYPE']._serialized_end=1877
   _globals['_PREDICTINSTANCE']._serialized_start=68
   _globals['_PREDICTINSTANCE']._serialized_end=181
   _globals['_PREDICTREQUEST']._serialized_start=183
@@ -49,20 +49,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SIMILARITEMSREQUEST']._serialized_end=898
   _globals['_SIMILARITEMSRESPONSE']._serialized_start=900
   _globals['_SIMILARITEMSRESPONSE']._serialized_end=1004
-  _globals['_METRICSREQUEST']._serialized_start=1006
-  _globals['_METRICSREQUEST']._serialized_end=1114
-  _globals['_METRICSRESPONSE']._serialized_start=1117
-  _globals['_METRICSRESPONSE']._serialized_end=1275
-  _globals['_GETMODELSTATUSREQUEST']._serialized_start=1277
-  _globals['_GETMODELSTATUSREQUEST']._serialized_end=1320
-  _globals['_GETMODELSTATUSRESPONSE']._serialized_start=1322
-  _globals['_GETMODELSTATUSRESPONSE']._serialized_end=1388
-  _globals['_MODELSTATUS']._serialized_start=1390
-  _globals['_MODELSTATUS']._serialized_end=1488
-  _globals['_VERSIONSTATUS']._serialized_start=1491
-  _globals['_VERSIONSTATUS']._serialized_end=1698
-  _globals['_VERSIONSTATUS_STATE']._serialized_start=1627
-  _globals['_VERSIONSTATUS_STATE']._serialized_end=1698
-  _globals['_SERVINGSERVICE']._serialized_start=1769
-  _globals['_SERVINGSERVICE']._serialized_end=2177
+  _globals['_METRICSREQUEST']._serialized_start=1007
+  _globals['_METRICSREQUEST']._serialized_end=1173
+  _globals['_METRICSRESPONSE']._serialized_start=1176
+  _globals['_METRICSRESPONSE']._serialized_end=1386
+  _globals['_GETMODELSTATUSREQUEST']._serialized_start=1388
+  _globals['_GETMODELSTATUSREQUEST']._serialized_end=1431
+  _globals['_GETMODELSTATUSRESPONSE']._serialized_start=1433
+  _globals['_GETMODELSTATUSRESPONSE']._serialized_end=1499
+  _globals['_MODELSTATUS']._serialized_start=1501
+  _globals['_MODELSTATUS']._serialized_end=1599
+  _globals['_VERSIONSTATUS']._serialized_start=1602
+  _globals['_VERSIONSTATUS']._serialized_end=1809
+  _globals['_VERSIONSTATUS_STATE']._serialized_start=1738
+  _globals['_VERSIONSTATUS_STATE']._serialized_end=1809
+  _globals['_SERVINGSERVICE']._serialized_start=1880
+  _globals['_SERVINGSERVICE']._serialized_end=2288
 # @@protoc_insertion_point(module_scope)

@@ -98,24 +98,28 @@ class SimilarItemsResponse(_message.Message):
     def __init__(self, model: _Optional[_Union[_common_pb2.ModelVersion, _Mapping]] = ..., items: _Optional[_Iterable[_Union[_common_pb2.ScoredItem, _Mapping]]] = ...) -> None: ...
 
 class MetricsRequest(_message.Message):
-    __slots__ = ("model", "k", "baseline")
+    __slots__ = ("model", "k", "baseline", "relevance_threshold")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     K_FIELD_NUMBER: _ClassVar[int]
     BASELINE_FIELD_NUMBER: _ClassVar[int]
+    RELEVANCE_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     model: _common_pb2.ModelSpec
     k: int
     baseline: _common_pb2.ModelSpec
-    def __init__(self, model: _Optional[_Union[_common_pb2.ModelSpec, _Mapping]] = ..., k: _Optional[int] = ..., baseline: _Optional[_Union[_common_pb2.ModelSpec, _Mapping]] = ...) -> None: ...
+    relevance_threshold: float
+    def __init__(self, model: _Optional[_Union[_common_pb2.ModelSpec, _Mapping]] = ..., k: _Optional[int] = ..., baseline: _Optional[_Union[_common_pb2.ModelSpec, _Mapping]] = ..., relevance_threshold: _Optional[float] = ...) -> None: ...
 
 class MetricsResponse(_message.Message):
-    __slots__ = ("model", "metrics", "baseline")
+    __slots__ = ("model", "metrics", "baseline", "popularity")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     METRICS_FIELD_NUMBER: _ClassVar[int]
     BASELINE_FIELD_NUMBER: _ClassVar[int]
+    POPULARITY_FIELD_NUMBER: _ClassVar[int]
     model: _common_pb2.ModelVersion
     metrics: _common_pb2.EvaluationMetrics
     baseline: _common_pb2.EvaluationMetrics
-    def __init__(self, model: _Optional[_Union[_common_pb2.ModelVersion, _Mapping]] = ..., metrics: _Optional[_Union[_common_pb2.EvaluationMetrics, _Mapping]] = ..., baseline: _Optional[_Union[_common_pb2.EvaluationMetrics, _Mapping]] = ...) -> None: ...
+    popularity: _common_pb2.EvaluationMetrics
+    def __init__(self, model: _Optional[_Union[_common_pb2.ModelVersion, _Mapping]] = ..., metrics: _Optional[_Union[_common_pb2.EvaluationMetrics, _Mapping]] = ..., baseline: _Optional[_Union[_common_pb2.EvaluationMetrics, _Mapping]] = ..., popularity: _Optional[_Union[_common_pb2.EvaluationMetrics, _Mapping]] = ...) -> None: ...
 
 class GetModelStatusRequest(_message.Message):
     __slots__ = ("model_name",)
