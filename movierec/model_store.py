@@ -257,6 +257,21 @@ class ModelStore:
                 )
         return manifest
 
+    def find_version_of_job(
+        self, name: str, job_id: str, newest: int = 20
+    ) -> tuple[int, dict[str, Any]] | None:
+        """The version a job published (its manifest's job_id), looking at the model's
+        `newest` versions, or None.
+        """
+        for version in reversed(self.list_versions(name)[-newest:]):
+            try:
+                manifest = self.read_manifest(name, version)
+            except (CorruptVersion, UnknownVersion):
+                continue
+            if job_id and manifest.get("job_id") == job_id:
+                return version, manifest
+        return None
+
     def staging_path(self, name: str, staging_name: str) -> pathlib.Path:
         """Hidden folder where a version is written before its rename into place."""
         return self.model_path(name) / f".staging-{staging_name}"

@@ -116,6 +116,7 @@ def run_training(
     on_epoch: Callable[[EpochReport], None] = lambda report: None,
     staging_name: str | None = None,
     may_publish: Callable[[], bool] = lambda: True,
+    job_id: str = "",
 ) -> TrainingResult:
     """Loads data, fits, evaluates on the test part and publishes a new version.
 
@@ -126,6 +127,8 @@ def run_training(
         on_epoch: Called after every epoch.
         staging_name: Name of the hidden staging folder (so a killed job's can be removed).
         may_publish: Asked right before publishing; False abandons the job (cancelled).
+        job_id: The trainer's job id, recorded in the manifest so that a trainer can tell
+            a job that died after publishing from one that died before.
 
     Returns:
         The published version with its test metrics and epoch history.
@@ -156,6 +159,7 @@ def run_training(
         "num_train_ratings": len(split.train),
         "num_test_ratings": len(split.test),
         "epochs_run": len(fitted.epochs),
+        "job_id": job_id,
         "movierec_version": __version__,
         "tensorflow_version": tf.__version__,
     }

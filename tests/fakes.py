@@ -122,3 +122,28 @@ def publish_fake_two_tower(store: ModelStore, name: str = "tower") -> int:
         "metrics": {},
     }
     return store.publish_version(name, manifest, write)
+
+
+def publish_then_die(spec_dict, store_root, data_dir, job_id, conn) -> None:
+    """A job process that publishes the fake version (recording its job id) and is then
+    killed before it can report, as a SIGKILL right after the rename would leave it."""
+    import os
+
+    manifest = {
+        "kind": "dot",
+        "objective": "rating",
+        "kind_params": {"embedding_dim": 2, "l2": 0.0, "output": "linear"},
+        "split": "fake/test",
+        "metrics": {"rmse": 1.5},
+        "job_id": job_id,
+    }
+    store = ModelStore(store_root)
+    store.publish_version(spec_dict["model_name"], manifest, write_fake, job_id)
+    os._exit(9)
+
+
+def die_before_publishing(spec_dict, store_root, data_dir, job_id, conn) -> None:
+    """A job process killed before it publishes anything."""
+    import os
+
+    os._exit(9)

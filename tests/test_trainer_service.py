@@ -232,3 +232,33 @@ def test_list_models_agrees_with_serving_on_versions_that_cannot_answer(trainer,
     _publish_arrays(store, **bad_arrays)
     (model,) = client.list_models("m")
     assert model.versions[0].state == "CORRUPT" and reason in model.versions[0].error
+
+
+def _finished(manager, job_id, timeout=30):
+    deadline = time.monotonic() + timeout
+    while not manager.get(job_id).state.final:
+        assert time.monotonic() < deadline, "the job did not finish"
+        time.sleep(0.05)
+    return manager.get(job_id)
+
+
+def test_a_job_killed_after_publishing_is_reconciled_as_succeeded(store):
+    from movierec.train_spec import build_train_spec
+    from tests.fakes import die_before_publishing, publish_then_die
+    from trainer_service.jobs import JobManager
+
+    published = JobManager(store, job_target=publish_then_die)
+    try:
+        job = _finished(published, published.submit(build_train_spec("m")).job_id)
+    finally:
+        published.close()
+    assert job.state.value == "SUCCEEDED" and job.version == 1
+    assert job.metrics == {"rmse": 1.5}
+    assert store.read_manifest("m", 1)["job_id"] == job.job_id
+    died = JobManager(store, job_target=die_before_publishing)
+    try:
+        failed = _finished(died, died.submit(build_train_spec("m")).job_id)
+    finally:
+        died.close()
+    assert failed.state.value == "FAILED" and "exited with code 9" in failed.error
+    assert store.list_versions("m") == [1]

@@ -84,6 +84,7 @@ def _job_main(spec_dict, store_root, data_dir, job_id, conn) -> None:
             on_epoch=lambda report: conn.send(("epoch", dataclasses.asdict(report))),
             staging_name=job_id,
             may_publish=may_publish,
+            job_id=job_id,
         )
         conn.send(("succeeded", result.version, result.metrics))
     except BaseException as error:  # noqa: BLE001 - report any failure to the parent
@@ -107,6 +108,8 @@ class JobManager:
         max_watchers: Concurrent watch() streams at most; more is QueueFull (each stream
             holds a server thread for as long as its job runs).
         max_history: Finished jobs remembered; the oldest are forgotten beyond it.
+        job_target: The function a job process runs (tests substitute one); it gets
+            (spec dict, store root, data dir, job id, pipe end).
     """
 
     def __init__(
@@ -117,8 +120,10 @@ class JobManager:
         max_queued: int = 16,
         max_watchers: int = 12,
         max_history: int = 1000,
+        job_target: Callable[..., None] | None = None,
     ):
         self.store = store
+        self.job_target = job_target or _job_main
         self.data_dir = data_dir
         self.max_running = max_running
         self.max_queued = max_queued
@@ -245,7 +250,7 @@ class JobManager:
             job_id = self._queue.popleft()
             parent, child = self._context.Pipe()
             process = self._context.Process(
-                target=_job_main,
+                target=self.job_target,
                 args=(
                     self._jobs[job_id].spec.to_dict(),
                     str(self.store.root),
@@ -329,8 +334,25 @@ class JobManager:
                     finished_at=now,
                 )
             elif not job.state.final:
-                reason = outcome[1] or f"job process exited with code {process.exitcode}"
-                self._update(job_id, state=JobState.FAILED, error=reason, finished_at=now)
+                published = self.store.find_version_of_job(job.spec.model_name, job_id)
+                if published is not None:  # died after its version was renamed into place
+                    version, manifest = published
+                    logger.warning(
+                        "job %s died after publishing version %d; reporting it SUCCEEDED",
+                        job_id,
+                        version,
+                    )
+                    self._update(
+                        job_id,
+                        state=JobState.SUCCEEDED,
+                        version=version,
+                        metrics={str(k): float(v) for k, v in manifest.get("metrics", {}).items()},
+                        finished_at=now,
+                    )
+                    outcome = ("succeeded", version, {})
+                else:
+                    reason = outcome[1] or f"job process exited with code {process.exitcode}"
+                    self._update(job_id, state=JobState.FAILED, error=reason, finished_at=now)
             self._start_waiting()
         if outcome[0] != "succeeded":
             staging = self.store.staging_path(job.spec.model_name, job_id)
