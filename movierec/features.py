@@ -5,8 +5,6 @@ from __future__ import annotations
 import dataclasses
 import math
 
-import numpy as np
-
 from movierec.catalog import Catalog
 from movierec.errors import InvalidRequest
 
@@ -76,8 +74,3 @@ def _check_rating(field: str, value: float, low: float, high: float) -> None:
         raise InvalidRequest(
             f"{field} must be a finite rating from {low:g} to {high:g}, got {value}"
         )
-
-
-def genre_flags_of(features: UserFeatures, catalog: Catalog) -> np.ndarray:
-    """Bool [G]: the genres `features` names, in the catalogue's genre order."""
-    return np.array([str(g) in features.genre_ratings for g in catalog.genre_names], dtype=bool)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import signal
 import sys
@@ -90,6 +91,22 @@ def stop_on_signals() -> threading.Event:
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
     return stopping
+
+
+def add_stop_arguments(parser: argparse.ArgumentParser) -> None:
+    """The graceful-stop flags both services share (--drain-seconds, --grace-seconds)."""
+    parser.add_argument(
+        "--drain-seconds",
+        type=float,
+        default=2.0,
+        help="on SIGTERM: seconds of answering while health says NOT_SERVING",
+    )
+    parser.add_argument(
+        "--grace-seconds",
+        type=float,
+        default=5.0,
+        help="then: seconds calls in flight get to finish",
+    )
 
 
 def serve_until_signalled(name: str, create_server, config) -> int:

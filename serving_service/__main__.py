@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from service_common.lifecycle import serve_until_signalled
+from service_common.lifecycle import add_stop_arguments, serve_until_signalled
 from service_common.logs import setup_logging
 from serving_service.server import ServingConfig, create_server
 
@@ -27,18 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="share the port with other serving processes on this host (SO_REUSEPORT)",
     )
-    parser.add_argument(
-        "--drain-seconds",
-        type=float,
-        default=2.0,
-        help="on SIGTERM: seconds of answering while health says NOT_SERVING",
-    )
-    parser.add_argument(
-        "--grace-seconds",
-        type=float,
-        default=5.0,
-        help="then: seconds calls in flight get to finish",
-    )
+    add_stop_arguments(parser)
     parser.add_argument("--log-format", choices=("text", "json"), default="text")
 
 

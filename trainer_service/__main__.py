@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from service_common.lifecycle import serve_until_signalled
+from service_common.lifecycle import add_stop_arguments, serve_until_signalled
 from service_common.logs import setup_logging
 from trainer_service.server import TrainerConfig, create_server
 
@@ -18,18 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, help="port, 0 for any (MOVIEREC_TRAINER_PORT, 50051)")
     parser.add_argument("--max-running", type=int, default=1, help="jobs training at once")
     parser.add_argument("--max-queued", type=int, default=16, help="jobs waiting at most")
-    parser.add_argument(
-        "--drain-seconds",
-        type=float,
-        default=2.0,
-        help="on SIGTERM: seconds of answering while health says NOT_SERVING",
-    )
-    parser.add_argument(
-        "--grace-seconds",
-        type=float,
-        default=5.0,
-        help="then: seconds calls in flight get to finish",
-    )
+    add_stop_arguments(parser)
     parser.add_argument("--log-format", choices=("text", "json"), default="text")
 
 

@@ -1,10 +1,10 @@
 """The registry of model kinds: each kind is a numpy half (serving) and a Keras half
 (training), named here once. Everything else asks this registry what a kind can do.
 
-Adding a kind: write `movierec/kinds/<kind>.py` (PARAMS, WEIGHT_ARRAYS, USER_FEATURES,
-load_scorer) and `movierec/kinds/<kind>_keras.py` (build_rating_model,
-build_retrieval_model, export_weights), add its line to KINDS and its hyperparameter
-message to the TrainRequest oneof of protos/movierec/v1/trainer.proto.
+Adding a kind: write `movierec/kinds/<kind>.py` (PARAMS, WEIGHT_ARRAYS, and load_scorer
+returning a movierec.kinds.base.Scorer) and `movierec/kinds/<kind>_keras.py`
+(build_rating_model, build_retrieval_model, export_weights), add its line to KINDS and its
+hyperparameter message to the TrainRequest oneof of protos/movierec/v1/trainer.proto.
 """
 
 from __future__ import annotations
@@ -43,11 +43,6 @@ class Kind:
     def params_class(self) -> type[KindParams]:
         """The kind's hyperparameter dataclass."""
         return self.serving().PARAMS
-
-    @property
-    def user_features(self) -> bool:
-        """True when the kind scores users described only by features."""
-        return bool(self.serving().USER_FEATURES)
 
 
 KINDS: dict[str, Kind] = {

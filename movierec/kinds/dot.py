@@ -102,4 +102,3 @@ def load_scorer(
 
 
 PARAMS = DotParams
-USER_FEATURES = False

@@ -312,4 +312,3 @@ def load_scorer(
 
 
 PARAMS = TwoTowerParams
-USER_FEATURES = True
