@@ -8,6 +8,7 @@ import importlib
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 
 from client import types
@@ -326,6 +327,7 @@ def cmd_train(args) -> str | None:
             split=args.split,
             seed=args.seed,
             test_fraction=args.test_fraction,
+            max_seconds=args.max_seconds,
             **params,
         )
         if args.no_wait:
@@ -395,6 +397,38 @@ def cmd_job(args) -> str:
             return _json(job) if args.json else _job_summary(job)
         job = _follow(client, job, quiet=args.json)
     return _finished(job, args.json)
+
+
+def cmd_jobs(args) -> str:
+    """Jobs the trainer remembers, newest first (every page unless --limit)."""
+    jobs: list[types.Job] = []
+    token = ""
+    with _trainer(args) as client:
+        while True:
+            page = client.list_jobs(args.model or "", args.state or (), 0, token)
+            jobs.extend(page.jobs)
+            token = page.next_page_token
+            if not token or (args.limit and len(jobs) >= args.limit):
+                break
+    jobs = jobs[: args.limit] if args.limit else jobs
+    if args.json:
+        return _json(jobs)
+    rows = [
+        (
+            j.job_id,
+            j.model_name,
+            j.kind,
+            j.objective,
+            j.state,
+            j.version or "",
+            len(j.epochs),
+            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(j.created_at)),
+            j.error,
+        )
+        for j in jobs
+    ]
+    headers = ("job", "model", "kind", "objective", "state", "version", "epochs", "created")
+    return _table((*headers, "error"), rows)
 
 
 def cmd_cancel(args) -> str:
@@ -492,6 +526,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="two_tower: feed age, gender and occupation",
     )
     train.add_argument("--temperature", type=float, help="two_tower retrieval: softmax temperature")
+    train.add_argument(
+        "--max-seconds", type=float, help="the job's wall-clock limit (default: the trainer's)"
+    )
     train.add_argument("--no-wait", action="store_true", help="queue and exit")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(handler=cmd_train)
@@ -504,6 +541,17 @@ def build_parser() -> argparse.ArgumentParser:
     job.add_argument("job_id")
     job.add_argument("--watch", action="store_true", help="follow it until it ends")
     job.set_defaults(handler=cmd_job)
+
+    jobs = client_command("jobs", "list training jobs, newest first", "trainer")
+    jobs.add_argument("--model")
+    jobs.add_argument(
+        "--state",
+        action="append",
+        choices=("QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"),
+        help="only jobs in this state (repeat for several)",
+    )
+    jobs.add_argument("--limit", type=int, default=0, help="at most this many jobs")
+    jobs.set_defaults(handler=cmd_jobs)
 
     cancel = client_command("cancel", "cancel a training job", "trainer")
     cancel.add_argument("job_id")

@@ -173,8 +173,10 @@ def train_request(
     seed: int | None,
     test_fraction: float,
     hyperparameters: Mapping[str, Any],
+    max_seconds: float | None = None,
 ) -> trainer_pb2.TrainRequest:
-    """TrainRequest; hyperparameters with None values are left unset (server defaults).
+    """TrainRequest; hyperparameters with None values are left unset (server defaults),
+    as is max_seconds when None (the trainer's limit).
 
     A name the kind's own message has (the TrainRequest oneof field named after the kind)
     goes there, any other into the shared Hyperparameters, so the SDK needs no list of
@@ -216,6 +218,8 @@ def train_request(
                 getattr(message, name).extend(value)
             else:
                 setattr(message, name, value)
+    if max_seconds is not None:
+        request.max_seconds = max_seconds
     return request
 
 
@@ -247,7 +251,13 @@ def job(message: trainer_pb2.Job) -> types.Job:
         finished_at=message.finished_at_unix,
         objective=request.objective,
         kind_hyperparameters=_kind_hyperparameters(request),
+        max_seconds=message.max_seconds,
     )
+
+
+def job_page(message: trainer_pb2.ListJobsResponse) -> types.JobPage:
+    """JobPage of a ListJobs response."""
+    return types.JobPage(tuple(job(j) for j in message.jobs), message.next_page_token)
 
 
 def _kind_hyperparameters(request: trainer_pb2.TrainRequest) -> dict[str, object]:

@@ -324,7 +324,7 @@ class AsyncServingClient(_AsyncClient):
 
 
 def _train_request(model: str, options: dict[str, Any]) -> trainer_pb2.TrainRequest:
-    known = {"kind", "objective", "dataset", "split", "seed", "test_fraction"}
+    known = {"kind", "objective", "dataset", "split", "seed", "test_fraction", "max_seconds"}
     options = {k: v for k, v in options.items() if v is not None}
     settings = {"kind": "", "objective": "", "dataset": "", "split": "", "seed": None}
     settings.update({k: v for k, v in options.items() if k in known})
@@ -339,6 +339,22 @@ def _train_request(model: str, options: dict[str, Any]) -> trainer_pb2.TrainRequ
         settings["seed"],
         settings.get("test_fraction", 0.0),
         hyperparameters,
+        settings.get("max_seconds"),
+    )
+
+
+def _list_jobs_request(
+    model: str, states: Sequence[str], page_size: int, page_token: str
+) -> trainer_pb2.ListJobsRequest:
+    try:
+        values = [trainer_pb2.JobState.Value(state) for state in states]
+    except ValueError:
+        raise InvalidArgumentError(
+            f"unknown job state in {list(states)}; choose QUEUED, RUNNING, SUCCEEDED,"
+            " FAILED or CANCELLED"
+        ) from None
+    return trainer_pb2.ListJobsRequest(
+        model_name=model, states=values, page_size=page_size, page_token=page_token
     )
 
 
@@ -361,7 +377,8 @@ class TrainerClient(_SyncClient):
                 validation_fraction, num_negatives, negative_sampling, retrieval_loss,
                 min_positive_rating, rating_loss, optimizer) and the kind's own (dot:
                 embedding_dim, l2, output; two_tower: layers, l2, use_demographics,
-                temperature); those left out or None take the server's defaults.
+                temperature); those left out or None take the server's defaults; and
+                max_seconds, the job's wall-clock limit (at most the trainer's).
 
         Raises:
             InvalidArgumentError: bad name, kind, dataset, split or hyperparameter.
@@ -381,6 +398,19 @@ class TrainerClient(_SyncClient):
         """Models in the store with their versions (newest first) and headline metrics."""
         request = trainer_pb2.ListModelsRequest(model_name=model)
         return self._call("ListModels", request, convert.stored_models)
+
+    def list_jobs(
+        self,
+        model: str = "",
+        states: Sequence[str] = (),
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> types.JobPage:
+        """A page of the jobs the trainer remembers, newest first, also from its earlier
+        runs; only of `model` and in `states` (e.g. ("RUNNING", "QUEUED")) when given.
+        Pass the page's next_page_token for the next one."""
+        request = _list_jobs_request(model, states, page_size, page_token)
+        return self._call("ListJobs", request, convert.job_page)
 
     def watch_job(self, job_id: str) -> Iterator[types.JobEvent]:
         """Yields the job's events, from its current state until a final state. The stream
@@ -430,6 +460,17 @@ class AsyncTrainerClient(_AsyncClient):
         """See TrainerClient.list_models."""
         request = trainer_pb2.ListModelsRequest(model_name=model)
         return await self._call("ListModels", request, convert.stored_models)
+
+    async def list_jobs(
+        self,
+        model: str = "",
+        states: Sequence[str] = (),
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> types.JobPage:
+        """See TrainerClient.list_jobs."""
+        request = _list_jobs_request(model, states, page_size, page_token)
+        return await self._call("ListJobs", request, convert.job_page)
 
     async def watch_job(self, job_id: str) -> AsyncIterator[types.JobEvent]:
         """See TrainerClient.watch_job."""

@@ -157,11 +157,21 @@ class Job:
     finished_at: float
     objective: str = ""
     kind_hyperparameters: dict[str, object] = dataclasses.field(default_factory=dict)
+    max_seconds: float = 0.0
 
     @property
     def done(self) -> bool:
         """True once the job is SUCCEEDED, FAILED or CANCELLED."""
         return self.state in ("SUCCEEDED", "FAILED", "CANCELLED")
+
+
+@dataclasses.dataclass(frozen=True)
+class JobPage:
+    """A page of ListJobs: jobs newest first, and the token of the next page ("" at the
+    end)."""
+
+    jobs: tuple[Job, ...]
+    next_page_token: str
 
 
 @dataclasses.dataclass(frozen=True)

@@ -38,6 +38,7 @@ FORMAT_VERSION = 2
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _VERSION_NAME = re.compile(r"^[1-9][0-9]{0,17}$")
 STALE_STAGING_S = 3600.0
+"""Age after which a staging folder no known writer owns is taken for a dead writer's."""
 MAX_MANIFEST_BYTES = 1 << 20
 KERAS_FILE = "model.keras"
 """The Keras model of a version, the source of truth (trainer side only)."""
@@ -307,22 +308,6 @@ class ModelStore:
             )
         except (CorruptVersion, AttributeError, TypeError, ValueError) as error:
             return VersionDescription(version, False, error=str(error))
-
-    def remove_stale_staging(self, older_than_s: float = STALE_STAGING_S) -> list[pathlib.Path]:
-        """Removes staging folders left by writers that died (none lives for more than the
-        seconds it takes to write a version), leaving recent ones to writers still at work.
-
-        Returns:
-            The folders removed.
-        """
-        removed = []
-        cutoff = time.time() - older_than_s
-        for name in self.list_model_folders():
-            for staging in self.model_path(name).glob(".staging-*"):
-                if staging.stat().st_mtime < cutoff:
-                    shutil.rmtree(staging, ignore_errors=True)
-                    removed.append(staging)
-        return removed
 
     def list_model_folders(self) -> list[str]:
         """Names of every model folder, with or without versions."""

@@ -147,3 +147,40 @@ def die_before_publishing(spec_dict, store_root, data_dir, job_id, conn) -> None
     import os
 
     os._exit(9)
+
+
+def publish_when_allowed(spec_dict, store_root, data_dir, job_id, conn) -> None:
+    """A job process that asks to publish, publishes the fake version and reports it."""
+    conn.send(("may_publish",))
+    if conn.recv() is not True:
+        conn.send(("failed", "not allowed to publish"))
+        return
+    manifest = {
+        "kind": "dot",
+        "objective": "rating",
+        "kind_params": {"embedding_dim": 2, "l2": 0.0, "output": "linear"},
+        "split": "fake/test",
+        "metrics": {"rmse": 1.25},
+        "job_id": job_id,
+    }
+    version = ModelStore(store_root).publish_version(
+        spec_dict["model_name"], manifest, write_fake, job_id
+    )
+    conn.send(("succeeded", version, {"rmse": 1.25}))
+
+
+def train_forever(spec_dict, store_root, data_dir, job_id, conn) -> None:
+    """A job process that reports one epoch, writes its pid to <store>/<job id>.pid and
+    trains until it is stopped, ending itself when its trainer dies."""
+    import os
+    import pathlib
+    import time
+
+    from trainer_service.jobs import exit_with_parent
+
+    exit_with_parent(0.1)
+    pathlib.Path(store_root).mkdir(parents=True, exist_ok=True)
+    (pathlib.Path(store_root) / f"{job_id}.pid").write_text(str(os.getpid()))
+    conn.send(("epoch", {"epoch": 1, "loss": 0.5, "val_rmse": 1.0, "seconds": 0.1}))
+    while True:
+        time.sleep(0.05)

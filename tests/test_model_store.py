@@ -1,7 +1,5 @@
 import json
-import os
 import threading
-import time
 
 import pytest
 
@@ -109,15 +107,3 @@ def test_only_plain_positive_numbers_are_versions(store):
     for name in ("0", "007", "\u00b2", "3a", ".staging-x"):
         (store.model_path("m") / name).mkdir()
     assert store.list_versions("m") == [1]
-
-
-def test_stale_staging_folders_are_removed_and_fresh_ones_kept(store):
-    publish_fake(store, "m")
-    stale = store.staging_path("m", "dead-job")
-    fresh = store.staging_path("m", "live-job")
-    stale.mkdir()
-    fresh.mkdir()
-    old = time.time() - 7200
-    os.utime(stale, (old, old))
-    assert store.remove_stale_staging() == [stale]
-    assert not stale.exists() and fresh.exists()

@@ -262,3 +262,57 @@ def test_a_job_killed_after_publishing_is_reconciled_as_succeeded(store):
         died.close()
     assert failed.state.value == "FAILED" and "exited with code 9" in failed.error
     assert store.list_versions("m") == [1]
+
+
+def test_list_jobs_pages_newest_first_and_filters(store, start_trainer):
+    from tests.fakes import publish_when_allowed
+
+    server, address = start_trainer(store.root, max_job_seconds=600)
+    server.jobs.job_target = publish_when_allowed  # nothing trains: the listing is tested
+    with TrainerClient(address, timeout=10) as client:
+        ids = [client.train(name, **SHORT).job_id for name in ("a", "b", "a")]
+        for job_id in ids:
+            wait_for(client, job_id, lambda job: job.done)
+        first = client.list_jobs(page_size=2)
+        second = client.list_jobs(page_size=2, page_token=first.next_page_token)
+        assert [j.job_id for j in first.jobs + second.jobs] == ids[::-1]
+        assert second.next_page_token == ""
+        assert [j.job_id for j in client.list_jobs("a").jobs] == [ids[2], ids[0]]
+        assert client.list_jobs(states=["FAILED"]).jobs == ()
+        assert {j.state for j in client.list_jobs(states=["SUCCEEDED"]).jobs} == {"SUCCEEDED"}
+        assert first.jobs[0].max_seconds == 600
+        with pytest.raises(InvalidArgumentError, match="page_token 'x' is not one"):
+            client.list_jobs(page_token="x")
+        with pytest.raises(InvalidArgumentError, match="page_size must be 0 to 1000"):
+            client.list_jobs(page_size=5000)
+        with pytest.raises(InvalidArgumentError, match="bad model name"):
+            client.list_jobs("has space")
+        with pytest.raises(InvalidArgumentError, match="unknown job state"):
+            client.list_jobs(states=["DONE"])
+
+
+def test_a_job_time_limit_is_checked_at_request_time(store, start_trainer):
+    _, address = start_trainer(store.root, max_job_seconds=60)
+    with TrainerClient(address, timeout=10) as client:
+        with pytest.raises(InvalidArgumentError, match="max_seconds must be > 0 and <= 60"):
+            client.train("m", max_seconds=3600, **SHORT)
+        job = client.train("m", max_seconds=30, epochs=1000, patience=0)
+        assert job.max_seconds == 30
+        client.cancel_job(job.job_id)
+        assert client.list_jobs().jobs[0].job_id == job.job_id
+
+
+def test_a_restarted_trainer_answers_for_its_jobs(store, start_trainer):
+    from tests.fakes import publish_when_allowed
+
+    first, address = start_trainer(store.root)
+    first.jobs.job_target = publish_when_allowed
+    with TrainerClient(address, timeout=10) as client:
+        job_id = client.train("m", **SHORT).job_id
+        wait_for(client, job_id, lambda job: job.done)
+    first.stop(0)
+    _, address = start_trainer(store.root)
+    with TrainerClient(address, timeout=10) as client:
+        job = client.get_job(job_id)
+        assert job.state == "SUCCEEDED" and job.version == 1
+        assert [j.job_id for j in client.list_jobs().jobs] == [job_id]

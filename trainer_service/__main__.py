@@ -7,6 +7,7 @@ import sys
 
 from service_common.lifecycle import add_stop_arguments, serve_until_signalled
 from service_common.logs import setup_logging
+from trainer_service.jobs import DEFAULT_MAX_JOB_SECONDS
 from trainer_service.server import TrainerConfig, create_server
 
 
@@ -18,6 +19,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, help="port, 0 for any (MOVIEREC_TRAINER_PORT, 50051)")
     parser.add_argument("--max-running", type=int, default=1, help="jobs training at once")
     parser.add_argument("--max-queued", type=int, default=16, help="jobs waiting at most")
+    parser.add_argument(
+        "--max-job-seconds",
+        type=float,
+        default=DEFAULT_MAX_JOB_SECONDS,
+        help="wall-clock limit of a job; a request may ask for less (default %(default)g)",
+    )
+    parser.add_argument(
+        "--jobs-db", help="SQLite file of the job records (default <store>/.trainer/jobs.sqlite3)"
+    )
     add_stop_arguments(parser)
     parser.add_argument("--log-format", choices=("text", "json"), default="text")
 
@@ -32,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         max_running=args.max_running,
         max_queued=args.max_queued,
+        max_job_seconds=args.max_job_seconds,
+        jobs_db=args.jobs_db,
         drain_seconds=args.drain_seconds,
         grace_seconds=args.grace_seconds,
     )

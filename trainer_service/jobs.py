@@ -1,8 +1,11 @@
-"""Training jobs: a bounded queue, one process per job, events for watchers.
+"""Training jobs: a bounded queue, one process per job, events for watchers, a time limit.
 
 A job process imports TensorFlow; the server process never does. A job publishes only
-after asking its manager, which refuses once the job is cancelled, so a cancelled job never
-publishes; a crash or cancel kills only the job's process.
+after asking its manager, which refuses once the job is cancelled or out of time, so such a
+job never publishes; a crash or cancel kills only the job's process, and a job process ends
+itself when the trainer that started it dies. With job records (trainer_service.job_records)
+a restarted manager answers for every job it ran, resumes queued ones and reports those that
+died with the old process FAILED.
 """
 
 from __future__ import annotations
@@ -11,19 +14,34 @@ import collections
 import dataclasses
 import enum
 import logging
+import math
 import multiprocessing
+import os
 import shutil
 import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
+from typing import TYPE_CHECKING
 
-from movierec.errors import QueueFull, UnknownJob
-from movierec.model_store import ModelStore
+from movierec.errors import InvalidRequest, QueueFull, UnknownJob
+from movierec.model_store import STALE_STAGING_S, ModelStore
 from movierec.train_spec import EpochReport, TrainSpec
 
+if TYPE_CHECKING:
+    from trainer_service.job_records import JobRecords
+
 logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_JOB_SECONDS = 4 * 3600.0
+"""Wall-clock limit of a job unless the trainer or the request sets another."""
+
+SWEEP_INTERVAL_S = 10.0
+"""Seconds between checks for jobs past their limit and for stale staging folders."""
+
+PARENT_CHECK_INTERVAL_S = 1.0
+"""How often a job process checks that the trainer that started it is still alive."""
 
 
 class JobState(enum.Enum):
@@ -55,6 +73,7 @@ class Job:
     created_at: float = 0.0
     started_at: float = 0.0
     finished_at: float = 0.0
+    max_seconds: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,11 +84,26 @@ class JobEvent:
     epoch: EpochReport | None = None
 
 
+def exit_with_parent(interval: float = PARENT_CHECK_INTERVAL_S) -> None:
+    """In a job process: ends the process (exit status 70) soon after the trainer that
+    started it dies, so that a killed trainer leaves no orphan training on."""
+    parent = multiprocessing.parent_process()
+    parent_pid = parent.pid if parent is not None else os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(interval)
+        os._exit(70)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def _job_main(spec_dict, store_root, data_dir, job_id, conn) -> None:
     """Entry of a job process: trains, asking the parent before publishing."""
     logging.basicConfig(
         level=logging.INFO, format=f"%(asctime)s job {job_id} %(levelname)s %(message)s"
     )
+    exit_with_parent()
     try:
         from movierec.training import run_training
 
@@ -110,6 +144,13 @@ class JobManager:
         max_history: Finished jobs remembered; the oldest are forgotten beyond it.
         job_target: The function a job process runs (tests substitute one); it gets
             (spec dict, store root, data dir, job id, pipe end).
+        records: Where jobs persist (None: in memory only). Given records, the manager
+            starts from them: queued jobs queue again, running ones are reconciled with
+            the store (SUCCEEDED when their version was published, else FAILED).
+        max_job_seconds: Wall-clock limit of a running job; a request may ask for less.
+            A job past it is stopped and FAILED, and publishes nothing.
+        sweep_interval: Seconds between sweeps for jobs past their limit and staging
+            folders no running job owns.
     """
 
     def __init__(
@@ -121,7 +162,12 @@ class JobManager:
         max_watchers: int = 12,
         max_history: int = 1000,
         job_target: Callable[..., None] | None = None,
+        records: JobRecords | None = None,
+        max_job_seconds: float = DEFAULT_MAX_JOB_SECONDS,
+        sweep_interval: float = SWEEP_INTERVAL_S,
     ):
+        if not (max_job_seconds > 0 and math.isfinite(max_job_seconds)):
+            raise ValueError(f"max_job_seconds must be > 0, got {max_job_seconds}")
         self.store = store
         self.job_target = job_target or _job_main
         self.data_dir = data_dir
@@ -139,18 +185,44 @@ class JobManager:
         self._publishing: set[str] = set()
         self._context = multiprocessing.get_context("spawn")
         self._closed = False
+        self.records = records
+        self.max_job_seconds = max_job_seconds
+        self.sweep_interval = sweep_interval
+        with self._lock:
+            if records is not None:
+                self._recover(records.load())
+            self._start_waiting()
+        self._sweeper = threading.Thread(target=self._sweep_loop, name="job-sweeper", daemon=True)
+        self._sweeper.start()
 
-    def submit(self, spec: TrainSpec) -> Job:
-        """Queues a validated spec. Raises QueueFull when max_queued jobs already wait."""
+    def submit(self, spec: TrainSpec, max_seconds: float | None = None) -> Job:
+        """Queues a validated spec.
+
+        Args:
+            spec: What to train.
+            max_seconds: Wall-clock limit of this job once running, > 0 and at most the
+                manager's max_job_seconds; None means max_job_seconds.
+
+        Raises:
+            InvalidRequest: max_seconds out of range.
+            QueueFull: max_queued jobs already wait.
+        """
+        limit = self.max_job_seconds if max_seconds is None else float(max_seconds)
+        if not 0 < limit <= self.max_job_seconds:
+            raise InvalidRequest(
+                f"max_seconds must be > 0 and <= {self.max_job_seconds:g} (this trainer's"
+                f" limit), got {max_seconds}"
+            )
         with self._lock:
             if len(self._queue) >= self.max_queued:
                 raise QueueFull(
                     f"{len(self._queue)} jobs are queued already (limit {self.max_queued})"
                 )
             job_id = uuid.uuid4().hex[:16]
-            job = Job(job_id, spec, JobState.QUEUED, created_at=time.time())
+            job = Job(job_id, spec, JobState.QUEUED, created_at=time.time(), max_seconds=limit)
             self._jobs[job_id] = job
             self._events[job_id] = [JobEvent(job)]
+            self._save(job)
             self._queue.append(job_id)
             self._start_waiting()
             return self._jobs[job_id]
@@ -162,10 +234,17 @@ class JobManager:
                 raise UnknownJob(job_id)
             return self._jobs[job_id]
 
-    def list(self) -> list[Job]:
-        """Every job this manager has seen, oldest first."""
+    def list(self, model_name: str = "", states: Collection[JobState] = ()) -> list[Job]:
+        """Jobs this manager remembers (at most max_history finished ones, and every
+        unfinished one), newest first; only of `model_name` and in `states` when given."""
         with self._lock:
-            return sorted(self._jobs.values(), key=lambda job: job.created_at)
+            jobs = [
+                job
+                for job in self._jobs.values()
+                if (not model_name or job.spec.model_name == model_name)
+                and (not states or job.state in states)
+            ]
+        return sorted(jobs, key=lambda job: (job.created_at, job.job_id), reverse=True)
 
     def running_processes(self) -> int:
         """Job processes alive now (a cancelled job's process counts until it has ended)."""
@@ -219,31 +298,151 @@ class JobManager:
                 self._watchers -= 1
 
     def close(self, timeout: float = 10.0) -> None:
-        """Cancels every job, lets a job that is already publishing finish, and waits for
-        every job process and its monitor to end (killing a cancelled process that
-        outlives `timeout` seconds)."""
+        """Stops every running job (FAILED: the trainer stopped) except one already
+        publishing, which may finish, and waits for every job process and its monitor to
+        end (killing a stopped process that outlives `timeout` seconds). Queued jobs stay
+        queued in the records for the next manager; without records they are CANCELLED.
+        """
         with self._lock:
             self._closed = True
-            ids = [job.job_id for job in self._jobs.values() if not job.state.final]
-        for job_id in ids:
-            self.cancel(job_id)
-        with self._lock:
+            self._lock.notify_all()
+            now = time.time()
+            for job_id in list(self._queue):
+                if self.records is None:
+                    self._update(
+                        job_id,
+                        state=JobState.CANCELLED,
+                        error="the trainer stopped before the job started",
+                        finished_at=now,
+                    )
+            self._queue.clear()
             processes = dict(self._processes)
             publishing = set(self._publishing)
+            for job_id in processes:
+                if job_id not in publishing and not self._jobs[job_id].state.final:
+                    self._update(
+                        job_id,
+                        state=JobState.FAILED,
+                        error="the trainer stopped while the job was running; nothing was"
+                        " published",
+                        finished_at=now,
+                    )
+        for job_id, process in processes.items():
+            if job_id not in publishing:
+                process.terminate()
         for job_id, process in processes.items():
             process.join(None if job_id in publishing else timeout)
             if process.is_alive():
                 process.kill()
         for monitor in list(self._monitors):
             monitor.join()
+        self._sweeper.join()
+        if self.records is not None:
+            self.records.close()
+
+    def sweep(self) -> None:
+        """Stops jobs past their time limit (FAILED, nothing published) and removes
+        staging folders that no running job of this manager owns: at once when they
+        belong to one of its finished jobs, after STALE_STAGING_S when they are unknown
+        (another writer may own them)."""
+        now = time.time()
+        overdue = []
+        with self._lock:
+            for job_id, process in self._processes.items():
+                job = self._jobs[job_id]
+                if (
+                    job.state is JobState.RUNNING
+                    and job_id not in self._publishing
+                    and now - job.started_at > job.max_seconds
+                ):
+                    self._update(
+                        job_id,
+                        state=JobState.FAILED,
+                        error=f"the job ran past its limit of {job.max_seconds:g} seconds and"
+                        " was stopped; nothing was published",
+                        finished_at=now,
+                    )
+                    overdue.append(process)
+            running = set(self._processes)
+            finished = {job_id for job_id, job in self._jobs.items() if job.state.final}
+        for process in overdue:
+            process.terminate()
+        self._remove_staging(running, finished, now)
+
+    def _remove_staging(self, running: set[str], finished: set[str], now: float) -> None:
+        for name in self.store.list_model_folders():
+            for staging in self.store.model_path(name).glob(".staging-*"):
+                owner = staging.name.removeprefix(".staging-")
+                if owner in running:
+                    continue
+                try:
+                    stale = owner in finished or now - staging.stat().st_mtime > STALE_STAGING_S
+                except OSError:
+                    continue
+                if stale:
+                    logger.warning("removing %s, left by a job that did not publish", staging)
+                    shutil.rmtree(staging, ignore_errors=True)
+
+    def _sweep_loop(self) -> None:
+        while True:
+            with self._lock:
+                if self._closed:
+                    return
+                self._lock.wait(self.sweep_interval)
+                if self._closed:
+                    return
+            try:
+                self.sweep()
+            except Exception:  # noqa: BLE001 - the sweeper must outlive a bad sweep
+                logger.exception("job sweep failed")
 
     # Everything below runs with self._lock held or in a job's monitor thread.
+
+    def _save(self, job: Job) -> None:
+        if self.records is not None:
+            try:
+                self.records.save(job)
+            except Exception:  # noqa: BLE001 - a full disk must not stop jobs being answered
+                logger.exception("cannot record job %s", job.job_id)
 
     def _update(self, job_id: str, epoch: EpochReport | None = None, **changes) -> None:
         job = dataclasses.replace(self._jobs[job_id], **changes)
         self._jobs[job_id] = job
         self._events[job_id].append(JobEvent(job, epoch))
+        self._save(job)
         self._lock.notify_all()
+
+    def _recover(self, jobs: Iterable[Job]) -> None:
+        """Takes over recorded jobs: queued ones queue again in their order, running ones
+        died with the previous trainer (reconciled with the store)."""
+        now = time.time()
+        for job in jobs:
+            self._jobs[job.job_id] = job
+            self._events[job.job_id] = [JobEvent(job)]
+            if job.state is JobState.QUEUED:
+                self._queue.append(job.job_id)
+            elif job.state is JobState.RUNNING:
+                published = self.store.find_version_of_job(job.spec.model_name, job.job_id)
+                if published is not None:
+                    version, manifest = published
+                    self._update(
+                        job.job_id,
+                        state=JobState.SUCCEEDED,
+                        version=version,
+                        metrics=_manifest_metrics(manifest),
+                        finished_at=now,
+                    )
+                else:
+                    self._update(
+                        job.job_id,
+                        state=JobState.FAILED,
+                        error="the trainer stopped while the job was running; nothing was"
+                        " published",
+                        finished_at=now,
+                    )
+        if self._queue:
+            logger.info("resuming %d queued jobs", len(self._queue))
+        self._forget_old_jobs()
 
     def _start_waiting(self) -> None:
         while self._queue and len(self._processes) < self.max_running and not self._closed:
@@ -292,9 +491,12 @@ class JobManager:
         ]
         if len(finished) > self.max_history:
             finished.sort(key=lambda job: job.finished_at)
-            for job in finished[: len(finished) - self.max_history]:
-                del self._jobs[job.job_id]
-                del self._events[job.job_id]
+            forgotten = [job.job_id for job in finished[: len(finished) - self.max_history]]
+            for job_id in forgotten:
+                del self._jobs[job_id]
+                del self._events[job_id]
+            if self.records is not None:
+                self.records.delete(forgotten)
 
     def _monitor(self, job_id: str, process, conn) -> None:
         outcome: tuple = ("failed", "")
@@ -346,7 +548,7 @@ class JobManager:
                         job_id,
                         state=JobState.SUCCEEDED,
                         version=version,
-                        metrics={str(k): float(v) for k, v in manifest.get("metrics", {}).items()},
+                        metrics=_manifest_metrics(manifest),
                         finished_at=now,
                     )
                     outcome = ("succeeded", version, {})
@@ -357,3 +559,45 @@ class JobManager:
         if outcome[0] != "succeeded":
             staging = self.store.staging_path(job.spec.model_name, job_id)
             shutil.rmtree(staging, ignore_errors=True)
+
+
+DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 100, 1000
+
+
+def page_of(jobs: list[Job], page_size: int, page_token: str) -> tuple[list[Job], str]:
+    """One page of a newest-first job list, after the job `page_token` names; the token of
+    the next page names the page's last job, so pages stay put while jobs are added.
+
+    Args:
+        jobs: Newest first, as JobManager.list returns them.
+        page_size: 0 means DEFAULT_PAGE_SIZE; at most MAX_PAGE_SIZE.
+        page_token: "" for the first page, else a next_page_token this function returned.
+
+    Returns:
+        (jobs of the page, token of the next page or "" on the last page).
+
+    Raises:
+        InvalidRequest: page_size out of range, or a token this function did not make.
+    """
+    if not 0 <= page_size <= MAX_PAGE_SIZE:
+        raise InvalidRequest(f"page_size must be 0 to {MAX_PAGE_SIZE}, got {page_size}")
+    size = page_size or DEFAULT_PAGE_SIZE
+    start = 0
+    if page_token:
+        created, _, job_id = page_token.partition("/")
+        try:
+            after = (float(created), job_id)
+        except ValueError:
+            raise InvalidRequest(f"page_token {page_token!r} is not one ListJobs gave") from None
+        if not job_id or not math.isfinite(after[0]):
+            raise InvalidRequest(f"page_token {page_token!r} is not one ListJobs gave")
+        start = next(
+            (i for i, job in enumerate(jobs) if (job.created_at, job.job_id) < after), len(jobs)
+        )
+    page = jobs[start : start + size]
+    more = start + size < len(jobs)
+    return page, f"{page[-1].created_at!r}/{page[-1].job_id}" if more and page else ""
+
+
+def _manifest_metrics(manifest: dict) -> dict[str, float]:
+    return {str(k): float(v) for k, v in manifest.get("metrics", {}).items()}

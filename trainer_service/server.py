@@ -15,7 +15,8 @@ from service_common.lifecycle import (
     enter_drain,
     set_serving,
 )
-from trainer_service.jobs import JobManager
+from trainer_service.job_records import JobRecords
+from trainer_service.jobs import DEFAULT_MAX_JOB_SECONDS, JobManager
 from trainer_service.servicer import TrainerServicer
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ class TrainerConfig:
         token: Bearer token required from clients; None disables auth.
         drain_seconds: On SIGTERM, seconds of answering while health says NOT_SERVING.
         grace_seconds: Then, seconds calls in flight get to finish.
+        max_job_seconds: Wall-clock limit of a job (a request may ask for less).
+        jobs_db: SQLite file of the job records; None means <store>/.trainer/jobs.sqlite3.
     """
 
     store: str = "./model_store"
@@ -53,6 +56,8 @@ class TrainerConfig:
     token: str | None = None
     drain_seconds: float = 2.0
     grace_seconds: float = 5.0
+    max_job_seconds: float = DEFAULT_MAX_JOB_SECONDS
+    jobs_db: str | None = None
 
     @classmethod
     def from_env(cls, **overrides) -> TrainerConfig:
@@ -83,6 +88,8 @@ class TrainerServer:
             config.max_running,
             config.max_queued,
             max_watchers=max(1, config.workers - UNARY_THREADS),
+            records=JobRecords(config.jobs_db or self.store.root / ".trainer" / "jobs.sqlite3"),
+            max_job_seconds=config.max_job_seconds,
         )
         self.server, self.port = build_server(
             f"{config.host}:{config.port}", config.workers, config.token
@@ -94,9 +101,9 @@ class TrainerServer:
         self._draining = threading.Event()
 
     def start(self) -> TrainerServer:
-        """Removes staging folders of long-dead jobs, starts answering; health turns SERVING."""
-        for staging in self.store.remove_stale_staging():
-            logger.warning("removed %s, left by a job that died while publishing", staging)
+        """Removes staging folders no running job owns, starts answering; health turns
+        SERVING."""
+        self.jobs.sweep()
         self.server.start()
         set_serving(self.health, [SERVICE_NAME], True)
         logger.info("trainer on %s:%d, store %s", self.config.host, self.port, self.config.store)
@@ -107,7 +114,8 @@ class TrainerServer:
         enter_drain(self.health, self._draining, seconds)
 
     def stop(self, grace: float | None = None) -> None:
-        """Refuses new calls, cancels running jobs, and stops within `grace` seconds."""
+        """Refuses new calls, stops running jobs (queued ones wait in the job records for
+        the next start), and stops within `grace` seconds."""
         self._draining.set()
         set_serving(self.health, [SERVICE_NAME], False)
         stopped = self.server.stop(grace)

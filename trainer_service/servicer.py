@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from movierec.model_store import ModelStore
+from movierec.errors import InvalidRequest
+from movierec.model_store import ModelStore, check_model_name
 from movierec.registry import VersionAudit
 from movierec.train_spec import EpochReport, TrainSpec, build_train_spec
 from movierec.v1 import trainer_pb2, trainer_pb2_grpc
-from trainer_service.jobs import Job, JobManager
+from trainer_service.jobs import Job, JobManager, JobState, page_of
 
 _KIND_HYPERPARAMETERS = "kind_hyperparameters"
 
@@ -84,6 +85,7 @@ def job_pb(job: Job) -> trainer_pb2.Job:
         created_at_unix=job.created_at,
         started_at_unix=job.started_at,
         finished_at_unix=job.finished_at,
+        max_seconds=job.max_seconds,
     )
 
 
@@ -97,7 +99,8 @@ class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):
 
     def Train(self, request, context):
         """Validates and queues a job."""
-        return job_pb(self.jobs.submit(spec_from_request(request)))
+        limit = request.max_seconds if request.HasField("max_seconds") else None
+        return job_pb(self.jobs.submit(spec_from_request(request), max_seconds=limit))
 
     def GetJob(self, request, context):
         """Current state of a job."""
@@ -113,6 +116,20 @@ class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):
     def CancelJob(self, request, context):
         """Cancels a job."""
         return job_pb(self.jobs.cancel(request.job_id))
+
+    def ListJobs(self, request, context):
+        """A page of the jobs the trainer remembers, newest first."""
+        if request.model_name:
+            check_model_name(request.model_name)
+        states = set()
+        for value in request.states:
+            if value not in trainer_pb2.JobState.values() or value == 0:
+                raise InvalidRequest(f"unknown job state {value}")
+            states.add(JobState(trainer_pb2.JobState.Name(value)))
+        page, token = page_of(
+            self.jobs.list(request.model_name, states), request.page_size, request.page_token
+        )
+        return trainer_pb2.ListJobsResponse(jobs=[job_pb(j) for j in page], next_page_token=token)
 
     def ListModels(self, request, context):
         """Models in the store with their versions, states and headline metrics."""

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19movierec/v1/trainer.proto\x12\x0bmovierec.v1\"]\n\x0b\x44\x61tasetSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05split\x18\x02 \x01(\t\x12\x15\n\rtest_fraction\x18\x03 \x01(\x02\x12\x11\n\x04seed\x18\x04 \x01(\x03H\x00\x88\x01\x01\x42\x07\n\x05_seed\"\xe9\x04\n\x0fHyperparameters\x12\x13\n\x06\x65pochs\x18\x01 \x01(\x05H\x00\x88\x01\x01\x12\x1a\n\rembedding_dim\x18\x02 \x01(\x05H\x01\x88\x01\x01\x12\x1a\n\rlearning_rate\x18\x03 \x01(\x02H\x02\x88\x01\x01\x12\x17\n\nbatch_size\x18\x04 \x01(\x05H\x03\x88\x01\x01\x12\x0f\n\x02l2\x18\x05 \x01(\x02H\x04\x88\x01\x01\x12\x13\n\x06output\x18\x06 \x01(\tH\x05\x88\x01\x01\x12\x15\n\x08patience\x18\x07 \x01(\x05H\x06\x88\x01\x01\x12 \n\x13validation_fraction\x18\x08 \x01(\x02H\x07\x88\x01\x01\x12\x1a\n\rnum_negatives\x18\t \x01(\x05H\x08\x88\x01\x01\x12\x1e\n\x11negative_sampling\x18\n \x01(\tH\t\x88\x01\x01\x12\x1b\n\x0eretrieval_loss\x18\x0b \x01(\tH\n\x88\x01\x01\x12 \n\x13min_positive_rating\x18\x0c \x01(\x02H\x0b\x88\x01\x01\x12\x18\n\x0brating_loss\x18\r \x01(\tH\x0c\x88\x01\x01\x12\x16\n\toptimizer\x18\x0e \x01(\tH\r\x88\x01\x01\x42\t\n\x07_epochsB\x10\n\x0e_embedding_dimB\x10\n\x0e_learning_rateB\r\n\x0b_batch_sizeB\x05\n\x03_l2B\t\n\x07_outputB\x0b\n\t_patienceB\x16\n\x14_validation_fractionB\x10\n\x0e_num_negativesB\x14\n\x12_negative_samplingB\x11\n\x0f_retrieval_lossB\x16\n\x14_min_positive_ratingB\x0e\n\x0c_rating_lossB\x0c\n\n_optimizer\"z\n\x12\x44otHyperparameters\x12\x1a\n\rembedding_dim\x18\x01 \x01(\x05H\x00\x88\x01\x01\x12\x0f\n\x02l2\x18\x02 \x01(\x02H\x01\x88\x01\x01\x12\x13\n\x06output\x18\x03 \x01(\tH\x02\x88\x01\x01\x42\x10\n\x0e_embedding_dimB\x05\n\x03_l2B\t\n\x07_output\"\x9f\x01\n\x17TwoTowerHyperparameters\x12\x0e\n\x06layers\x18\x01 \x03(\x05\x12\x0f\n\x02l2\x18\x02 \x01(\x02H\x00\x88\x01\x01\x12\x1d\n\x10use_demographics\x18\x03 \x01(\x08H\x01\x88\x01\x01\x12\x18\n\x0btemperature\x18\x04 \x01(\x02H\x02\x88\x01\x01\x42\x05\n\x03_l2B\x13\n\x11_use_demographicsB\x0e\n\x0c_temperature\"\xa8\x02\n\x0cTrainRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12)\n\x07\x64\x61taset\x18\x03 \x01(\x0b\x32\x18.movierec.v1.DatasetSpec\x12\x35\n\x0fhyperparameters\x18\x04 \x01(\x0b\x32\x1c.movierec.v1.Hyperparameters\x12\x11\n\tobjective\x18\x05 \x01(\t\x12.\n\x03\x64ot\x18\x06 \x01(\x0b\x32\x1f.movierec.v1.DotHyperparametersH\x00\x12\x39\n\ttwo_tower\x18\x07 \x01(\x0b\x32$.movierec.v1.TwoTowerHyperparametersH\x00\x42\x16\n\x14kind_hyperparameters\"a\n\rEpochProgress\x12\r\n\x05\x65poch\x18\x01 \x01(\x05\x12\x0c\n\x04loss\x18\x02 \x01(\x01\x12\x10\n\x08val_rmse\x18\x03 \x01(\x01\x12\x0f\n\x07seconds\x18\x04 \x01(\x01\x12\x10\n\x08val_ndcg\x18\x05 \x01(\x01\"\xdf\x02\n\x03Job\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12*\n\x07request\x18\x02 \x01(\x0b\x32\x19.movierec.v1.TrainRequest\x12$\n\x05state\x18\x03 \x01(\x0e\x32\x15.movierec.v1.JobState\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12\x0f\n\x07version\x18\x05 \x01(\x03\x12*\n\x06\x65pochs\x18\x06 \x03(\x0b\x32\x1a.movierec.v1.EpochProgress\x12.\n\x07metrics\x18\x07 \x03(\x0b\x32\x1d.movierec.v1.Job.MetricsEntry\x12\x17\n\x0f\x63reated_at_unix\x18\x08 \x01(\x01\x12\x17\n\x0fstarted_at_unix\x18\t \x01(\x01\x12\x18\n\x10\x66inished_at_unix\x18\n \x01(\x01\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"!\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"T\n\x08JobEvent\x12\x1d\n\x03job\x18\x01 \x01(\x0b\x32\x10.movierec.v1.Job\x12)\n\x05\x65poch\x18\x02 \x01(\x0b\x32\x1a.movierec.v1.EpochProgress\"\"\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\'\n\x11ListModelsRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t\"<\n\x12ListModelsResponse\x12&\n\x06models\x18\x01 \x03(\x0b\x32\x16.movierec.v1.ModelInfo\"E\n\tModelInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12*\n\x08versions\x18\x02 \x03(\x0b\x32\x18.movierec.v1.VersionInfo\"\xc5\x02\n\x0bVersionInfo\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12-\n\x05state\x18\x02 \x01(\x0e\x32\x1e.movierec.v1.VersionInfo.State\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\r\n\x05split\x18\x04 \x01(\t\x12\x36\n\x07metrics\x18\x05 \x03(\x0b\x32%.movierec.v1.VersionInfo.MetricsEntry\x12\x17\n\x0f\x63reated_at_unix\x18\x06 \x01(\x01\x12\r\n\x05\x65rror\x18\x07 \x01(\t\x12\x11\n\tobjective\x18\x08 \x01(\t\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"6\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\t\n\x05READY\x10\x01\x12\x0b\n\x07\x43ORRUPT\x10\x02*h\n\x08JobState\x12\x19\n\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\n\n\x06QUEUED\x10\x01\x12\x0b\n\x07RUNNING\x10\x02\x12\r\n\tSUCCEEDED\x10\x03\x12\n\n\x06\x46\x41ILED\x10\x04\x12\r\n\tCANCELLED\x10\x05\x32\xce\x02\n\x0eTrainerService\x12\x34\n\x05Train\x12\x19.movierec.v1.TrainRequest\x1a\x10.movierec.v1.Job\x12\x36\n\x06GetJob\x12\x1a.movierec.v1.GetJobRequest\x1a\x10.movierec.v1.Job\x12\x41\n\x08WatchJob\x12\x1c.movierec.v1.WatchJobRequest\x1a\x15.movierec.v1.JobEvent0\x01\x12<\n\tCancelJob\x12\x1d.movierec.v1.CancelJobRequest\x1a\x10.movierec.v1.Job\x12M\n\nListModels\x12\x1e.movierec.v1.ListModelsRequest\x1a\x1f.movierec.v1.ListModelsResponseBN\n\x0eio.movierec.v1P\x01Z:github.com/movierec/movierec/gen/go/movierec/v1;movierecv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19movierec/v1/trainer.proto\x12\x0bmovierec.v1\"]\n\x0b\x44\x61tasetSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05split\x18\x02 \x01(\t\x12\x15\n\rtest_fraction\x18\x03 \x01(\x02\x12\x11\n\x04seed\x18\x04 \x01(\x03H\x00\x88\x01\x01\x42\x07\n\x05_seed\"\xe9\x04\n\x0fHyperparameters\x12\x13\n\x06\x65pochs\x18\x01 \x01(\x05H\x00\x88\x01\x01\x12\x1a\n\rembedding_dim\x18\x02 \x01(\x05H\x01\x88\x01\x01\x12\x1a\n\rlearning_rate\x18\x03 \x01(\x02H\x02\x88\x01\x01\x12\x17\n\nbatch_size\x18\x04 \x01(\x05H\x03\x88\x01\x01\x12\x0f\n\x02l2\x18\x05 \x01(\x02H\x04\x88\x01\x01\x12\x13\n\x06output\x18\x06 \x01(\tH\x05\x88\x01\x01\x12\x15\n\x08patience\x18\x07 \x01(\x05H\x06\x88\x01\x01\x12 \n\x13validation_fraction\x18\x08 \x01(\x02H\x07\x88\x01\x01\x12\x1a\n\rnum_negatives\x18\t \x01(\x05H\x08\x88\x01\x01\x12\x1e\n\x11negative_sampling\x18\n \x01(\tH\t\x88\x01\x01\x12\x1b\n\x0eretrieval_loss\x18\x0b \x01(\tH\n\x88\x01\x01\x12 \n\x13min_positive_rating\x18\x0c \x01(\x02H\x0b\x88\x01\x01\x12\x18\n\x0brating_loss\x18\r \x01(\tH\x0c\x88\x01\x01\x12\x16\n\toptimizer\x18\x0e \x01(\tH\r\x88\x01\x01\x42\t\n\x07_epochsB\x10\n\x0e_embedding_dimB\x10\n\x0e_learning_rateB\r\n\x0b_batch_sizeB\x05\n\x03_l2B\t\n\x07_outputB\x0b\n\t_patienceB\x16\n\x14_validation_fractionB\x10\n\x0e_num_negativesB\x14\n\x12_negative_samplingB\x11\n\x0f_retrieval_lossB\x16\n\x14_min_positive_ratingB\x0e\n\x0c_rating_lossB\x0c\n\n_optimizer\"z\n\x12\x44otHyperparameters\x12\x1a\n\rembedding_dim\x18\x01 \x01(\x05H\x00\x88\x01\x01\x12\x0f\n\x02l2\x18\x02 \x01(\x02H\x01\x88\x01\x01\x12\x13\n\x06output\x18\x03 \x01(\tH\x02\x88\x01\x01\x42\x10\n\x0e_embedding_dimB\x05\n\x03_l2B\t\n\x07_output\"\x9f\x01\n\x17TwoTowerHyperparameters\x12\x0e\n\x06layers\x18\x01 \x03(\x05\x12\x0f\n\x02l2\x18\x02 \x01(\x02H\x00\x88\x01\x01\x12\x1d\n\x10use_demographics\x18\x03 \x01(\x08H\x01\x88\x01\x01\x12\x18\n\x0btemperature\x18\x04 \x01(\x02H\x02\x88\x01\x01\x42\x05\n\x03_l2B\x13\n\x11_use_demographicsB\x0e\n\x0c_temperature\"\xd2\x02\n\x0cTrainRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12)\n\x07\x64\x61taset\x18\x03 \x01(\x0b\x32\x18.movierec.v1.DatasetSpec\x12\x35\n\x0fhyperparameters\x18\x04 \x01(\x0b\x32\x1c.movierec.v1.Hyperparameters\x12\x11\n\tobjective\x18\x05 \x01(\t\x12.\n\x03\x64ot\x18\x06 \x01(\x0b\x32\x1f.movierec.v1.DotHyperparametersH\x00\x12\x39\n\ttwo_tower\x18\x07 \x01(\x0b\x32$.movierec.v1.TwoTowerHyperparametersH\x00\x12\x18\n\x0bmax_seconds\x18\x08 \x01(\x01H\x01\x88\x01\x01\x42\x16\n\x14kind_hyperparametersB\x0e\n\x0c_max_seconds\"a\n\rEpochProgress\x12\r\n\x05\x65poch\x18\x01 \x01(\x05\x12\x0c\n\x04loss\x18\x02 \x01(\x01\x12\x10\n\x08val_rmse\x18\x03 \x01(\x01\x12\x0f\n\x07seconds\x18\x04 \x01(\x01\x12\x10\n\x08val_ndcg\x18\x05 \x01(\x01\"\xf4\x02\n\x03Job\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12*\n\x07request\x18\x02 \x01(\x0b\x32\x19.movierec.v1.TrainRequest\x12$\n\x05state\x18\x03 \x01(\x0e\x32\x15.movierec.v1.JobState\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12\x0f\n\x07version\x18\x05 \x01(\x03\x12*\n\x06\x65pochs\x18\x06 \x03(\x0b\x32\x1a.movierec.v1.EpochProgress\x12.\n\x07metrics\x18\x07 \x03(\x0b\x32\x1d.movierec.v1.Job.MetricsEntry\x12\x17\n\x0f\x63reated_at_unix\x18\x08 \x01(\x01\x12\x17\n\x0fstarted_at_unix\x18\t \x01(\x01\x12\x18\n\x10\x66inished_at_unix\x18\n \x01(\x01\x12\x13\n\x0bmax_seconds\x18\x0b \x01(\x01\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"!\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"T\n\x08JobEvent\x12\x1d\n\x03job\x18\x01 \x01(\x0b\x32\x10.movierec.v1.Job\x12)\n\x05\x65poch\x18\x02 \x01(\x0b\x32\x1a.movierec.v1.EpochProgress\"\"\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\'\n\x11ListModelsRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t\"<\n\x12ListModelsResponse\x12&\n\x06models\x18\x01 \x03(\x0b\x32\x16.movierec.v1.ModelInfo\"E\n\tModelInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12*\n\x08versions\x18\x02 \x03(\x0b\x32\x18.movierec.v1.VersionInfo\"\xc5\x02\n\x0bVersionInfo\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12-\n\x05state\x18\x02 \x01(\x0e\x32\x1e.movierec.v1.VersionInfo.State\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\r\n\x05split\x18\x04 \x01(\t\x12\x36\n\x07metrics\x18\x05 \x03(\x0b\x32%.movierec.v1.VersionInfo.MetricsEntry\x12\x17\n\x0f\x63reated_at_unix\x18\x06 \x01(\x01\x12\r\n\x05\x65rror\x18\x07 \x01(\t\x12\x11\n\tobjective\x18\x08 \x01(\t\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"6\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\t\n\x05READY\x10\x01\x12\x0b\n\x07\x43ORRUPT\x10\x02\"s\n\x0fListJobsRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12%\n\x06states\x18\x02 \x03(\x0e\x32\x15.movierec.v1.JobState\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"K\n\x10ListJobsResponse\x12\x1e\n\x04jobs\x18\x01 \x03(\x0b\x32\x10.movierec.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*h\n\x08JobState\x12\x19\n\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\n\n\x06QUEUED\x10\x01\x12\x0b\n\x07RUNNING\x10\x02\x12\r\n\tSUCCEEDED\x10\x03\x12\n\n\x06\x46\x41ILED\x10\x04\x12\r\n\tCANCELLED\x10\x05\x32\x97\x03\n\x0eTrainerService\x12\x34\n\x05Train\x12\x19.movierec.v1.TrainRequest\x1a\x10.movierec.v1.Job\x12\x36\n\x06GetJob\x12\x1a.movierec.v1.GetJobRequest\x1a\x10.movierec.v1.Job\x12\x41\n\x08WatchJob\x12\x1c.movierec.v1.WatchJobRequest\x1a\x15.movierec.v1.JobEvent0\x01\x12<\n\tCancelJob\x12\x1d.movierec.v1.CancelJobRequest\x1a\x10.movierec.v1.Job\x12M\n\nListModels\x12\x1e.movierec.v1.ListModelsRequest\x1a\x1f.movierec.v1.ListModelsResponse\x12G\n\x08ListJobs\x12\x1c.movierec.v1.ListJobsRequest\x1a\x1d.movierec.v1.ListJobsResponseBN\n\x0eio.movierec.v1P\x01Z:github.com/movierec/movierec/gen/go/movierec/v1;movierecv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,8 +36,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_JOB_METRICSENTRY']._serialized_options = b'8\001'
   _globals['_VERSIONINFO_METRICSENTRY']._loaded_options = None
   _globals['_VERSIONINFO_METRICSENTRY']._serialized_options = b'8\001'
-  _globals['_JOBSTATE']._serialized_start=2487
-  _globals['_JOBSTATE']._serialized_end=2591
+  _globals['_JOBSTATE']._serialized_start=2744
+  _globals['_JOBSTATE']._serialized_end=2848
   _globals['_DATASETSPEC']._serialized_start=42
   _globals['_DATASETSPEC']._serialized_end=135
   _globals['_HYPERPARAMETERS']._serialized_start=138
@@ -47,33 +47,37 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TWOTOWERHYPERPARAMETERS']._serialized_start=882
   _globals['_TWOTOWERHYPERPARAMETERS']._serialized_end=1041
   _globals['_TRAINREQUEST']._serialized_start=1044
-  _globals['_TRAINREQUEST']._serialized_end=1340
-  _globals['_EPOCHPROGRESS']._serialized_start=1342
-  _globals['_EPOCHPROGRESS']._serialized_end=1439
-  _globals['_JOB']._serialized_start=1442
-  _globals['_JOB']._serialized_end=1793
-  _globals['_JOB_METRICSENTRY']._serialized_start=1747
-  _globals['_JOB_METRICSENTRY']._serialized_end=1793
-  _globals['_GETJOBREQUEST']._serialized_start=1795
-  _globals['_GETJOBREQUEST']._serialized_end=1826
-  _globals['_WATCHJOBREQUEST']._serialized_start=1828
-  _globals['_WATCHJOBREQUEST']._serialized_end=1861
-  _globals['_JOBEVENT']._serialized_start=1863
-  _globals['_JOBEVENT']._serialized_end=1947
-  _globals['_CANCELJOBREQUEST']._serialized_start=1949
-  _globals['_CANCELJOBREQUEST']._serialized_end=1983
-  _globals['_LISTMODELSREQUEST']._serialized_start=1985
-  _globals['_LISTMODELSREQUEST']._serialized_end=2024
-  _globals['_LISTMODELSRESPONSE']._serialized_start=2026
-  _globals['_LISTMODELSRESPONSE']._serialized_end=2086
-  _globals['_MODELINFO']._serialized_start=2088
-  _globals['_MODELINFO']._serialized_end=2157
-  _globals['_VERSIONINFO']._serialized_start=2160
-  _globals['_VERSIONINFO']._serialized_end=2485
-  _globals['_VERSIONINFO_METRICSENTRY']._serialized_start=1747
-  _globals['_VERSIONINFO_METRICSENTRY']._serialized_end=1793
-  _globals['_VERSIONINFO_STATE']._serialized_start=2431
-  _globals['_VERSIONINFO_STATE']._serialized_end=2485
-  _globals['_TRAINERSERVICE']._serialized_start=2594
-  _globals['_TRAINERSERVICE']._serialized_end=2928
+  _globals['_TRAINREQUEST']._serialized_end=1382
+  _globals['_EPOCHPROGRESS']._serialized_start=1384
+  _globals['_EPOCHPROGRESS']._serialized_end=1481
+  _globals['_JOB']._serialized_start=1484
+  _globals['_JOB']._serialized_end=1856
+  _globals['_JOB_METRICSENTRY']._serialized_start=1810
+  _globals['_JOB_METRICSENTRY']._serialized_end=1856
+  _globals['_GETJOBREQUEST']._serialized_start=1858
+  _globals['_GETJOBREQUEST']._serialized_end=1889
+  _globals['_WATCHJOBREQUEST']._serialized_start=1891
+  _globals['_WATCHJOBREQUEST']._serialized_end=1924
+  _globals['_JOBEVENT']._serialized_start=1926
+  _globals['_JOBEVENT']._serialized_end=2010
+  _globals['_CANCELJOBREQUEST']._serialized_start=2012
+  _globals['_CANCELJOBREQUEST']._serialized_end=2046
+  _globals['_LISTMODELSREQUEST']._serialized_start=2048
+  _globals['_LISTMODELSREQUEST']._serialized_end=2087
+  _globals['_LISTMODELSRESPONSE']._serialized_start=2089
+  _globals['_LISTMODELSRESPONSE']._serialized_end=2149
+  _globals['_MODELINFO']._serialized_start=2151
+  _globals['_MODELINFO']._serialized_end=2220
+  _globals['_VERSIONINFO']._serialized_start=2223
+  _globals['_VERSIONINFO']._serialized_end=2548
+  _globals['_VERSIONINFO_METRICSENTRY']._serialized_start=1810
+  _globals['_VERSIONINFO_METRICSENTRY']._serialized_end=1856
+  _globals['_VERSIONINFO_STATE']._serialized_start=2494
+  _globals['_VERSIONINFO_STATE']._serialized_end=2548
+  _globals['_LISTJOBSREQUEST']._serialized_start=2550
+  _globals['_LISTJOBSREQUEST']._serialized_end=2665
+  _globals['_LISTJOBSRESPONSE']._serialized_start=2667
+  _globals['_LISTJOBSRESPONSE']._serialized_end=2742
+  _globals['_TRAINERSERVICE']._serialized_start=2851
+  _globals['_TRAINERSERVICE']._serialized_end=3258
 # @@protoc_insertion_point(module_scope)

@@ -89,7 +89,7 @@ class TwoTowerHyperparameters(_message.Message):
     def __init__(self, layers: _Optional[_Iterable[int]] = ..., l2: _Optional[float] = ..., use_demographics: _Optional[bool] = ..., temperature: _Optional[float] = ...) -> None: ...
 
 class TrainRequest(_message.Message):
-    __slots__ = ("model_name", "kind", "dataset", "hyperparameters", "objective", "dot", "two_tower")
+    __slots__ = ("model_name", "kind", "dataset", "hyperparameters", "objective", "dot", "two_tower", "max_seconds")
     MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     DATASET_FIELD_NUMBER: _ClassVar[int]
@@ -97,6 +97,7 @@ class TrainRequest(_message.Message):
     OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
     DOT_FIELD_NUMBER: _ClassVar[int]
     TWO_TOWER_FIELD_NUMBER: _ClassVar[int]
+    MAX_SECONDS_FIELD_NUMBER: _ClassVar[int]
     model_name: str
     kind: str
     dataset: DatasetSpec
@@ -104,7 +105,8 @@ class TrainRequest(_message.Message):
     objective: str
     dot: DotHyperparameters
     two_tower: TwoTowerHyperparameters
-    def __init__(self, model_name: _Optional[str] = ..., kind: _Optional[str] = ..., dataset: _Optional[_Union[DatasetSpec, _Mapping]] = ..., hyperparameters: _Optional[_Union[Hyperparameters, _Mapping]] = ..., objective: _Optional[str] = ..., dot: _Optional[_Union[DotHyperparameters, _Mapping]] = ..., two_tower: _Optional[_Union[TwoTowerHyperparameters, _Mapping]] = ...) -> None: ...
+    max_seconds: float
+    def __init__(self, model_name: _Optional[str] = ..., kind: _Optional[str] = ..., dataset: _Optional[_Union[DatasetSpec, _Mapping]] = ..., hyperparameters: _Optional[_Union[Hyperparameters, _Mapping]] = ..., objective: _Optional[str] = ..., dot: _Optional[_Union[DotHyperparameters, _Mapping]] = ..., two_tower: _Optional[_Union[TwoTowerHyperparameters, _Mapping]] = ..., max_seconds: _Optional[float] = ...) -> None: ...
 
 class EpochProgress(_message.Message):
     __slots__ = ("epoch", "loss", "val_rmse", "seconds", "val_ndcg")
@@ -121,7 +123,7 @@ class EpochProgress(_message.Message):
     def __init__(self, epoch: _Optional[int] = ..., loss: _Optional[float] = ..., val_rmse: _Optional[float] = ..., seconds: _Optional[float] = ..., val_ndcg: _Optional[float] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("job_id", "request", "state", "error", "version", "epochs", "metrics", "created_at_unix", "started_at_unix", "finished_at_unix")
+    __slots__ = ("job_id", "request", "state", "error", "version", "epochs", "metrics", "created_at_unix", "started_at_unix", "finished_at_unix", "max_seconds")
     class MetricsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -139,6 +141,7 @@ class Job(_message.Message):
     CREATED_AT_UNIX_FIELD_NUMBER: _ClassVar[int]
     STARTED_AT_UNIX_FIELD_NUMBER: _ClassVar[int]
     FINISHED_AT_UNIX_FIELD_NUMBER: _ClassVar[int]
+    MAX_SECONDS_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     request: TrainRequest
     state: JobState
@@ -149,7 +152,8 @@ class Job(_message.Message):
     created_at_unix: float
     started_at_unix: float
     finished_at_unix: float
-    def __init__(self, job_id: _Optional[str] = ..., request: _Optional[_Union[TrainRequest, _Mapping]] = ..., state: _Optional[_Union[JobState, str]] = ..., error: _Optional[str] = ..., version: _Optional[int] = ..., epochs: _Optional[_Iterable[_Union[EpochProgress, _Mapping]]] = ..., metrics: _Optional[_Mapping[str, float]] = ..., created_at_unix: _Optional[float] = ..., started_at_unix: _Optional[float] = ..., finished_at_unix: _Optional[float] = ...) -> None: ...
+    max_seconds: float
+    def __init__(self, job_id: _Optional[str] = ..., request: _Optional[_Union[TrainRequest, _Mapping]] = ..., state: _Optional[_Union[JobState, str]] = ..., error: _Optional[str] = ..., version: _Optional[int] = ..., epochs: _Optional[_Iterable[_Union[EpochProgress, _Mapping]]] = ..., metrics: _Optional[_Mapping[str, float]] = ..., created_at_unix: _Optional[float] = ..., started_at_unix: _Optional[float] = ..., finished_at_unix: _Optional[float] = ..., max_seconds: _Optional[float] = ...) -> None: ...
 
 class GetJobRequest(_message.Message):
     __slots__ = ("job_id",)
@@ -231,3 +235,23 @@ class VersionInfo(_message.Message):
     error: str
     objective: str
     def __init__(self, version: _Optional[int] = ..., state: _Optional[_Union[VersionInfo.State, str]] = ..., kind: _Optional[str] = ..., split: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., created_at_unix: _Optional[float] = ..., error: _Optional[str] = ..., objective: _Optional[str] = ...) -> None: ...
+
+class ListJobsRequest(_message.Message):
+    __slots__ = ("model_name", "states", "page_size", "page_token")
+    MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
+    STATES_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    model_name: str
+    states: _containers.RepeatedScalarFieldContainer[JobState]
+    page_size: int
+    page_token: str
+    def __init__(self, model_name: _Optional[str] = ..., states: _Optional[_Iterable[_Union[JobState, str]]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListJobsResponse(_message.Message):
+    __slots__ = ("jobs", "next_page_token")
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    jobs: _containers.RepeatedCompositeFieldContainer[Job]
+    next_page_token: str
+    def __init__(self, jobs: _Optional[_Iterable[_Union[Job, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

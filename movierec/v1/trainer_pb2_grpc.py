@@ -61,6 +61,11 @@ class TrainerServiceStub:
                 request_serializer=movierec_dot_v1_dot_trainer__pb2.ListModelsRequest.SerializeToString,
                 response_deserializer=movierec_dot_v1_dot_trainer__pb2.ListModelsResponse.FromString,
                 _registered_method=True)
+        self.ListJobs = channel.unary_unary(
+                '/movierec.v1.TrainerService/ListJobs',
+                request_serializer=movierec_dot_v1_dot_trainer__pb2.ListJobsRequest.SerializeToString,
+                response_deserializer=movierec_dot_v1_dot_trainer__pb2.ListJobsResponse.FromString,
+                _registered_method=True)
 
 
 class TrainerServiceServicer:
@@ -106,6 +111,14 @@ class TrainerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListJobs(self, request, context):
+        """Jobs the trainer remembers, newest first, including those of earlier runs of the
+        trainer (job records persist in the store).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TrainerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -133,6 +146,11 @@ def add_TrainerServiceServicer_to_server(servicer, server):
                     servicer.ListModels,
                     request_deserializer=movierec_dot_v1_dot_trainer__pb2.ListModelsRequest.FromString,
                     response_serializer=movierec_dot_v1_dot_trainer__pb2.ListModelsResponse.SerializeToString,
+            ),
+            'ListJobs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListJobs,
+                    request_deserializer=movierec_dot_v1_dot_trainer__pb2.ListJobsRequest.FromString,
+                    response_serializer=movierec_dot_v1_dot_trainer__pb2.ListJobsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -272,6 +290,33 @@ class TrainerService:
             '/movierec.v1.TrainerService/ListModels',
             movierec_dot_v1_dot_trainer__pb2.ListModelsRequest.SerializeToString,
             movierec_dot_v1_dot_trainer__pb2.ListModelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListJobs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/movierec.v1.TrainerService/ListJobs',
+            movierec_dot_v1_dot_trainer__pb2.ListJobsRequest.SerializeToString,
+            movierec_dot_v1_dot_trainer__pb2.ListJobsResponse.FromString,
             options,
             channel_credentials,
             insecure,
