@@ -1,5 +1,6 @@
 """movierec's client SDK: typed sync and asyncio clients returning dataclasses."""
 
+from client.channel import Tls
 from client.errors import (
     DeadlineExceededError,
     InvalidArgumentError,
@@ -21,6 +22,7 @@ __all__ = [
     "NotFoundError",
     "ResourceExhaustedError",
     "ServingClient",
+    "Tls",
     "TrainerClient",
     "UnauthenticatedError",
     "UnavailableError",

@@ -7,11 +7,13 @@ import dataclasses
 import importlib
 import json
 import os
+import pathlib
 import sys
 import time
 from collections.abc import Sequence
 
 from client import types
+from client.channel import Tls
 from client.errors import MovierecClientError
 from client.sdk import DEFAULT_SERVING, DEFAULT_TRAINER, ServingClient, TrainerClient
 
@@ -64,12 +66,35 @@ def _items_table(answer: types.Recommendations, score_name: str) -> str:
     return header + "\n" + _table(("#", "item_id", "title", "genres", score_name), rows)
 
 
+def _token(args) -> str | None:
+    """--token-file's contents, else --token (MOVIEREC_TOKEN_FILE, MOVIEREC_TOKEN)."""
+    if args.token_file:
+        try:
+            token = pathlib.Path(args.token_file).read_text().strip()
+        except OSError as error:
+            raise ValueError(
+                f"cannot read token file {args.token_file}: {error.strerror}"
+            ) from None
+        if not token:
+            raise ValueError(f"token file {args.token_file} is empty")
+        return token
+    if args.token is not None and not args.token:
+        raise ValueError("the token is empty; unset MOVIEREC_TOKEN to send none")
+    return args.token
+
+
+def _tls(args) -> Tls | None:
+    if not (args.tls or args.tls_ca or args.tls_cert or args.tls_key or args.tls_server_name):
+        return None
+    return Tls(args.tls_ca, args.tls_cert, args.tls_key, args.tls_server_name)
+
+
 def _serving(args) -> ServingClient:
-    return ServingClient(args.serving, timeout=args.timeout, token=args.token)
+    return ServingClient(args.serving, timeout=args.timeout, token=_token(args), tls=_tls(args))
 
 
 def _trainer(args) -> TrainerClient:
-    return TrainerClient(args.trainer, timeout=args.timeout, token=args.token)
+    return TrainerClient(args.trainer, timeout=args.timeout, token=_token(args), tls=_tls(args))
 
 
 def _genre_rating(text: str) -> tuple[str, float]:
@@ -353,7 +378,8 @@ def cmd_loadgen(args) -> str:
         concurrency=args.concurrency,
         max_requests=args.requests,
         duration_s=args.duration,
-        token=args.token,
+        token=_token(args),
+        tls=_tls(args),
         timeout=args.timeout,
     )
     if not report.versions:
@@ -475,7 +501,35 @@ def build_parser() -> argparse.ArgumentParser:
                 help="trainer address (MOVIEREC_TRAINER)",
             )
         command.add_argument(
-            "--token", default=os.environ.get("MOVIEREC_TOKEN"), help="bearer token"
+            "--token",
+            default=os.environ.get("MOVIEREC_TOKEN"),
+            help="bearer token (MOVIEREC_TOKEN)",
+        )
+        command.add_argument(
+            "--token-file",
+            default=os.environ.get("MOVIEREC_TOKEN_FILE"),
+            help="file holding the bearer token (MOVIEREC_TOKEN_FILE)",
+        )
+        command.add_argument(
+            "--tls", action="store_true", help="speak TLS, trusting the system's CAs"
+        )
+        command.add_argument(
+            "--tls-ca",
+            default=os.environ.get("MOVIEREC_TLS_CA"),
+            help="PEM CA bundle of the server's certificate: speak TLS (MOVIEREC_TLS_CA)",
+        )
+        command.add_argument(
+            "--tls-cert",
+            default=os.environ.get("MOVIEREC_TLS_CERT"),
+            help="PEM client certificate for mutual TLS (MOVIEREC_TLS_CERT)",
+        )
+        command.add_argument(
+            "--tls-key",
+            default=os.environ.get("MOVIEREC_TLS_KEY"),
+            help="PEM key of --tls-cert (MOVIEREC_TLS_KEY)",
+        )
+        command.add_argument(
+            "--tls-server-name", help="name to verify the server's certificate against"
         )
         command.add_argument(
             "--timeout", type=float, default=10.0, help="deadline per call, seconds"

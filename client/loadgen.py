@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from client.channel import Tls
 from client.errors import MovierecClientError
 from client.sdk import ServingClient
 
@@ -53,6 +54,7 @@ def run_load(
     seed: int = 0,
     token: str | None = None,
     timeout: float = 10.0,
+    tls: Tls | None = None,
 ) -> LoadReport:
     """Sends calls from `concurrency` threads until max_requests or duration_s is reached.
 
@@ -69,6 +71,7 @@ def run_load(
         seed: Seed of the user draws.
         token: Bearer token.
         timeout: Deadline of each call, seconds.
+        tls: TLS settings; None for plaintext.
 
     Raises:
         ValueError: a bound out of range, no users, or an unknown method.
@@ -93,7 +96,9 @@ def run_load(
     versions: Counter[int] = Counter()
     deadline = time.monotonic() + duration_s
 
-    with ServingClient(target, token=token, max_attempts=1, timeout=timeout) as client:
+    with ServingClient(
+        target, token=token, max_attempts=1, timeout=timeout, tls=tls or False
+    ) as client:
 
         def one_call(user: int, rng: random.Random) -> int:
             if method == "recommend":

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import grpc
 
 from client import convert, types
-from client.channel import open_aio_channel, open_channel
+from client.channel import Tls, open_aio_channel, open_channel
 from client.errors import (
     DeadlineExceededError,
     InvalidArgumentError,
@@ -57,9 +57,12 @@ class _Channel:
         max_attempts: int,
         token: str | None,
         aio: bool,
+        tls: Tls | None,
     ):
+        if token is not None and not (token and token.isascii() and token.isprintable()):
+            raise ValueError("the token must be non-empty visible ASCII; None sends none")
         opener = open_aio_channel if aio else open_channel
-        self.channel = opener(target, max_attempts)
+        self.channel = opener(target, max_attempts, tls)
         self.stub = stub_class(self.channel)
         self.timeout = timeout
         self.metadata = (("authorization", f"Bearer {token}"),) if token else None
@@ -81,8 +84,22 @@ class _ClientBase:
         timeout: float = 10.0,
         max_attempts: int = 4,
         token: str | None = None,
+        tls: bool | Tls = False,
+        tls_ca: str | None = None,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
     ):
-        self._rpc = _Channel(self._stub_class, target, timeout, max_attempts, token, self._aio)
+        if tls is True or (tls is False and (tls_ca or tls_cert or tls_key)):
+            tls = Tls(ca=tls_ca, cert=tls_cert, key=tls_key)
+        self._rpc = _Channel(
+            self._stub_class,
+            target,
+            timeout,
+            max_attempts,
+            token,
+            self._aio,
+            tls if isinstance(tls, Tls) else None,
+        )
 
 
 class _SyncClient(_ClientBase):
@@ -131,7 +148,16 @@ class ServingClient(_SyncClient):
             balanced round-robin.
         timeout: Deadline of each call, seconds.
         max_attempts: Attempts per call on UNAVAILABLE (1 disables retries).
-        token: Bearer token, where the server requires one.
+        token: Bearer token, where the server requires one (None sends none; "" is an
+            error).
+        tls: True to speak TLS, verifying the server against the system's roots; or a
+            client.channel.Tls (CA, client certificate, server name). Plaintext by default.
+        tls_ca: PEM CA bundle that signed the server's certificate (implies TLS).
+        tls_cert: PEM client certificate, for servers requiring mutual TLS (implies TLS).
+        tls_key: PEM private key of tls_cert.
+
+    Raises:
+        ValueError: an empty token, or TLS files that cannot be read.
     """
 
     _stub_class = serving_pb2_grpc.ServingServiceStub

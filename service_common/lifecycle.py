@@ -15,14 +15,27 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from service_common.interceptors import ErrorMappingInterceptor, TokenAuthInterceptor
+from service_common.security import ConfigError, check_exposure, check_token
 
 logger = logging.getLogger(__name__)
 
+MAX_RECEIVE_MESSAGE_BYTES = 4 << 20
+"""Largest request a service accepts (a larger one is RESOURCE_EXHAUSTED): a Predict batch
+at --max-batch 10,000 with user features is far below it."""
+MAX_SEND_MESSAGE_BYTES = 16 << 20
+"""Largest response a service sends (a page of 1,000 jobs with their epochs fits)."""
+
 
 def build_server(
-    address: str, workers: int, token: str | None, reuse_port: bool = False
+    address: str,
+    workers: int,
+    token: str | None,
+    reuse_port: bool = False,
+    credentials: grpc.ServerCredentials | None = None,
+    allow_plaintext_token: bool = False,
 ) -> tuple[grpc.Server, int]:
-    """A gRPC server with error mapping (and token auth when `token`), bound to `address`.
+    """A gRPC server with error mapping (and token auth when `token`), bound to `address`,
+    with explicit message-size limits.
 
     Args:
         address: host:port; port 0 picks a free port.
@@ -30,23 +43,38 @@ def build_server(
         token: Bearer token to require, or None for no auth.
         reuse_port: Let several processes listen on one port (SO_REUSEPORT); off by
             default, so a second server on a taken port fails instead of silently sharing.
+        credentials: TLS credentials (service_common.security.server_credentials); None
+            serves plaintext.
+        allow_plaintext_token: Permit a token without TLS on a non-loopback address.
 
     Returns:
         (unstarted server, bound port).
 
     Raises:
+        ConfigError: an empty token, or a token in clear text beyond loopback.
         RuntimeError: the address cannot be bound.
     """
+    check_token(token)
+    check_exposure(
+        address.rpartition(":")[0], token, credentials is not None, allow_plaintext_token
+    )
     interceptors = [ErrorMappingInterceptor()]
     if token:
         interceptors.insert(0, TokenAuthInterceptor(token))
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers),
         interceptors=interceptors,
-        options=[("grpc.so_reuseport", 1 if reuse_port else 0)],
+        options=[
+            ("grpc.so_reuseport", 1 if reuse_port else 0),
+            ("grpc.max_receive_message_length", MAX_RECEIVE_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_SEND_MESSAGE_BYTES),
+        ],
     )
     try:
-        port = server.add_insecure_port(address)
+        if credentials is None:
+            port = server.add_insecure_port(address)
+        else:
+            port = server.add_secure_port(address, credentials)
     except RuntimeError as error:
         raise RuntimeError(f"cannot listen on {address}: {error}") from error
     if port == 0:
@@ -123,11 +151,15 @@ def serve_until_signalled(name: str, create_server, config) -> int:
         config: The service's config (with .host, .drain_seconds, .grace_seconds).
 
     Returns:
-        The process exit status: 0, or 1 when the address cannot be bound.
+        The process exit status: 0; 1 when the address cannot be bound; 2 for a setting
+        that cannot work (service_common.security.ConfigError).
     """
     stopping = stop_on_signals()
     try:
         server, port = create_server(config)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     except RuntimeError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -7,6 +7,7 @@ import sys
 
 from service_common.lifecycle import add_stop_arguments, serve_until_signalled
 from service_common.logs import setup_logging
+from service_common.security import ConfigError, add_security_arguments
 from serving_service.server import ServingConfig, create_server
 
 
@@ -28,25 +29,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="share the port with other serving processes on this host (SO_REUSEPORT)",
     )
     add_stop_arguments(parser)
+    add_security_arguments(parser)
     parser.add_argument("--log-format", choices=("text", "json"), default="text")
 
 
 def run(args: argparse.Namespace) -> int:
     """Starts the server from parsed flags and blocks until SIGTERM/SIGINT."""
     setup_logging(args.log_format)
-    config = ServingConfig.from_env(
-        store=args.store,
-        host=args.host,
-        port=args.port,
-        poll_interval=args.poll_interval,
-        keep_versions=args.keep_versions,
-        max_k=args.max_k,
-        max_batch=args.max_batch,
-        workers=args.workers,
-        reuse_port=args.reuse_port,
-        drain_seconds=args.drain_seconds,
-        grace_seconds=args.grace_seconds,
-    )
+    try:
+        config = ServingConfig.from_env(
+            store=args.store,
+            host=args.host,
+            port=args.port,
+            poll_interval=args.poll_interval,
+            keep_versions=args.keep_versions,
+            max_k=args.max_k,
+            max_batch=args.max_batch,
+            workers=args.workers,
+            reuse_port=args.reuse_port,
+            drain_seconds=args.drain_seconds,
+            grace_seconds=args.grace_seconds,
+            token_file=args.token_file,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
+            tls_client_ca=args.tls_client_ca,
+            allow_plaintext_token=args.allow_plaintext_token,
+        )
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     return serve_until_signalled("serving", create_server, config)
 
 

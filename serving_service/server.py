@@ -17,6 +17,7 @@ from service_common.lifecycle import (
     enter_drain,
     set_serving,
 )
+from service_common.security import resolve_token, server_credentials
 from serving_service.servicer import ServingServicer
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,12 @@ class ServingConfig:
         max_k: Largest k accepted.
         max_batch: Largest Predict batch.
         workers: Handler threads.
-        token: Bearer token required from clients; None disables auth.
+        token: Bearer token required from clients; None disables auth (an empty one is
+            an error).
+        tls_cert: PEM certificate chain; with tls_key, the service speaks TLS only.
+        tls_key: PEM private key of tls_cert.
+        tls_client_ca: PEM CA bundle; clients must then present a certificate it signed.
+        allow_plaintext_token: Permit a token without TLS on a non-loopback host.
         reuse_port: Share the port with other serving processes (SO_REUSEPORT), to use
             every core of a host despite the GIL.
         drain_seconds: On SIGTERM, seconds of answering while health says NOT_SERVING.
@@ -56,18 +62,27 @@ class ServingConfig:
     reuse_port: bool = False
     drain_seconds: float = 2.0
     grace_seconds: float = 5.0
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_client_ca: str | None = None
+    allow_plaintext_token: bool = False
 
     @classmethod
     def from_env(cls, **overrides) -> ServingConfig:
-        """Defaults, then MOVIEREC_STORE / MOVIEREC_SERVING_PORT / MOVIEREC_TOKEN, then
-        explicit overrides (None values ignored).
+        """Defaults, then MOVIEREC_STORE / MOVIEREC_SERVING_PORT, then explicit overrides
+        (None values ignored); the token as service_common.security.resolve_token finds it
+        (an override `token_file` first).
+
+        Raises:
+            ConfigError: an empty or malformed token, or an unreadable token file.
         """
         env = {
             "store": os.environ.get("MOVIEREC_STORE"),
             "port": os.environ.get("MOVIEREC_SERVING_PORT"),
-            "token": os.environ.get("MOVIEREC_TOKEN"),
         }
+        token_file = overrides.pop("token_file", None)
         values = {k: v for k, v in {**env, **overrides}.items() if v is not None}
+        values["token"] = resolve_token(overrides.get("token"), token_file)
         if "port" in values:
             values["port"] = int(values["port"])
         return cls(**values)
@@ -84,7 +99,12 @@ class ServingServer:
         self.registry = ModelRegistry(ModelStore(config.store), config.keep_versions)
         plane = ServingDataPlane(self.registry, config.max_k, config.max_batch)
         self.server, self.port = build_server(
-            f"{config.host}:{config.port}", config.workers, config.token, config.reuse_port
+            f"{config.host}:{config.port}",
+            config.workers,
+            config.token,
+            config.reuse_port,
+            server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca),
+            config.allow_plaintext_token,
         )
         serving_pb2_grpc.add_ServingServiceServicer_to_server(ServingServicer(plane), self.server)
         self.health = add_health_and_reflection(self.server, [SERVICE_NAME])

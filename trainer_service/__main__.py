@@ -7,6 +7,7 @@ import sys
 
 from service_common.lifecycle import add_stop_arguments, serve_until_signalled
 from service_common.logs import setup_logging
+from service_common.security import ConfigError, add_security_arguments
 from trainer_service.jobs import DEFAULT_MAX_JOB_SECONDS
 from trainer_service.server import TrainerConfig, create_server
 
@@ -29,24 +30,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--jobs-db", help="SQLite file of the job records (default <store>/.trainer/jobs.sqlite3)"
     )
     add_stop_arguments(parser)
+    add_security_arguments(parser)
     parser.add_argument("--log-format", choices=("text", "json"), default="text")
 
 
 def run(args: argparse.Namespace) -> int:
     """Starts the server from parsed flags and blocks until SIGTERM/SIGINT."""
     setup_logging(args.log_format)
-    config = TrainerConfig.from_env(
-        store=args.store,
-        data_dir=args.data_dir,
-        host=args.host,
-        port=args.port,
-        max_running=args.max_running,
-        max_queued=args.max_queued,
-        max_job_seconds=args.max_job_seconds,
-        jobs_db=args.jobs_db,
-        drain_seconds=args.drain_seconds,
-        grace_seconds=args.grace_seconds,
-    )
+    try:
+        config = TrainerConfig.from_env(
+            store=args.store,
+            data_dir=args.data_dir,
+            host=args.host,
+            port=args.port,
+            max_running=args.max_running,
+            max_queued=args.max_queued,
+            max_job_seconds=args.max_job_seconds,
+            jobs_db=args.jobs_db,
+            drain_seconds=args.drain_seconds,
+            grace_seconds=args.grace_seconds,
+            token_file=args.token_file,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
+            tls_client_ca=args.tls_client_ca,
+            allow_plaintext_token=args.allow_plaintext_token,
+        )
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     return serve_until_signalled("trainer", create_server, config)
 
 

@@ -15,6 +15,7 @@ from service_common.lifecycle import (
     enter_drain,
     set_serving,
 )
+from service_common.security import resolve_token, scrub_token_environment, server_credentials
 from trainer_service.job_records import JobRecords
 from trainer_service.jobs import DEFAULT_MAX_JOB_SECONDS, JobManager
 from trainer_service.servicer import TrainerServicer
@@ -39,7 +40,12 @@ class TrainerConfig:
         max_running: Jobs training at once.
         max_queued: Jobs waiting at most.
         workers: Handler threads; WatchJob streams may hold all but UNARY_THREADS of them.
-        token: Bearer token required from clients; None disables auth.
+        token: Bearer token required from clients; None disables auth (an empty one is
+            an error).
+        tls_cert: PEM certificate chain; with tls_key, the service speaks TLS only.
+        tls_key: PEM private key of tls_cert.
+        tls_client_ca: PEM CA bundle; clients must then present a certificate it signed.
+        allow_plaintext_token: Permit a token without TLS on a non-loopback host.
         drain_seconds: On SIGTERM, seconds of answering while health says NOT_SERVING.
         grace_seconds: Then, seconds calls in flight get to finish.
         max_job_seconds: Wall-clock limit of a job (a request may ask for less).
@@ -56,21 +62,30 @@ class TrainerConfig:
     token: str | None = None
     drain_seconds: float = 2.0
     grace_seconds: float = 5.0
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_client_ca: str | None = None
+    allow_plaintext_token: bool = False
     max_job_seconds: float = DEFAULT_MAX_JOB_SECONDS
     jobs_db: str | None = None
 
     @classmethod
     def from_env(cls, **overrides) -> TrainerConfig:
-        """Defaults, then MOVIEREC_STORE / MOVIEREC_DATA_DIR / MOVIEREC_TRAINER_PORT /
-        MOVIEREC_TOKEN, then explicit overrides (None values ignored).
+        """Defaults, then MOVIEREC_STORE / MOVIEREC_DATA_DIR / MOVIEREC_TRAINER_PORT, then
+        explicit overrides (None values ignored); the token as
+        service_common.security.resolve_token finds it (an override `token_file` first).
+
+        Raises:
+            ConfigError: an empty or malformed token, or an unreadable token file.
         """
         env = {
             "store": os.environ.get("MOVIEREC_STORE"),
             "data_dir": os.environ.get("MOVIEREC_DATA_DIR"),
             "port": os.environ.get("MOVIEREC_TRAINER_PORT"),
-            "token": os.environ.get("MOVIEREC_TOKEN"),
         }
+        token_file = overrides.pop("token_file", None)
         values = {k: v for k, v in {**env, **overrides}.items() if v is not None}
+        values["token"] = resolve_token(overrides.get("token"), token_file)
         if "port" in values:
             values["port"] = int(values["port"])
         return cls(**values)
@@ -81,6 +96,7 @@ class TrainerServer:
 
     def __init__(self, config: TrainerConfig):
         self.config = config
+        scrub_token_environment()  # job processes must not inherit it
         self.store = ModelStore(config.store)
         self.jobs = JobManager(
             self.store,
@@ -92,7 +108,11 @@ class TrainerServer:
             max_job_seconds=config.max_job_seconds,
         )
         self.server, self.port = build_server(
-            f"{config.host}:{config.port}", config.workers, config.token
+            f"{config.host}:{config.port}",
+            config.workers,
+            config.token,
+            credentials=server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca),
+            allow_plaintext_token=config.allow_plaintext_token,
         )
         trainer_pb2_grpc.add_TrainerServiceServicer_to_server(
             TrainerServicer(self.jobs, self.store), self.server
