@@ -3,6 +3,7 @@
 from client.channel import Tls
 from client.errors import (
     DeadlineExceededError,
+    FailedPreconditionError,
     InvalidArgumentError,
     MovierecClientError,
     NotFoundError,
@@ -17,6 +18,7 @@ __all__ = [
     "AsyncServingClient",
     "AsyncTrainerClient",
     "DeadlineExceededError",
+    "FailedPreconditionError",
     "InvalidArgumentError",
     "MovierecClientError",
     "NotFoundError",

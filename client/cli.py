@@ -11,6 +11,7 @@ import pathlib
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from client import types
 from client.channel import Tls
@@ -223,7 +224,31 @@ def cmd_status(args) -> str:
         for s in statuses
         for v in s.versions
     ]
-    return _table(("model", "serving", "version", "state", "kind", "error"), rows)
+    table = _table(("model", "serving", "version", "state", "kind", "error"), rows)
+    return table + "\n" + "\n".join(_policy_line(s) for s in statuses)
+
+
+def _policy_line(status: types.ModelStatus) -> str:
+    policy = status.policy
+    if policy.mode == "PINNED":
+        line = f"{status.name}: pinned to version {policy.pinned_version} ({policy.source}"
+        line += f": {policy.reason})" if policy.reason else ")"
+    else:
+        line = f"{status.name}: serves the newest good version"
+    if policy.keep_versions:
+        line += f"; keeps the newest {policy.keep_versions} loaded"
+    return line + (f"; {policy.error}" if policy.error else "")
+
+
+def cmd_pin(args) -> str:
+    """Sets a model's serving version: pin, unpin (newest again) or rollback."""
+    if args.command == "pin":
+        choice: dict[str, Any] = {"version": args.version}
+    else:
+        choice = {"latest": True} if args.command == "unpin" else {"rollback": True}
+    with _serving(args) as client:
+        status = client.set_serving_version(args.model, reason=args.reason or "", **choice)
+    return _json(status) if args.json else _policy_line(status)
 
 
 def cmd_models(args) -> str:
@@ -681,6 +706,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="raw item ids for --method predict (default 1..1682)",
     )
     load.set_defaults(handler=cmd_loadgen)
+
+    for name, help_text in (
+        ("pin", "serve one version of a model by default, on every server of the store"),
+        ("unpin", "serve the newest good version of a model again"),
+        ("rollback", "pin the newest good version older than the serving one"),
+    ):
+        command = client_command(name, help_text, "serving")
+        command.add_argument("--model", required=True)
+        if name == "pin":
+            command.add_argument("--version", type=int, required=True)
+        command.add_argument("--reason", help="recorded with the policy")
+        command.set_defaults(handler=cmd_pin)
 
     status = client_command("status", "serving state of models", "serving")
     status.add_argument("--model")

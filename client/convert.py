@@ -146,22 +146,53 @@ def metrics_report(response: serving_pb2.MetricsResponse) -> types.MetricsReport
     )
 
 
+def model_status(message: serving_pb2.ModelStatus) -> types.ModelStatus:
+    """ModelStatus of its message."""
+    state_name = serving_pb2.VersionStatus.State.Name
+    policy = message.policy
+    return types.ModelStatus(
+        message.name,
+        message.serving_version,
+        tuple(
+            types.VersionStatus(v.version, state_name(v.state), v.error, v.kind, v.loaded_at_unix)
+            for v in message.versions
+        ),
+        types.ServingPolicy(
+            serving_pb2.ServingPolicy.Mode.Name(policy.mode),
+            policy.pinned_version,
+            policy.source,
+            policy.reason,
+            policy.updated_at_unix,
+            policy.error,
+            policy.keep_versions,
+        ),
+    )
+
+
 def model_statuses(response: serving_pb2.GetModelStatusResponse) -> tuple[types.ModelStatus, ...]:
     """ModelStatuses of a GetModelStatusResponse."""
-    state_name = serving_pb2.VersionStatus.State.Name
-    return tuple(
-        types.ModelStatus(
-            m.name,
-            m.serving_version,
-            tuple(
-                types.VersionStatus(
-                    v.version, state_name(v.state), v.error, v.kind, v.loaded_at_unix
-                )
-                for v in m.versions
-            ),
-        )
-        for m in response.models
-    )
+    return tuple(model_status(m) for m in response.models)
+
+
+def set_serving_version_request(
+    model: str, version: int | None, latest: bool, rollback: bool, reason: str
+) -> serving_pb2.SetServingVersionRequest:
+    """SetServingVersionRequest for exactly one of version, latest and rollback.
+
+    Raises:
+        ValueError: none or several of them.
+    """
+    chosen = [version is not None, latest, rollback]
+    if sum(chosen) != 1:
+        raise ValueError("give exactly one of version, latest=True or rollback=True")
+    request = serving_pb2.SetServingVersionRequest(model_name=model, reason=reason)
+    if version is not None:
+        request.version = version
+    elif latest:
+        request.latest = True
+    else:
+        request.rollback = True
+    return request
 
 
 def train_request(

@@ -56,6 +56,13 @@ class DeadlineExceededError(MovierecClientError):
     code = "DEADLINE_EXCEEDED"
 
 
+class FailedPreconditionError(MovierecClientError):
+    """The system is not in a state to do it: a version that cannot be served, or a
+    serving policy fixed by a server flag; the message says why."""
+
+    code = "FAILED_PRECONDITION"
+
+
 _BY_CODE = {
     cls.code: cls
     for cls in (
@@ -65,6 +72,7 @@ _BY_CODE = {
         ResourceExhaustedError,
         UnauthenticatedError,
         DeadlineExceededError,
+        FailedPreconditionError,
     )
 }
 

@@ -239,6 +239,31 @@ class ServingClient(_SyncClient):
         request = serving_pb2.GetModelStatusRequest(model_name=model)
         return self._call("GetModelStatus", request, convert.model_statuses)
 
+    def set_serving_version(
+        self,
+        model: str,
+        version: int | None = None,
+        *,
+        latest: bool = False,
+        rollback: bool = False,
+        reason: str = "",
+    ) -> types.ModelStatus:
+        """Pins `version` as the one answering requests that name none, or follows the
+        newest good version again (latest=True), or rolls back to the newest good version
+        older than the serving one (rollback=True). Every serving process on the store
+        follows within a poll interval.
+
+        Raises:
+            InvalidArgumentError: not exactly one of version, latest and rollback.
+            NotFoundError: an unknown model or version, or nothing older to roll back to.
+            FailedPreconditionError: the version cannot be served (the reason says why), or
+                the server pins the model by flag.
+        """
+        request = _build(
+            convert.set_serving_version_request, model, version, latest, rollback, reason
+        )
+        return self._call("SetServingVersion", request, convert.model_status)
+
     def wait_for_version(
         self, model: str, version: int = 1, timeout: float = 60.0, interval: float = 0.2
     ) -> types.ModelStatus:
@@ -328,6 +353,21 @@ class AsyncServingClient(_AsyncClient):
         """See ServingClient.status."""
         request = serving_pb2.GetModelStatusRequest(model_name=model)
         return await self._call("GetModelStatus", request, convert.model_statuses)
+
+    async def set_serving_version(
+        self,
+        model: str,
+        version: int | None = None,
+        *,
+        latest: bool = False,
+        rollback: bool = False,
+        reason: str = "",
+    ) -> types.ModelStatus:
+        """See ServingClient.set_serving_version."""
+        request = _build(
+            convert.set_serving_version_request, model, version, latest, rollback, reason
+        )
+        return await self._call("SetServingVersion", request, convert.model_status)
 
     async def wait_for_version(
         self, model: str, version: int = 1, timeout: float = 60.0, interval: float = 0.2

@@ -117,12 +117,28 @@ class VersionStatus:
 
 
 @dataclasses.dataclass(frozen=True)
+class ServingPolicy:
+    """How a model's serving version is chosen: mode LATEST (the newest good version) or
+    PINNED (pinned_version, set by a server's --pin flag or SetServingVersion: source
+    "flag" or "store"); error says why a pin is not honoured right now."""
+
+    mode: str = "LATEST"
+    pinned_version: int = 0
+    source: str = ""
+    reason: str = ""
+    updated_at: float = 0.0
+    error: str = ""
+    keep_versions: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
 class ModelStatus:
     """Serving state of one model; serving_version is 0 while none is loaded."""
 
     name: str
     serving_version: int
     versions: tuple[VersionStatus, ...]
+    policy: ServingPolicy = ServingPolicy()
 
 
 @dataclasses.dataclass(frozen=True)

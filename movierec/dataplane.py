@@ -365,3 +365,10 @@ class ServingDataPlane:
     def status(self, model: str = "") -> list[ModelState]:
         """Serving state of one model or all."""
         return self.registry.status(model)
+
+    def set_serving_version(
+        self, model: str, version: int = 0, rollback: bool = False, reason: str = ""
+    ) -> ModelState:
+        """Pins a version, follows the newest again (version 0), or rolls back; see
+        ModelRegistry.set_policy."""
+        return self.registry.set_policy(model, version, rollback, reason)

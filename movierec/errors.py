@@ -64,6 +64,11 @@ class QueueFull(MovierecError):
     RESOURCE_EXHAUSTED)."""
 
 
+class PolicyConflict(MovierecError):
+    """A serving policy cannot be changed here: a flag fixes it, or the store is read-only
+    (maps to FAILED_PRECONDITION)."""
+
+
 class CorruptVersion(MovierecError):
     """A stored version is incomplete or fails its checksums; it is never loaded."""
 

@@ -42,6 +42,10 @@ STALE_STAGING_S = 3600.0
 MAX_MANIFEST_BYTES = 1 << 20
 KERAS_FILE = "model.keras"
 """The Keras model of a version, the source of truth (trainer side only)."""
+POLICY_FILE = "serving_policy.json"
+"""A model's serving policy (which version answers by default), shared by every serving
+process on the store; see movierec.serving_policy."""
+MAX_POLICY_BYTES = 64 << 10
 WEIGHTS_FILE = "weights.npz"
 """The arrays of a version's kind, loaded by the kind's numpy half."""
 
@@ -308,6 +312,46 @@ class ModelStore:
             )
         except (CorruptVersion, AttributeError, TypeError, ValueError) as error:
             return VersionDescription(version, False, error=str(error))
+
+    def read_policy(self, name: str) -> dict[str, Any] | None:
+        """A model's serving policy record; None when it has none.
+
+        Raises:
+            CorruptVersion: the file is a link, FIFO or device, over 64 KiB, or not a JSON
+                object.
+        """
+        path = self.model_path(name) / POLICY_FILE
+        try:
+            with open_regular(path, MAX_POLICY_BYTES) as handle:
+                record = json.loads(handle.read().decode("utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as error:
+            raise CorruptVersion(f"{path}: unreadable serving policy: {error}") from error
+        if not isinstance(record, dict):
+            raise CorruptVersion(f"{path}: the serving policy is not a JSON object")
+        return record
+
+    def write_policy(self, name: str, record: dict[str, Any] | None) -> None:
+        """Replaces a model's serving policy atomically (None removes it).
+
+        Raises:
+            OSError: the store cannot be written.
+        """
+        folder = self.model_path(name)
+        path = folder / POLICY_FILE
+        if record is None:
+            path.unlink(missing_ok=True)
+            _fsync_path(folder)
+            return
+        staging = folder / f".{POLICY_FILE}.{uuid.uuid4().hex}"
+        try:
+            staging.write_text(json.dumps(record, indent=2, sort_keys=True))
+            _fsync_path(staging)
+            os.rename(staging, path)
+        finally:
+            staging.unlink(missing_ok=True)
+        _fsync_path(folder)
 
     def list_model_folders(self) -> list[str]:
         """Names of every model folder, with or without versions."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from movierec.serving_policy import parse_pins
 from service_common.lifecycle import add_stop_arguments, serve_until_signalled
 from service_common.logs import setup_logging
 from service_common.security import ConfigError, add_security_arguments
@@ -19,7 +20,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--poll-interval", type=float, default=2.0, help="seconds between store polls"
     )
-    parser.add_argument("--keep-versions", type=int, default=2, help="newest versions kept loaded")
+    parser.add_argument(
+        "--keep-versions",
+        type=int,
+        default=2,
+        help="newest good versions kept loaded (besides a pinned one)",
+    )
+    parser.add_argument(
+        "--pin",
+        action="append",
+        default=[],
+        metavar="MODEL=VERSION",
+        help="serve this version of MODEL by default, whatever the store's policy (repeat)",
+    )
     parser.add_argument("--max-k", type=int, default=1000, help="largest k accepted")
     parser.add_argument("--max-batch", type=int, default=10_000, help="largest Predict batch")
     parser.add_argument("--workers", type=int, default=8, help="handler threads")
@@ -37,12 +50,18 @@ def run(args: argparse.Namespace) -> int:
     """Starts the server from parsed flags and blocks until SIGTERM/SIGINT."""
     setup_logging(args.log_format)
     try:
+        pins = tuple(parse_pins(args.pin).items())
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
         config = ServingConfig.from_env(
             store=args.store,
             host=args.host,
             port=args.port,
             poll_interval=args.poll_interval,
             keep_versions=args.keep_versions,
+            pins=pins,
             max_k=args.max_k,
             max_batch=args.max_batch,
             workers=args.workers,

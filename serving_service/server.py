@@ -34,7 +34,9 @@ class ServingConfig:
         host: Interface to listen on.
         port: Port; 0 picks a free one.
         poll_interval: Seconds between store polls.
-        keep_versions: Newest good versions kept loaded per model.
+        keep_versions: Newest good versions kept loaded per model (besides a pinned one).
+        pins: (model, version) pairs this process serves by default whatever the store's
+            policy says (--pin).
         max_k: Largest k accepted.
         max_batch: Largest Predict batch.
         workers: Handler threads.
@@ -55,6 +57,7 @@ class ServingConfig:
     port: int = 50052
     poll_interval: float = 2.0
     keep_versions: int = 2
+    pins: tuple[tuple[str, int], ...] = ()
     max_k: int = 1000
     max_batch: int = 10_000
     workers: int = 8
@@ -96,7 +99,9 @@ class ServingServer:
 
     def __init__(self, config: ServingConfig):
         self.config = config
-        self.registry = ModelRegistry(ModelStore(config.store), config.keep_versions)
+        self.registry = ModelRegistry(
+            ModelStore(config.store), config.keep_versions, dict(config.pins)
+        )
         plane = ServingDataPlane(self.registry, config.max_k, config.max_batch)
         self.server, self.port = build_server(
             f"{config.host}:{config.port}",

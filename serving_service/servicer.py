@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from movierec.dataplane import Evaluation, ServingDataPlane, VersionInfo
+from movierec.errors import InvalidRequest
 from movierec.features import UserFeatures
 from movierec.registry import ModelState
 from movierec.scoring import ScoredItem
@@ -42,11 +43,26 @@ def evaluation_pb(evaluation: Evaluation) -> common_pb2.EvaluationMetrics:
     )
 
 
+def policy_pb(state: ModelState) -> serving_pb2.ServingPolicy:
+    """ServingPolicy message of a ModelState's policy."""
+    policy = state.policy
+    return serving_pb2.ServingPolicy(
+        mode=serving_pb2.ServingPolicy.Mode.Value(policy.mode),
+        pinned_version=policy.pinned_version,
+        source=policy.source,
+        reason=policy.reason,
+        updated_at_unix=policy.updated_at,
+        error=policy.error,
+        keep_versions=state.keep_versions,
+    )
+
+
 def status_pb(state: ModelState) -> serving_pb2.ModelStatus:
     """ModelStatus message of a ModelState."""
     return serving_pb2.ModelStatus(
         name=state.name,
         serving_version=state.serving_version,
+        policy=policy_pb(state),
         versions=[
             serving_pb2.VersionStatus(
                 version=v.version,
@@ -160,3 +176,20 @@ class ServingServicer(serving_pb2_grpc.ServingServiceServicer):
         """Loaded versions and the serving version of one model or all."""
         states = self.plane.status(request.model_name)
         return serving_pb2.GetModelStatusResponse(models=[status_pb(s) for s in states])
+
+    def SetServingVersion(self, request, context):
+        """Pins a version, follows the newest again, or rolls back."""
+        target = request.WhichOneof("target")
+        if target is None:
+            raise InvalidRequest("set one of version, latest or rollback")
+        if target == "version" and request.version < 1:
+            raise InvalidRequest(f"version must be >= 1, got {request.version}")
+        if target != "version" and not getattr(request, target):
+            raise InvalidRequest(f"{target} must be true when set")
+        state = self.plane.set_serving_version(
+            request.model_name,
+            request.version if target == "version" else 0,
+            rollback=target == "rollback",
+            reason=request.reason,
+        )
+        return status_pb(state)

@@ -134,14 +134,56 @@ class GetModelStatusResponse(_message.Message):
     def __init__(self, models: _Optional[_Iterable[_Union[ModelStatus, _Mapping]]] = ...) -> None: ...
 
 class ModelStatus(_message.Message):
-    __slots__ = ("name", "serving_version", "versions")
+    __slots__ = ("name", "serving_version", "versions", "policy")
     NAME_FIELD_NUMBER: _ClassVar[int]
     SERVING_VERSION_FIELD_NUMBER: _ClassVar[int]
     VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
     name: str
     serving_version: int
     versions: _containers.RepeatedCompositeFieldContainer[VersionStatus]
-    def __init__(self, name: _Optional[str] = ..., serving_version: _Optional[int] = ..., versions: _Optional[_Iterable[_Union[VersionStatus, _Mapping]]] = ...) -> None: ...
+    policy: ServingPolicy
+    def __init__(self, name: _Optional[str] = ..., serving_version: _Optional[int] = ..., versions: _Optional[_Iterable[_Union[VersionStatus, _Mapping]]] = ..., policy: _Optional[_Union[ServingPolicy, _Mapping]] = ...) -> None: ...
+
+class ServingPolicy(_message.Message):
+    __slots__ = ("mode", "pinned_version", "source", "reason", "updated_at_unix", "error", "keep_versions")
+    class Mode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        MODE_UNSPECIFIED: _ClassVar[ServingPolicy.Mode]
+        LATEST: _ClassVar[ServingPolicy.Mode]
+        PINNED: _ClassVar[ServingPolicy.Mode]
+    MODE_UNSPECIFIED: ServingPolicy.Mode
+    LATEST: ServingPolicy.Mode
+    PINNED: ServingPolicy.Mode
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    PINNED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_UNIX_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    KEEP_VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    mode: ServingPolicy.Mode
+    pinned_version: int
+    source: str
+    reason: str
+    updated_at_unix: float
+    error: str
+    keep_versions: int
+    def __init__(self, mode: _Optional[_Union[ServingPolicy.Mode, str]] = ..., pinned_version: _Optional[int] = ..., source: _Optional[str] = ..., reason: _Optional[str] = ..., updated_at_unix: _Optional[float] = ..., error: _Optional[str] = ..., keep_versions: _Optional[int] = ...) -> None: ...
+
+class SetServingVersionRequest(_message.Message):
+    __slots__ = ("model_name", "version", "latest", "rollback", "reason")
+    MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    LATEST_FIELD_NUMBER: _ClassVar[int]
+    ROLLBACK_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    model_name: str
+    version: int
+    latest: bool
+    rollback: bool
+    reason: str
+    def __init__(self, model_name: _Optional[str] = ..., version: _Optional[int] = ..., latest: _Optional[bool] = ..., rollback: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class VersionStatus(_message.Message):
     __slots__ = ("version", "state", "error", "kind", "loaded_at_unix")

@@ -61,6 +61,11 @@ class ServingServiceStub:
                 request_serializer=movierec_dot_v1_dot_serving__pb2.GetModelStatusRequest.SerializeToString,
                 response_deserializer=movierec_dot_v1_dot_serving__pb2.GetModelStatusResponse.FromString,
                 _registered_method=True)
+        self.SetServingVersion = channel.unary_unary(
+                '/movierec.v1.ServingService/SetServingVersion',
+                request_serializer=movierec_dot_v1_dot_serving__pb2.SetServingVersionRequest.SerializeToString,
+                response_deserializer=movierec_dot_v1_dot_serving__pb2.ModelStatus.FromString,
+                _registered_method=True)
 
 
 class ServingServiceServicer:
@@ -103,6 +108,18 @@ class ServingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetServingVersion(self, request, context):
+        """Sets which version answers requests that name none: a pinned version, the newest good
+        one again, or a rollback to the newest good version older than the serving one. The
+        policy is written to the store, so every serving process on it follows within one
+        poll interval, and it outlives restarts. A version is pinned only after this server
+        has loaded it and it has answered its probe queries (else FAILED_PRECONDITION with the
+        reason); a model pinned by this server's --pin flag is FAILED_PRECONDITION too.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ServingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -130,6 +147,11 @@ def add_ServingServiceServicer_to_server(servicer, server):
                     servicer.GetModelStatus,
                     request_deserializer=movierec_dot_v1_dot_serving__pb2.GetModelStatusRequest.FromString,
                     response_serializer=movierec_dot_v1_dot_serving__pb2.GetModelStatusResponse.SerializeToString,
+            ),
+            'SetServingVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetServingVersion,
+                    request_deserializer=movierec_dot_v1_dot_serving__pb2.SetServingVersionRequest.FromString,
+                    response_serializer=movierec_dot_v1_dot_serving__pb2.ModelStatus.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -269,6 +291,33 @@ class ServingService:
             '/movierec.v1.ServingService/GetModelStatus',
             movierec_dot_v1_dot_serving__pb2.GetModelStatusRequest.SerializeToString,
             movierec_dot_v1_dot_serving__pb2.GetModelStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetServingVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/movierec.v1.ServingService/SetServingVersion',
+            movierec_dot_v1_dot_serving__pb2.SetServingVersionRequest.SerializeToString,
+            movierec_dot_v1_dot_serving__pb2.ModelStatus.FromString,
             options,
             channel_credentials,
             insecure,
