@@ -435,8 +435,9 @@ def ranking_metrics(
 
     Keys: precision@k, recall@k, ndcg@k, map@k, hit_rate@k (from hit_matrix), coverage@k
     (catalog_coverage), novelty@k (novelty), mean_popularity@k (mean_popularity), and, when
-    the vectors are given, diversity@k (intra_list_diversity of item_vectors) and
-    genre_diversity@k (intra_list_diversity of genre_vectors). |rel_u| is the number of
+    the vectors are given and some list holds two items or more (never at k = 1),
+    diversity@k (intra_list_diversity of item_vectors) and genre_diversity@k
+    (intra_list_diversity of genre_vectors). |rel_u| is the number of
     distinct non-PAD ids in relevant[u].
 
     Args:
@@ -470,6 +471,8 @@ def ranking_metrics(
         f"novelty@{k}": novelty(recommended, item_ids, item_popularity, num_users),
         f"mean_popularity@{k}": mean_popularity(recommended, item_ids, item_popularity),
     }
+    if not ((recommended != PAD).sum(axis=1) >= 2).any():
+        return results  # diversity needs a pair of items in some list (k = 1 has none)
     if item_vectors is not None:
         results[f"diversity@{k}"] = intra_list_diversity(recommended, item_ids, item_vectors)
     if genre_vectors is not None:

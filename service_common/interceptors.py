@@ -44,25 +44,55 @@ def _abort(context: grpc.ServicerContext, method: str, error: Exception) -> None
     context.abort(code, str(error))
 
 
+class _Undecodable:
+    """Stands for a request whose bytes do not parse, so that the handler can answer
+    INVALID_ARGUMENT (gRPC itself would answer INTERNAL)."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+
+def _tolerant(deserialize: Callable | None) -> Callable | None:
+    if deserialize is None:
+        return None
+
+    def parse(data: bytes):
+        try:
+            return deserialize(data)
+        except Exception as error:  # noqa: BLE001 - any parse failure is the caller's
+            return _Undecodable(error)
+
+    return parse
+
+
+def _refuse_undecodable(request, context: grpc.ServicerContext) -> None:
+    if isinstance(request, _Undecodable):
+        context.abort(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"the request does not parse as this method's message: {request.error}",
+        )
+
+
 def _rebuild(handler: grpc.RpcMethodHandler, wrap: Callable, wrap_stream: Callable):
     if handler.unary_unary:
         return grpc.unary_unary_rpc_method_handler(
             wrap(handler.unary_unary),
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=_tolerant(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )
     if handler.unary_stream:
         return grpc.unary_stream_rpc_method_handler(
             wrap_stream(handler.unary_stream),
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=_tolerant(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )
     return handler
 
 
 class ErrorMappingInterceptor(grpc.ServerInterceptor):
-    """Turns movierec's domain errors into status codes with their messages; anything else
-    becomes INTERNAL with a generic message, logged with its traceback.
+    """Turns movierec's domain errors into status codes with their messages; a request
+    whose bytes do not parse into INVALID_ARGUMENT; anything else becomes INTERNAL with a
+    generic message, logged with its traceback.
     """
 
     def intercept_service(self, continuation, handler_call_details):
@@ -74,6 +104,7 @@ class ErrorMappingInterceptor(grpc.ServerInterceptor):
 
         def wrap(behaviour):
             def unary(request, context):
+                _refuse_undecodable(request, context)
                 try:
                     return behaviour(request, context)
                 except Exception as error:  # noqa: BLE001 - mapped, or re-raised if aborted
@@ -83,6 +114,7 @@ class ErrorMappingInterceptor(grpc.ServerInterceptor):
 
         def wrap_stream(behaviour):
             def stream(request, context):
+                _refuse_undecodable(request, context)
                 try:
                     yield from behaviour(request, context)
                 except Exception as error:  # noqa: BLE001 - mapped, or re-raised if aborted

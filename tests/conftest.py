@@ -6,8 +6,13 @@ import os
 import pathlib
 
 import pytest
+from hypothesis import settings
 
 from movierec.model_store import ModelStore
+
+# No example database: a test run leaves nothing behind in the checkout.
+settings.register_profile("movierec", database=None)
+settings.load_profile("movierec")
 
 DATA_DIR = pathlib.Path(
     os.environ.get("MOVIEREC_DATA_DIR", pathlib.Path(__file__).parents[2] / "shared" / "data")

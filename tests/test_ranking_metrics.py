@@ -377,3 +377,21 @@ def test_agrees_with_naive_implementation(case):
             genre_vectors=arrays["genre_diversity"],
         )
         assert combined == pytest.approx({f"{n}@{k}": v for n, v in expected.items()}, abs=1e-9)
+
+
+def test_lists_of_one_item_have_no_diversity_but_every_other_metric():
+    recommended = np.array([[1], [2]], dtype=np.int64)
+    item_ids = np.array([1, 2, 3], dtype=np.int64)
+    values = rm.ranking_metrics(
+        recommended,
+        [np.array([1]), np.array([3])],
+        1,
+        num_items=3,
+        item_ids=item_ids,
+        item_popularity=np.array([2, 1, 1]),
+        num_users=2,
+        item_vectors=np.eye(3),
+        genre_vectors=np.eye(3),
+    )
+    assert values["precision@1"] == 0.5 and values["hit_rate@1"] == 0.5
+    assert "diversity@1" not in values and "genre_diversity@1" not in values
