@@ -4,10 +4,13 @@ deliberate status code, never INTERNAL or UNKNOWN, and the servers stay healthy.
 Requests are built from the protobuf descriptors (every field, nested messages, oneofs,
 maps, unknown enum values, NaN and infinities, extreme integers, odd strings), biased
 towards names and ids the servers know so that the deep paths run too; raw bytes that
-do not parse are sent as well.
+do not parse are sent as well. MOVIEREC_FUZZ_EXAMPLES sets how many of each per method
+(default 100).
 """
 
 from __future__ import annotations
+
+import os
 
 import grpc
 import pytest
@@ -28,7 +31,7 @@ ALLOWED = {
     grpc.StatusCode.FAILED_PRECONDITION,
 }
 FUZZ = settings(
-    max_examples=100,
+    max_examples=int(os.environ.get("MOVIEREC_FUZZ_EXAMPLES", "100")),  # per method and form
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
