@@ -482,6 +482,29 @@ def cmd_jobs(args) -> str:
     return _table((*headers, "error"), rows)
 
 
+def cmd_synth(args) -> str:
+    """Writes a synthetic dot version straight into a store (no service, no TensorFlow)."""
+    from movierec.model_store import ModelStore
+    from movierec.synthetic import SynthSpec, publish_synthetic
+
+    spec = SynthSpec(
+        users=args.users,
+        items=args.items,
+        dim=args.dim,
+        skew=args.skew,
+        ratings_per_user=args.ratings_per_user,
+        objective=args.objective,
+        seed=args.seed,
+    )
+    started = time.perf_counter()
+    version = publish_synthetic(ModelStore(args.store), args.model, spec)
+    seconds = time.perf_counter() - started
+    return (
+        f"published {args.model} version {version}: {spec.users} users, {spec.items} items,"
+        f" dim {spec.dim} ({seconds:.1f}s)"
+    )
+
+
 def cmd_cancel(args) -> str:
     """Cancels a job."""
     with _trainer(args) as client:
@@ -706,6 +729,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="raw item ids for --method predict (default 1..1682)",
     )
     load.set_defaults(handler=cmd_loadgen)
+
+    synth = sub.add_parser("synth", help="write a synthetic dot version into a store")
+    synth.add_argument(
+        "--store",
+        default=os.environ.get("MOVIEREC_STORE", "./model_store"),
+        help="model store root (MOVIEREC_STORE)",
+    )
+    synth.add_argument("--model", required=True)
+    synth.add_argument("--users", type=int, default=943)
+    synth.add_argument("--items", type=int, default=1682)
+    synth.add_argument("--dim", type=int, default=32, help="embedding width")
+    synth.add_argument("--skew", type=float, default=1.0, help="Zipf exponent of popularity")
+    synth.add_argument("--ratings-per-user", type=int, default=100, help="mean seen items")
+    synth.add_argument("--objective", choices=("retrieval", "rating"), default="retrieval")
+    synth.add_argument("--seed", type=int, default=0)
+    synth.set_defaults(handler=cmd_synth)
 
     for name, help_text in (
         ("pin", "serve one version of a model by default, on every server of the store"),
