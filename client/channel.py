@@ -112,8 +112,12 @@ def _family(target: str) -> str | None:
     return f"ipv{address.version}"
 
 
-def channel_options(max_attempts: int, tls: Tls | None = None) -> list[tuple[str, object]]:
-    """Channel arguments: service config, retries, message-size limits, TLS name override."""
+def channel_options(
+    max_attempts: int, tls: Tls | None = None, separate: bool = False
+) -> list[tuple[str, object]]:
+    """Channel arguments: service config, retries, message-size limits, TLS name override;
+    `separate` gives the channel its own connections (gRPC otherwise shares one
+    connection among channels of equal arguments)."""
     options: list[tuple[str, object]] = [
         ("grpc.service_config", service_config(max_attempts)),
         ("grpc.enable_retries", 1 if max_attempts > 1 else 0),
@@ -122,24 +126,28 @@ def channel_options(max_attempts: int, tls: Tls | None = None) -> list[tuple[str
     ]
     if tls is not None and tls.server_name:
         options.append(("grpc.ssl_target_name_override", tls.server_name))
+    if separate:
+        options.append(("grpc.use_local_subchannel_pool", 1))
     return options
 
 
 def open_channel(
-    targets: str | Sequence[str], max_attempts: int, tls: Tls | None = None
+    targets: str | Sequence[str], max_attempts: int, tls: Tls | None = None, separate: bool = False
 ) -> grpc.Channel:
-    """A sync channel to the targets: TLS when `tls`, else plaintext."""
-    target, options = channel_target(targets), channel_options(max_attempts, tls)
+    """A sync channel to the targets: TLS when `tls`, else plaintext; its own connections
+    when `separate`."""
+    target, options = channel_target(targets), channel_options(max_attempts, tls, separate)
     if tls is None:
         return grpc.insecure_channel(target, options=options)
     return grpc.secure_channel(target, tls.credentials(), options=options)
 
 
 def open_aio_channel(
-    targets: str | Sequence[str], max_attempts: int, tls: Tls | None = None
+    targets: str | Sequence[str], max_attempts: int, tls: Tls | None = None, separate: bool = False
 ) -> grpc.aio.Channel:
-    """An asyncio channel to the targets: TLS when `tls`, else plaintext."""
-    target, options = channel_target(targets), channel_options(max_attempts, tls)
+    """An asyncio channel to the targets: TLS when `tls`, else plaintext; its own
+    connections when `separate`."""
+    target, options = channel_target(targets), channel_options(max_attempts, tls, separate)
     if tls is None:
         return grpc.aio.insecure_channel(target, options=options)
     return grpc.aio.secure_channel(target, tls.credentials(), options=options)

@@ -8,6 +8,7 @@ by gRPC's retry policy, and failures raise the exceptions of client.errors.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -24,6 +25,7 @@ from client.errors import (
 )
 from movierec.v1 import serving_pb2, serving_pb2_grpc, trainer_pb2, trainer_pb2_grpc
 
+MAX_CHANNELS = 256
 DEFAULT_SERVING = "127.0.0.1:50052"
 DEFAULT_TRAINER = "127.0.0.1:50051"
 
@@ -58,19 +60,27 @@ class _Channel:
         token: str | None,
         aio: bool,
         tls: Tls | None,
+        channels: int = 1,
     ):
         if token is not None and not (token and token.isascii() and token.isprintable()):
             raise ValueError("the token must be non-empty visible ASCII; None sends none")
+        if not 1 <= channels <= MAX_CHANNELS:
+            raise ValueError(f"channels must be 1 to {MAX_CHANNELS}, got {channels}")
         opener = open_aio_channel if aio else open_channel
-        self.channel = opener(target, max_attempts, tls)
-        self.stub = stub_class(self.channel)
+        self.channels = [opener(target, max_attempts, tls, separate=channels > 1)]
+        self.channels += [
+            opener(target, max_attempts, tls, separate=True) for _ in range(channels - 1)
+        ]
+        self.channel = self.channels[0]
+        self._stubs = itertools.cycle([stub_class(channel) for channel in self.channels])
         self.timeout = timeout
         self.metadata = (("authorization", f"Bearer {token}"),) if token else None
 
     def start(self, method: str, request, timeout: float | None = -1.0):
-        """Starts the call (sync: its result; asyncio: an awaitable call)."""
+        """Starts the call (sync: its result; asyncio: an awaitable call) on the next of the
+        client's connections."""
         timeout = self.timeout if timeout == -1.0 else timeout
-        return getattr(self.stub, method)(request, timeout=timeout, metadata=self.metadata)
+        return getattr(next(self._stubs), method)(request, timeout=timeout, metadata=self.metadata)
 
 
 class _ClientBase:
@@ -88,6 +98,7 @@ class _ClientBase:
         tls_ca: str | None = None,
         tls_cert: str | None = None,
         tls_key: str | None = None,
+        channels: int = 1,
     ):
         if tls is True or (tls is False and (tls_ca or tls_cert or tls_key)):
             tls = Tls(ca=tls_ca, cert=tls_cert, key=tls_key)
@@ -99,6 +110,7 @@ class _ClientBase:
             token,
             self._aio,
             tls if isinstance(tls, Tls) else None,
+            channels,
         )
 
 
@@ -110,8 +122,9 @@ class _SyncClient(_ClientBase):
             raise from_rpc_error(error) from None
 
     def close(self) -> None:
-        """Closes the channel."""
-        self._rpc.channel.close()
+        """Closes the channels."""
+        for channel in self._rpc.channels:
+            channel.close()
 
     def __enter__(self):
         return self
@@ -130,8 +143,9 @@ class _AsyncClient(_ClientBase):
             raise from_rpc_error(error) from None
 
     async def close(self) -> None:
-        """Closes the channel."""
-        await self._rpc.channel.close()
+        """Closes the channels."""
+        for channel in self._rpc.channels:
+            await channel.close()
 
     async def __aenter__(self):
         return self
@@ -155,6 +169,9 @@ class ServingClient(_SyncClient):
         tls_ca: PEM CA bundle that signed the server's certificate (implies TLS).
         tls_cert: PEM client certificate, for servers requiring mutual TLS (implies TLS).
         tls_key: PEM private key of tls_cert.
+        channels: Connections per target, used in turn. One connection reaches one of the
+            processes of `movierec serving --workers N` (the kernel spreads connections,
+            not calls), so give at least N to load them all.
 
     Raises:
         ValueError: an empty token, or TLS files that cannot be read.

@@ -15,6 +15,7 @@ import numpy as np
 
 from movierec.arrays import load_arrays, save_arrays
 from movierec.errors import UnknownItem, UnknownUser
+from movierec.scoring import ScoredItem
 from movierec.vocab import OOV_INDEX, IdVocabulary
 
 CATALOG_FILE = "catalog.npz"
@@ -181,20 +182,35 @@ class CatalogIndex:
         Raises:
             UnknownUser: the dataset has no such user.
         """
-        index, known = self.users.lookup(np.array([user_id]))
-        if known[0]:
-            return int(index[0])
-        _, in_dataset = self.dataset_users.lookup(np.array([user_id]))
-        if not in_dataset[0]:
+        row = _row_of(self.catalog.user_ids, user_id)
+        if row:
+            return row
+        if not _row_of(self.catalog.dataset_user_ids, user_id):
             raise UnknownUser(user_id)
         return OOV_INDEX
 
+    def scored_items(self, rows: np.ndarray, scores: np.ndarray) -> list[ScoredItem]:
+        """ScoredItems of inner item rows [n] with their scores [n], in order."""
+        catalog = self.catalog
+        positions = np.asarray(rows, dtype=np.int64) - 1
+        return [
+            ScoredItem(item_id=item, title=title, genres=self.item_genres[p], year=year, score=s)
+            for p, item, title, year, s in zip(
+                positions.tolist(),
+                catalog.item_ids[positions].tolist(),
+                catalog.item_titles[positions].tolist(),
+                catalog.item_years[positions].tolist(),
+                np.asarray(scores, dtype=np.float64).tolist(),
+                strict=True,
+            )
+        ]
+
     def item_index(self, item_id: int) -> int:
         """Inner index of a raw item id. Raises UnknownItem."""
-        index, known = self.items.lookup(np.array([item_id]))
-        if not known[0]:
+        row = _row_of(self.catalog.item_ids, item_id)
+        if not row:
             raise UnknownItem(item_id)
-        return int(index[0])
+        return row
 
     def item_indices(self, item_ids: np.ndarray) -> np.ndarray:
         """Inner indices of raw item ids, int64 [n]. Raises UnknownItem naming the first."""
@@ -215,6 +231,17 @@ class CatalogIndex:
             if not in_dataset.all():
                 raise UnknownUser(int(np.asarray(user_ids)[~known][~in_dataset][0]))
         return index
+
+
+def _row_of(sorted_ids: np.ndarray, raw_id: int) -> int:
+    """1 + the position of raw_id in sorted_ids, or 0 (OOV) when absent: one binary search,
+    no arrays built (the per-request path)."""
+    if not -(2**63) <= raw_id < 2**63:
+        return OOV_INDEX
+    position = int(sorted_ids.searchsorted(raw_id))
+    if position < len(sorted_ids) and int(sorted_ids[position]) == raw_id:
+        return position + 1
+    return OOV_INDEX
 
 
 def popular_well_rated_scores(catalog: Catalog) -> np.ndarray:

@@ -16,12 +16,12 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
-from movierec.catalog import RELEVANCE_THRESHOLD
+from movierec.catalog import RELEVANCE_THRESHOLD, CatalogIndex
 from movierec.errors import InvalidRequest
 from movierec.evaluation import evaluate_ranking, version_metrics
 from movierec.features import UserFeatures, check_user_features
 from movierec.kinds.base import RATING, RETRIEVAL, CannotScoreFeatures
-from movierec.registry import LoadedVersion, ModelRegistry, ModelState
+from movierec.registry import LoadedVersion, ModelRegistry, ModelState, VersionInfo
 from movierec.scoring import ScoredItem, check_k, top_k
 from movierec.vocab import OOV_INDEX
 
@@ -36,16 +36,6 @@ _CACHED_EVALUATIONS = 64
 
 
 @dataclasses.dataclass(frozen=True)
-class VersionInfo:
-    """Names the model version that answered."""
-
-    name: str
-    version: int
-    kind: str
-    objective: str
-
-
-@dataclasses.dataclass(frozen=True)
 class Answer(Generic[T]):
     """A result and the version that produced it."""
 
@@ -54,13 +44,29 @@ class Answer(Generic[T]):
 
 
 @dataclasses.dataclass(frozen=True)
-class Recommendation:
+class Ranked:
+    """Top items as arrays, best first: inner item rows and the scores shown for them.
+    `items` builds ScoredItem objects (titles, genres, years) for library users; the
+    serving transport encodes straight from the arrays.
+    """
+
+    rows: np.ndarray
+    scores: np.ndarray
+    index: CatalogIndex
+
+    @property
+    def items(self) -> list[ScoredItem]:
+        """The items with their metadata, best first."""
+        return self.index.scored_items(self.rows, self.scores)
+
+
+@dataclasses.dataclass(frozen=True)
+class Recommendation(Ranked):
     """A top-k list and how it was made (MODEL, USER_FEATURES or POPULAR, with the reason
     for the fallback).
     """
 
-    items: list[ScoredItem]
-    strategy: str
+    strategy: str = MODEL
     reason: str = ""
 
 
@@ -89,10 +95,6 @@ class Evaluation:
     split: str
     num_ratings: int
     values: dict[str, float]
-
-
-def _info(loaded: LoadedVersion) -> VersionInfo:
-    return VersionInfo(loaded.name, loaded.version, loaded.kind, loaded.objective)
 
 
 class ServingDataPlane:
@@ -170,7 +172,7 @@ class ServingDataPlane:
         prediction = Prediction(
             scores.astype(np.float32), is_rating, strategy, tuple(np.flatnonzero(fallback).tolist())
         )
-        return Answer(_info(loaded), prediction)
+        return Answer(loaded.info, prediction)
 
     def recommend(
         self,
@@ -228,8 +230,7 @@ class ServingDataPlane:
             raw[excluded[known]] = -np.inf
         best = top_k(raw, k)
         shown = scorer.shown(raw[best]) if query is not None else raw[best]
-        items = self._scored(loaded, best, shown)
-        return Answer(_info(loaded), Recommendation(items, strategy, reason))
+        return Answer(loaded.info, Recommendation(best, shown, index, strategy, reason))
 
     def similar_items(
         self, model: str, version: int, item_id: int, k: int
@@ -241,6 +242,11 @@ class ServingDataPlane:
             InvalidRequest: k out of range.
             UnknownItem: the item is not in the version's training data.
         """
+        answer = self.similar_rows(model, version, item_id, k)
+        return Answer(answer.model, answer.value.items)
+
+    def similar_rows(self, model: str, version: int, item_id: int, k: int) -> Answer[Ranked]:
+        """similar_items as arrays (see Ranked)."""
         check_k(k, self.max_k)
         loaded = self.registry.get(model, version)
         scorer = loaded.scorer
@@ -248,24 +254,7 @@ class ServingDataPlane:
         similarity = scorer.unit_items @ scorer.unit_items[item]
         similarity[[OOV_INDEX, item]] = -np.inf
         best = top_k(similarity, k)
-        return Answer(_info(loaded), self._scored(loaded, best, similarity[best]))
-
-    @staticmethod
-    def _scored(loaded: LoadedVersion, rows: np.ndarray, scores: np.ndarray) -> list[ScoredItem]:
-        catalog = loaded.scorer.catalog
-        genres = loaded.scorer.index.item_genres
-        positions = rows - 1
-        return [
-            ScoredItem(item_id=item, title=title, genres=genres[p], year=year, score=score)
-            for p, item, title, year, score in zip(
-                positions.tolist(),
-                catalog.item_ids[positions].tolist(),
-                catalog.item_titles[positions].tolist(),
-                catalog.item_years[positions].tolist(),
-                np.asarray(scores, dtype=np.float64).tolist(),
-                strict=True,
-            )
-        ]
+        return Answer(loaded.info, Ranked(best, similarity[best], scorer.index))
 
     def evaluate(
         self,
@@ -314,7 +303,7 @@ class ServingDataPlane:
 
     def _evaluation(self, loaded: LoadedVersion, k: int, threshold: float) -> Evaluation:
         return Evaluation(
-            model=_info(loaded),
+            model=loaded.info,
             split=str(loaded.manifest.get("split", "")),
             num_ratings=len(loaded.scorer.catalog.test_ratings),
             values=self._metrics(loaded, k, threshold),

@@ -8,6 +8,7 @@ a swap never fails or changes a request in flight.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import threading
 import time
@@ -46,8 +47,19 @@ AVAILABLE, FAILED, UNLOADED = "AVAILABLE", "FAILED", "UNLOADED"
 
 
 @dataclasses.dataclass(frozen=True)
+class VersionInfo:
+    """Names the model version that answered."""
+
+    name: str
+    version: int
+    kind: str
+    objective: str
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
 class LoadedVersion:
-    """A verified version in memory, ready to score."""
+    """A verified version in memory, ready to score (compared by identity: each load is
+    its own)."""
 
     name: str
     version: int
@@ -55,6 +67,11 @@ class LoadedVersion:
     objective: str
     manifest: dict[str, Any]
     scorer: Scorer
+
+    @functools.cached_property
+    def info(self) -> VersionInfo:
+        """Who answered, for responses."""
+        return VersionInfo(self.name, self.version, self.kind, self.objective)
 
 
 @dataclasses.dataclass(frozen=True)

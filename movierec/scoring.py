@@ -32,13 +32,16 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     Returns:
         int64 indices into `scores`, shape [min(k, finite count)], ties broken by index.
     """
-    finite = np.flatnonzero(np.isfinite(scores))
-    if len(finite) > k:
-        values = scores[finite]
-        kth_largest = np.partition(values, len(values) - k)[len(values) - k]
-        finite = finite[values >= kth_largest]
-    order = np.lexsort((finite, -scores[finite]))[:k]
-    return finite[order].astype(np.int64)
+    if len(scores) > 4 * k:
+        # One partition over everything (no copies), then only the candidates are sorted:
+        # those tied with the k-th score are all kept so that ties break by index.
+        kth_largest = np.partition(scores, len(scores) - k)[len(scores) - k]
+        candidates = np.flatnonzero(scores >= kth_largest)
+    else:
+        candidates = np.arange(len(scores))
+    candidates = candidates[np.isfinite(scores[candidates])]
+    order = np.lexsort((candidates, -scores[candidates]))[:k]
+    return candidates[order].astype(np.int64)
 
 
 def check_k(k: int, max_k: int) -> None:

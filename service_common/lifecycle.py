@@ -14,7 +14,6 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from service_common.interceptors import ErrorMappingInterceptor, TokenAuthInterceptor
 from service_common.security import ConfigError, check_exposure, check_token
 
 logger = logging.getLogger(__name__)
@@ -34,13 +33,15 @@ def build_server(
     credentials: grpc.ServerCredentials | None = None,
     allow_plaintext_token: bool = False,
 ) -> tuple[grpc.Server, int]:
-    """A gRPC server with error mapping (and token auth when `token`), bound to `address`,
-    with explicit message-size limits.
+    """A gRPC server bound to `address`, with explicit message-size limits; services are
+    added with service_common.handlers.add_service (which checks the token and maps
+    errors).
 
     Args:
         address: host:port; port 0 picks a free port.
         workers: Size of the handler thread pool.
-        token: Bearer token to require, or None for no auth.
+        token: The bearer token the services will require, or None (checked here: empty
+            is an error, and a token in clear text beyond loopback is refused).
         reuse_port: Let several processes listen on one port (SO_REUSEPORT); off by
             default, so a second server on a taken port fails instead of silently sharing.
         credentials: TLS credentials (service_common.security.server_credentials); None
@@ -58,12 +59,8 @@ def build_server(
     check_exposure(
         address.rpartition(":")[0], token, credentials is not None, allow_plaintext_token
     )
-    interceptors = [ErrorMappingInterceptor()]
-    if token:
-        interceptors.insert(0, TokenAuthInterceptor(token))
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers),
-        interceptors=interceptors,
         options=[
             ("grpc.so_reuseport", 1 if reuse_port else 0),
             ("grpc.max_receive_message_length", MAX_RECEIVE_MESSAGE_BYTES),

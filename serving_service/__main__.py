@@ -35,7 +35,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--max-k", type=int, default=1000, help="largest k accepted")
     parser.add_argument("--max-batch", type=int, default=10_000, help="largest Predict batch")
-    parser.add_argument("--workers", type=int, default=8, help="handler threads")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="serving processes sharing the port, one core each (see README, Serving on"
+        " every core)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=2, help="handler threads per process (few is fastest)"
+    )
     parser.add_argument(
         "--reuse-port",
         action="store_true",
@@ -46,9 +55,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-format", choices=("text", "json"), default="text")
 
 
-def run(args: argparse.Namespace) -> int:
-    """Starts the server from parsed flags and blocks until SIGTERM/SIGINT."""
+def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
+    """Starts the server from parsed flags (with --workers N > 1, N supervised processes
+    given `argv`) and blocks until SIGTERM/SIGINT."""
     setup_logging(args.log_format)
+    if args.workers < 1:
+        print(f"error: --workers must be >= 1, got {args.workers}", file=sys.stderr)
+        return 2
+    if args.workers > 1:
+        from serving_service.workers import serve_workers
+
+        port = args.port if args.port is not None else ServingConfig.from_env().port
+        return serve_workers(list(argv or []), args.host, port, args.workers)
     try:
         pins = tuple(parse_pins(args.pin).items())
     except ValueError as error:
@@ -64,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
             pins=pins,
             max_k=args.max_k,
             max_batch=args.max_batch,
-            workers=args.workers,
+            threads=args.threads,
             reuse_port=args.reuse_port,
             drain_seconds=args.drain_seconds,
             grace_seconds=args.grace_seconds,
@@ -84,7 +102,8 @@ def main(argv: list[str] | None = None, prog: str = "serving_service") -> int:
     """Entry point; `prog` names the command in help and errors."""
     parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     add_arguments(parser)
-    return run(parser.parse_args(argv))
+    argv = sys.argv[1:] if argv is None else list(argv)
+    return run(parser.parse_args(argv), argv)
 
 
 if __name__ == "__main__":

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from movierec.dataplane import Evaluation, ServingDataPlane, VersionInfo
+from movierec.dataplane import Evaluation, Ranked, ServingDataPlane, VersionInfo
 from movierec.errors import InvalidRequest
 from movierec.features import UserFeatures
 from movierec.registry import ModelState
-from movierec.scoring import ScoredItem
 from movierec.v1 import common_pb2, serving_pb2, serving_pb2_grpc
+from serving_service.encoding import ItemEncoder
+
+MAX_ENCODERS = 32
+"""Loaded versions whose item encodings are kept (a version retired from the registry
+drops out as newer ones come)."""
 
 _VERSION_STATE = {
     "AVAILABLE": serving_pb2.VersionStatus.AVAILABLE,
@@ -21,16 +25,6 @@ def version_pb(info: VersionInfo) -> common_pb2.ModelVersion:
     return common_pb2.ModelVersion(
         name=info.name, version=info.version, kind=info.kind, objective=info.objective
     )
-
-
-def items_pb(items: list[ScoredItem]) -> list[common_pb2.ScoredItem]:
-    """ScoredItem messages of library ScoredItems."""
-    return [
-        common_pb2.ScoredItem(
-            item_id=i.item_id, title=i.title, genres=i.genres, score=i.score, year=i.year
-        )
-        for i in items
-    ]
 
 
 def evaluation_pb(evaluation: Evaluation) -> common_pb2.EvaluationMetrics:
@@ -97,11 +91,29 @@ def _user(message) -> tuple[int | None, UserFeatures | None]:
 
 class ServingServicer(serving_pb2_grpc.ServingServiceServicer):
     """Translates ServingService calls to a ServingDataPlane; errors are mapped to status
-    codes by service_common.interceptors.ErrorMappingInterceptor.
+    codes by service_common.handlers (see add_service).
     """
+
+    RAW_RESPONSES = ("Recommend", "SimilarItems")
+    """Methods answering serialized bytes (serving_service.encoding)."""
+    SLOW_METHODS = ("Metrics", "SetServingVersion")
+    """Methods that may compute or load for long; they get their own threads."""
 
     def __init__(self, plane: ServingDataPlane):
         self.plane = plane
+        self._encoders: dict[int, tuple[Ranked, ItemEncoder]] = {}
+
+    def _encoder(self, info: VersionInfo, ranked: Ranked) -> ItemEncoder:
+        """The item encoder of the version behind `ranked` (one per loaded version)."""
+        key = id(ranked.index)
+        known = self._encoders.get(key)
+        if known is not None and known[0].index is ranked.index:
+            return known[1]
+        encoder = ItemEncoder(info, ranked.index)
+        if len(self._encoders) >= MAX_ENCODERS:
+            self._encoders.pop(next(iter(self._encoders)))
+        self._encoders[key] = (ranked, encoder)  # holding ranked keeps the id unique
+        return encoder
 
     def Predict(self, request, context):
         """Scores of a batch of user-item pairs."""
@@ -136,20 +148,19 @@ class ServingServicer(serving_pb2_grpc.ServingServiceServicer):
             exclude_item_ids=list(request.exclude_item_ids),
             features=features,
         )
-        return serving_pb2.RecommendResponse(
-            model=version_pb(answer.model),
-            items=items_pb(answer.value.items),
-            strategy=answer.value.strategy,
-            reason=answer.value.reason,
+        ranked = answer.value
+        return self._encoder(answer.model, ranked).recommend_response(
+            ranked.rows, ranked.scores, ranked.strategy, ranked.reason
         )
 
     def SimilarItems(self, request, context):
         """Top-k items most similar to one item."""
-        answer = self.plane.similar_items(
+        answer = self.plane.similar_rows(
             request.model.name, request.model.version, request.item_id, request.k
         )
-        return serving_pb2.SimilarItemsResponse(
-            model=version_pb(answer.model), items=items_pb(answer.value)
+        ranked = answer.value
+        return self._encoder(answer.model, ranked).similar_items_response(
+            ranked.rows, ranked.scores
         )
 
     def Metrics(self, request, context):

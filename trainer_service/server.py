@@ -8,7 +8,8 @@ import os
 import threading
 
 from movierec.model_store import ModelStore
-from movierec.v1 import trainer_pb2, trainer_pb2_grpc
+from movierec.v1 import trainer_pb2
+from service_common.handlers import add_service
 from service_common.lifecycle import (
     add_health_and_reflection,
     build_server,
@@ -114,8 +115,11 @@ class TrainerServer:
             credentials=server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca),
             allow_plaintext_token=config.allow_plaintext_token,
         )
-        trainer_pb2_grpc.add_TrainerServiceServicer_to_server(
-            TrainerServicer(self.jobs, self.store), self.server
+        add_service(
+            self.server,
+            trainer_pb2.DESCRIPTOR.services_by_name["TrainerService"],
+            TrainerServicer(self.jobs, self.store),
+            config.token,
         )
         self.health = add_health_and_reflection(self.server, [SERVICE_NAME])
         self._draining = threading.Event()

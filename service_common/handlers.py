@@ -1,0 +1,169 @@
+"""How a servicer is registered: every method wrapped once, at registration, with request
+parsing that cannot fail as INTERNAL, the bearer-token check, and the mapping of domain
+errors to status codes.
+
+Wrapping at registration rather than in a grpc.ServerInterceptor keeps the per-call cost
+to one extra Python frame: an interceptor builds new handler objects on every call.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Callable, Collection
+from concurrent import futures
+
+import grpc
+from google.protobuf import message_factory
+from google.protobuf.descriptor import ServiceDescriptor
+
+from movierec import errors
+
+logger = logging.getLogger(__name__)
+
+STATUS_OF = (
+    (errors.InvalidRequest, grpc.StatusCode.INVALID_ARGUMENT),
+    (errors.DatasetError, grpc.StatusCode.INVALID_ARGUMENT),
+    (errors.NotFound, grpc.StatusCode.NOT_FOUND),
+    (errors.ModelNotReady, grpc.StatusCode.UNAVAILABLE),
+    (errors.QueueFull, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (errors.CorruptVersion, grpc.StatusCode.FAILED_PRECONDITION),
+    (errors.PolicyConflict, grpc.StatusCode.FAILED_PRECONDITION),
+)
+"""Domain error class to status code; the first match wins."""
+
+
+def status_of(error: Exception) -> grpc.StatusCode:
+    """Status code for an exception: its domain mapping, else INTERNAL."""
+    for error_type, code in STATUS_OF:
+        if isinstance(error, error_type):
+            return code
+    return grpc.StatusCode.INTERNAL
+
+
+class _Undecodable:
+    """Stands for a request whose bytes do not parse, so that the handler can answer
+    INVALID_ARGUMENT (gRPC itself would answer INTERNAL)."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+
+def _tolerant(deserialize: Callable[[bytes], object]) -> Callable[[bytes], object]:
+    def parse(data: bytes):
+        try:
+            return deserialize(data)
+        except Exception as error:  # noqa: BLE001 - any parse failure is the caller's
+            return _Undecodable(error)
+
+    return parse
+
+
+def _identity(response: bytes) -> bytes:
+    return response
+
+
+class _Guard:
+    """Checks one call before its behaviour runs, and maps what it raises."""
+
+    def __init__(self, method: str, token: str | None):
+        self.method = method
+        self.expected = f"Bearer {token}".encode() if token else None
+
+    def admit(self, request, context: grpc.ServicerContext) -> None:
+        if self.expected is not None:
+            presented = b""
+            for key, value in context.invocation_metadata() or ():
+                if key == "authorization":
+                    presented = str(value).encode()
+            if not hmac.compare_digest(presented, self.expected):
+                context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
+        if isinstance(request, _Undecodable):
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"the request does not parse as this method's message: {request.error}",
+            )
+
+    def fail(self, context: grpc.ServicerContext, error: Exception) -> None:
+        if not isinstance(error, errors.MovierecError) and context.code() is not None:
+            raise error  # the behaviour aborted with its own status already
+        code = status_of(error)
+        if code is grpc.StatusCode.INTERNAL:
+            logger.exception("unexpected error in %s", self.method)
+            context.abort(code, "internal error; the server log has the details")
+        context.abort(code, str(error))
+
+
+def _unary(behaviour: Callable, guard: _Guard) -> Callable:
+    def handle(request, context):
+        guard.admit(request, context)
+        try:
+            return behaviour(request, context)
+        except Exception as error:  # noqa: BLE001 - mapped, or re-raised if aborted
+            guard.fail(context, error)
+
+    return handle
+
+
+def _stream(behaviour: Callable, guard: _Guard) -> Callable:
+    def handle(request, context):
+        guard.admit(request, context)
+        try:
+            yield from behaviour(request, context)
+        except Exception as error:  # noqa: BLE001 - mapped, or re-raised if aborted
+            guard.fail(context, error)
+
+    return handle
+
+
+def add_service(
+    server: grpc.Server,
+    service: ServiceDescriptor,
+    servicer: object,
+    token: str | None,
+    raw_responses: Collection[str] = (),
+    slow_methods: Collection[str] = (),
+    slow_pool: futures.ThreadPoolExecutor | None = None,
+) -> None:
+    """Registers every method of `service` on `server`, answered by the servicer's method
+    of the same name.
+
+    Args:
+        server: The server.
+        service: The service's descriptor (e.g. serving_pb2.DESCRIPTOR.services_by_name[...]).
+        servicer: An object with one method per RPC.
+        token: Bearer token every call must carry, or None.
+        raw_responses: Methods whose servicer returns the response already serialized.
+        slow_methods: Methods run on `slow_pool` instead of the server's threads (through
+            gRPC's experimental per-method thread pool), so that a long computation never
+            holds up the others.
+        slow_pool: The threads of slow_methods.
+    """
+    handlers = {}
+    for method in service.methods:
+        path = f"/{service.full_name}/{method.name}"
+        guard = _Guard(path, token)
+        request_class = message_factory.GetMessageClass(method.input_type)
+        response_class = message_factory.GetMessageClass(method.output_type)
+        serialize = _identity if method.name in raw_responses else response_class.SerializeToString
+        behaviour = getattr(servicer, method.name)
+        wrap = _stream if method.server_streaming else _unary
+        wrapped = wrap(behaviour, guard)
+        if slow_pool is not None and method.name in slow_methods:
+            wrapped.experimental_thread_pool = slow_pool  # type: ignore[attr-defined]
+        if method.server_streaming:
+            handlers[method.name] = grpc.unary_stream_rpc_method_handler(
+                wrapped,
+                request_deserializer=_tolerant(request_class.FromString),
+                response_serializer=serialize,
+            )
+        else:
+            handlers[method.name] = grpc.unary_unary_rpc_method_handler(
+                wrapped,
+                request_deserializer=_tolerant(request_class.FromString),
+                response_serializer=serialize,
+            )
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(service.full_name, handlers),)
+    )
+    server.add_registered_method_handlers(service.full_name, handlers)
