@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from client.loadgen import run_load
+from client.load import LoadSpec, run_load
 from client.sdk import ServingClient
 from movierec.model_store import ModelStore
 from movierec.registry import load_version
@@ -115,30 +115,34 @@ def over_grpc(store: ModelStore, requests: int) -> None:
         for method in ("recommend", "predict"):
             for concurrency in (1, 8):
                 report = run_load(
-                    address,
-                    "bench",
-                    users,
-                    item_ids=items,
-                    method=method,
-                    k=10,
-                    concurrency=concurrency,
-                    max_requests=requests,
-                    duration_s=60,
+                    LoadSpec(
+                        target=address,
+                        model="bench",
+                        mix={method: 1.0},
+                        user_ids=users,
+                        item_ids=items,
+                        concurrency=concurrency,
+                        connections=1,
+                        requests=requests,
+                        duration_s=60,
+                    )
                 )
                 rows.append(
                     (
                         method,
                         concurrency,
-                        report.requests,
+                        report.calls,
                         sum(report.errors.values()),
-                        report.throughput,
+                        report.qps,
                         report.p50_ms,
                         report.p99_ms,
                     )
                 )
         print(f"\nOver gRPC on loopback, one serving process, {requests} calls per row (k=10)")
         print(
-            table(("method", "threads", "calls", "errors", "per_second", "p50_ms", "p99_ms"), rows)
+            table(
+                ("method", "in_flight", "calls", "errors", "per_second", "p50_ms", "p99_ms"), rows
+            )
         )
     finally:
         process.terminate()

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import importlib
 import json
+import math
 import os
 import pathlib
 import sys
@@ -46,9 +47,11 @@ def _json(value: object) -> str:
             return [plain(v) for v in obj]
         if isinstance(obj, dict):
             return {k: plain(v) for k, v in obj.items()}
+        if isinstance(obj, float) and not math.isfinite(obj):
+            return None  # JSON has no NaN or infinity
         return obj
 
-    return json.dumps(plain(value), indent=2)
+    return json.dumps(plain(value), indent=2, allow_nan=False)
 
 
 def _header(model: types.ModelVersion) -> str:
@@ -386,58 +389,95 @@ def cmd_train(args) -> str | None:
     return _finished(job, args.json)
 
 
-def cmd_loadgen(args) -> str:
-    """Bounded load against the serving service; prints throughput and latencies."""
-    from client.loadgen import run_load
+def _mix(text: str) -> dict[str, float]:
+    """Argparse type of --mix recommend=8,predict=1,similar=1."""
+    mix: dict[str, float] = {}
+    for part in text.split(","):
+        name, sep, weight = part.partition("=")
+        try:
+            mix[name.strip()] = float(weight) if sep else 1.0
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected METHOD=WEIGHT, got {part!r}") from None
+    return mix
 
-    first, last = args.users
-    if first > last or args.items[0] > args.items[1]:
-        raise ValueError("--users and --items take FIRST <= LAST")
-    report = run_load(
-        args.serving,
-        args.model,
-        list(range(first, last + 1)),
-        item_ids=list(range(args.items[0], args.items[1] + 1)),
-        method=args.method,
+
+def cmd_load(args) -> str:
+    """Load against the serving service; prints QPS, latencies and errors by status code.
+    Exits 1 when no call succeeded."""
+    from client.load import LoadSpec, catalog_users, run_load
+
+    weights = None
+    users: Sequence[int]
+    items: Sequence[int]
+    if args.users_from_store:
+        user_array, counts, item_array = catalog_users(args.users_from_store, args.model)
+        users, items = user_array.tolist(), item_array.tolist()
+        weights = counts if args.by_activity else None
+    else:
+        if args.by_activity:
+            raise ValueError("--by-activity needs --users-from-store")
+        if args.users[0] > args.users[1] or args.items[0] > args.items[1]:
+            raise ValueError("--users and --items take FIRST <= LAST")
+        users = range(args.users[0], args.users[1] + 1)
+        items = range(args.items[0], args.items[1] + 1)
+    spec = LoadSpec(
+        target=args.serving,
+        model=args.model,
+        mix=args.mix,
         k=args.k,
+        user_ids=list(users),
+        user_weights=list(weights) if weights is not None else None,
+        item_ids=list(items),
         concurrency=args.concurrency,
-        max_requests=args.requests,
+        connections=args.connections,
+        processes=args.processes,
         duration_s=args.duration,
+        requests=args.requests,
+        warmup_s=args.warmup,
+        timeout_s=args.timeout,
         token=_token(args),
         tls=_tls(args),
-        timeout=args.timeout,
     )
-    if not report.versions:
-        print(_json(report) if args.json else "no call succeeded", file=sys.stdout)
+    tty = sys.stderr.isatty() and not args.json
+
+    def progress(calls: int, seconds: float) -> None:
+        if tty:
+            rate = calls / seconds if seconds else 0.0
+            print(f"\r{calls:,} calls in {seconds:.0f}s ({rate:,.0f}/s)", end="", file=sys.stderr)
+
+    report = run_load(spec, progress)
+    if tty:
+        print(file=sys.stderr)
+    output = _json(report) if args.json else _load_table(report)
+    if report.calls and not sum(report.by_method.values()):
+        print(output)
         errors = ", ".join(f"{code} {count}" for code, count in sorted(report.errors.items()))
         raise SystemExit(f"error: every call failed ({errors})")
-    if args.json:
-        return _json(report)
+    return output
+
+
+def _load_table(report) -> str:
     rows = [
         (
-            report.requests,
+            report.calls,
             sum(report.errors.values()),
             report.seconds,
-            report.throughput,
+            report.qps,
             report.p50_ms,
             report.p90_ms,
             report.p99_ms,
             report.max_ms,
         )
     ]
-    headers = (
-        "requests",
-        "errors",
-        "seconds",
-        "per_second",
-        "p50_ms",
-        "p90_ms",
-        "p99_ms",
-        "max_ms",
-    )
+    headers = ("calls", "errors", "seconds", "qps", "p50_ms", "p90_ms", "p99_ms", "max_ms")
     errors = ", ".join(f"{code} {count}" for code, count in sorted(report.errors.items()))
-    versions = ", ".join(f"v{v}: {n}" for v, n in sorted(report.versions.items()))
-    return _table(headers, rows) + f"\nversions: {versions or '-'}\nerrors: {errors or '-'}"
+    methods = ", ".join(f"{name} {count}" for name, count in sorted(report.by_method.items()))
+    cpu = 1000 * report.client_cpu_seconds / max(report.calls, 1)
+    return (
+        _table(headers, rows)
+        + f"\nanswered: {methods or '-'}\nerrors: {errors or '-'}"
+        + f"\nclient CPU: {cpu:.3f} ms per call"
+    )
 
 
 def cmd_job(args) -> str:
@@ -705,20 +745,36 @@ def build_parser() -> argparse.ArgumentParser:
                 "--threshold", type=float, help="lowest held-out rating that is relevant (4)"
             )
 
-    load = client_command("loadgen", "bounded load against the serving service", "serving")
+    load = client_command(
+        "load", "load the serving service and report QPS and latencies", "serving"
+    )
     load.add_argument("--model", required=True)
-    load.add_argument("--method", choices=("recommend", "predict"), default="recommend")
-    load.add_argument("-k", type=int, default=10, help="items per call")
-    load.add_argument("--concurrency", type=int, default=4)
-    load.add_argument("--requests", type=int, default=1000, help="at most this many calls")
-    load.add_argument("--duration", type=float, default=10.0, help="at most this many seconds")
+    load.add_argument(
+        "--mix",
+        type=_mix,
+        default={"recommend": 1.0},
+        metavar="METHOD=WEIGHT,...",
+        help="weighted RPC mix of recommend, predict, similar (default recommend=1)",
+    )
+    load.add_argument("-k", type=int, default=10, help="items per call (pairs for predict)")
+    load.add_argument("--concurrency", type=int, default=16, help="calls in flight per process")
+    load.add_argument(
+        "--connections",
+        type=int,
+        default=4,
+        help="connections per process (at least the server's --workers to reach them all)",
+    )
+    load.add_argument("--processes", type=int, default=1, help="generator processes")
+    load.add_argument("--duration", type=float, default=10.0, help="measured seconds at most")
+    load.add_argument("--requests", type=int, default=0, help="measured calls at most (0: no cap)")
+    load.add_argument("--warmup", type=float, default=1.0, help="seconds before measuring")
     load.add_argument(
         "--users",
         type=int,
         nargs=2,
         default=(1, 943),
         metavar=("FIRST", "LAST"),
-        help="raw user ids to draw from (default ml-100k's 1..943)",
+        help="raw user ids to draw from uniformly (default ml-100k's 1..943)",
     )
     load.add_argument(
         "--items",
@@ -726,9 +782,19 @@ def build_parser() -> argparse.ArgumentParser:
         nargs=2,
         default=(1, 1682),
         metavar=("FIRST", "LAST"),
-        help="raw item ids for --method predict (default 1..1682)",
+        help="raw item ids for predict and similar (default 1..1682)",
     )
-    load.set_defaults(handler=cmd_loadgen)
+    load.add_argument(
+        "--users-from-store",
+        metavar="STORE",
+        help="take users and items from the model's newest version in this store",
+    )
+    load.add_argument(
+        "--by-activity",
+        action="store_true",
+        help="with --users-from-store: draw users in proportion to their ratings",
+    )
+    load.set_defaults(handler=cmd_load)
 
     synth = sub.add_parser("synth", help="write a synthetic dot version into a store")
     synth.add_argument(

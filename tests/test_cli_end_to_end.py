@@ -166,33 +166,42 @@ def test_queue_then_follow_a_job(services):
 def test_flag_mistakes_exit_2_with_a_message(trained):
     result = run("status", "--serving", trained, "--wait-version", "1", check=False)
     assert result.returncode == 2 and "error: --wait-version needs --model" in result.stderr
-    result = run("loadgen", "--serving", trained, "--model", "demo", "--duration", "0", check=False)
-    assert result.returncode == 2 and "duration_s must be in" in result.stderr
+    result = run("load", "--serving", trained, "--model", "demo", "--duration", "0", check=False)
+    assert result.returncode == 2 and "duration must be in" in result.stderr
 
 
-def test_loadgen_reports_and_fails_when_every_call_fails(trained):
+def test_load_reports_and_fails_when_every_call_fails(trained):
     ok = run(
-        "loadgen",
+        "load",
         "--serving",
         trained,
         "--model",
         "demo",
+        "--mix",
+        "recommend=3,predict=1",
         "--requests",
         "20",
         "--concurrency",
         "2",
+        "--warmup",
+        "0",
         "--json",
     )
     report = json.loads(ok.stdout)
-    assert report["requests"] == 20 and report["versions"] == {"1": 20}
+    assert report["calls"] == 20 and sum(report["by_method"].values()) == 20
+    assert report["errors"] == {}
     failed = run(
-        "loadgen",
+        "load",
         "--serving",
         trained,
         "--model",
         "demo",
         "--requests",
         "5",
+        "--concurrency",
+        "1",
+        "--warmup",
+        "0",
         "--users",
         "5000",
         "5001",

@@ -1,6 +1,7 @@
 """The serving service over real gRPC on loopback, with hand-made versions (no TensorFlow)."""
 
 import asyncio
+import dataclasses
 import subprocess
 import sys
 import threading
@@ -20,7 +21,7 @@ from client import (
     UnavailableError,
     UserFeatures,
 )
-from client.loadgen import run_load
+from client.load import LoadSpec, run_load
 from movierec.v1 import serving_pb2, serving_pb2_grpc
 from tests.fakes import publish_fake
 from tests.test_registry import corrupt
@@ -225,17 +226,53 @@ def test_async_client(served):
 
 def test_load_generator_is_bounded_and_reports(served):
     _, address, _ = served
-    report = run_load(address, "m", [10, 20, 30, 99], concurrency=3, max_requests=60, duration_s=20)
-    assert report.requests == 60
-    ok = sum(report.versions.values())
-    assert report.versions.keys() == {1}
-    assert ok + report.errors.get("NOT_FOUND", 0) == 60  # user 99 is unknown
+    spec = LoadSpec(
+        target=address,
+        model="m",
+        mix={"recommend": 2, "predict": 1, "similar": 1},
+        k=2,
+        user_ids=[10, 20, 30, 99],
+        item_ids=[100, 101, 102],
+        concurrency=3,
+        connections=2,
+        requests=60,
+        duration_s=20,
+        warmup_s=0,
+    )
+    report = run_load(spec)
+    assert report.calls == 60
+    answered = sum(report.by_method.values())
+    assert set(report.by_method) == {"recommend", "predict", "similar"}
+    assert answered + report.errors.get("NOT_FOUND", 0) == 60  # user 99 is unknown
     assert report.errors.keys() <= {"NOT_FOUND"}
     assert 0 < report.p50_ms <= report.p99_ms <= report.max_ms
-    with pytest.raises(ValueError, match="duration_s"):
-        run_load(address, "m", [10], duration_s=0)
-    with pytest.raises(ValueError, match="predict needs item_ids"):
-        run_load(address, "m", [10], method="predict")
+    two = run_load(dataclasses.replace(spec, processes=2, concurrency=4, requests=40))
+    assert two.calls == 40 and two.client_cpu_seconds > 0
+    with pytest.raises(ValueError, match="duration"):
+        run_load(dataclasses.replace(spec, duration_s=0))
+    with pytest.raises(ValueError, match="mix methods"):
+        run_load(dataclasses.replace(spec, mix={"delete": 1}))
+
+
+def test_load_generator_counts_errors_when_the_server_goes(store, start_serving):
+    publish_fake(store, "m")
+    server, address = start_serving(store.root)
+    spec = LoadSpec(
+        target=address,
+        model="m",
+        user_ids=[10],
+        item_ids=[100],
+        concurrency=2,
+        duration_s=1.5,
+        warmup_s=0,
+        timeout_s=1,
+    )
+    stopper = threading.Timer(0.5, server.stop, args=(0,))
+    stopper.start()
+    report = run_load(spec)
+    stopper.join()
+    assert sum(report.by_method.values()) > 0
+    assert report.errors.get("UNAVAILABLE", 0) > 0
 
 
 def test_wait_for_version_needs_a_model(served):
@@ -278,7 +315,7 @@ def test_watcher_survives_a_bad_manifest_at_start_and_serves_later_versions(stor
 
 def test_serving_and_client_modules_never_import_tensorflow():
     code = (
-        "import sys, serving_service.__main__, client.cli, client.loadgen, trainer_service.server;"
+        "import sys, serving_service.__main__, client.cli, client.load, trainer_service.server;"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras'));"
         "print(heavy)"
     )
