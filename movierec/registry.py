@@ -197,6 +197,12 @@ class ModelRegistry:
         self.pins = dict(pins or {})
         self._snapshot = _Snapshot({}, {}, {}, {})
         self._refresh_lock = threading.Lock()
+        self.load_failures = 0
+        """Versions refused so far (each refusal of a changed folder counts once)."""
+        self.swaps = 0
+        """Refreshes that changed what is loaded or served."""
+        self.swap_seconds = 0.0
+        """Total seconds of those refreshes (verifying, loading, probing)."""
 
     def refresh(self) -> bool:
         """Polls the store once: reads each model's policy, loads new good versions and the
@@ -207,6 +213,7 @@ class ModelRegistry:
             True when the set of loaded versions, or a serving version, changed.
         """
         with self._refresh_lock:
+            started = time.perf_counter()
             old = self._snapshot
             snapshot = _Snapshot({}, {}, {}, {})
             for name in self.store.list_models():
@@ -225,6 +232,9 @@ class ModelRegistry:
                 if old.serving.get(name) != version and version:
                     logger.info("%s now serves version %d", name, version)
             self._snapshot = snapshot
+            if changed:
+                self.swaps += 1
+                self.swap_seconds += time.perf_counter() - started
             return changed
 
     def _policy(self, name: str, previous: ServingPolicy | None) -> ServingPolicy:
@@ -287,6 +297,7 @@ class ModelRegistry:
         except Exception as error:  # noqa: BLE001 - one bad folder must not stop serving
             if previous is None or previous.error != str(error):
                 logger.warning("refusing %s version %d: %s", name, version, error)
+            self.load_failures += 1
             states[version] = VersionState(version, FAILED, "", str(error), time.time(), signature)
             return None
         logger.info("loaded %s version %d", name, version)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import time
 from collections.abc import Callable, Collection
 from concurrent import futures
 
@@ -18,6 +19,7 @@ from google.protobuf import message_factory
 from google.protobuf.descriptor import ServiceDescriptor
 
 from movierec import errors
+from service_common.telemetry import CallStats
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +118,34 @@ def _stream(behaviour: Callable, guard: _Guard) -> Callable:
     return handle
 
 
+def _counted(handle: Callable, name: str, calls: CallStats, streaming: bool) -> Callable:
+    """`handle` with each call's status code and seconds recorded in `calls`."""
+
+    def finish(context, started: float) -> None:
+        code = context.code()
+        calls.record(name, code.name if code is not None else "OK", time.perf_counter() - started)
+
+    if streaming:
+
+        def counted_stream(request, context):
+            started = time.perf_counter()
+            try:
+                yield from handle(request, context)
+            finally:
+                finish(context, started)
+
+        return counted_stream
+
+    def counted(request, context):
+        started = time.perf_counter()
+        try:
+            return handle(request, context)
+        finally:
+            finish(context, started)
+
+    return counted
+
+
 def add_service(
     server: grpc.Server,
     service: ServiceDescriptor,
@@ -124,6 +154,7 @@ def add_service(
     raw_responses: Collection[str] = (),
     slow_methods: Collection[str] = (),
     slow_pool: futures.ThreadPoolExecutor | None = None,
+    calls: CallStats | None = None,
 ) -> None:
     """Registers every method of `service` on `server`, answered by the servicer's method
     of the same name.
@@ -138,6 +169,8 @@ def add_service(
             gRPC's experimental per-method thread pool), so that a long computation never
             holds up the others.
         slow_pool: The threads of slow_methods.
+        calls: Where each call's status code and duration are counted (Prometheus);
+            None counts nothing.
     """
     handlers = {}
     for method in service.methods:
@@ -149,6 +182,8 @@ def add_service(
         behaviour = getattr(servicer, method.name)
         wrap = _stream if method.server_streaming else _unary
         wrapped = wrap(behaviour, guard)
+        if calls is not None:
+            wrapped = _counted(wrapped, method.name, calls, method.server_streaming)
         if slow_pool is not None and method.name in slow_methods:
             wrapped.experimental_thread_pool = slow_pool  # type: ignore[attr-defined]
         if method.server_streaming:

@@ -52,6 +52,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_stop_arguments(parser)
     add_security_arguments(parser)
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve Prometheus metrics at http://HOST:PORT/metrics (0: a free port)",
+    )
     parser.add_argument("--log-format", choices=("text", "json"), default="text")
 
 
@@ -66,7 +71,7 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
         from serving_service.workers import serve_workers
 
         port = args.port if args.port is not None else ServingConfig.from_env().port
-        return serve_workers(list(argv or []), args.host, port, args.workers)
+        return serve_workers(list(argv or []), args.host, port, args.workers, args.metrics_port)
     try:
         pins = tuple(parse_pins(args.pin).items())
     except ValueError as error:
@@ -91,6 +96,7 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
             tls_key=args.tls_key,
             tls_client_ca=args.tls_client_ca,
             allow_plaintext_token=args.allow_plaintext_token,
+            metrics_port=args.metrics_port,
         )
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)

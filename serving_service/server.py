@@ -20,6 +20,7 @@ from service_common.lifecycle import (
     set_serving,
 )
 from service_common.security import resolve_token, server_credentials
+from service_common.telemetry import Telemetry, serve_metrics
 from serving_service.servicer import ServingServicer
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ class ServingConfig:
         tls_key: PEM private key of tls_cert.
         tls_client_ca: PEM CA bundle; clients must then present a certificate it signed.
         allow_plaintext_token: Permit a token without TLS on a non-loopback host.
+        metrics_port: Port of the Prometheus endpoint on `host` (0: a free one); None
+            serves none.
         reuse_port: Share the port with other serving processes (SO_REUSEPORT), to use
             every core of a host despite the GIL.
         drain_seconds: On SIGTERM, seconds of answering while health says NOT_SERVING.
@@ -76,6 +79,7 @@ class ServingConfig:
     tls_key: str | None = None
     tls_client_ca: str | None = None
     allow_plaintext_token: bool = False
+    metrics_port: int | None = None
 
     @classmethod
     def from_env(cls, **overrides) -> ServingConfig:
@@ -110,6 +114,7 @@ class ServingServer:
             ModelStore(config.store), config.keep_versions, dict(config.pins)
         )
         plane = ServingDataPlane(self.registry, config.max_k, config.max_batch)
+        self.telemetry = self._telemetry() if config.metrics_port is not None else None
         self._slow_pool = futures.ThreadPoolExecutor(
             max_workers=config.slow_threads, thread_name_prefix="slow-rpc"
         )
@@ -129,11 +134,52 @@ class ServingServer:
             raw_responses=ServingServicer.RAW_RESPONSES,
             slow_methods=ServingServicer.SLOW_METHODS,
             slow_pool=self._slow_pool,
+            calls=self.telemetry.calls if self.telemetry else None,
         )
         self.health = add_health_and_reflection(self.server, [SERVICE_NAME])
+        self.metrics_port: int | None = None
+        self._metrics_server = None
         self._stopping = threading.Event()
         self._draining = threading.Event()
         self._watcher = threading.Thread(target=self._watch, name="store-watcher", daemon=True)
+
+    def _telemetry(self) -> Telemetry:
+        telemetry = Telemetry("serving")
+        registry = self.registry
+        telemetry.add(
+            "gauge",
+            "movierec_serving_version",
+            "Version answering requests that name none (0: none loaded)",
+            lambda: [({"model": s.name}, s.serving_version) for s in registry.status()],
+        )
+        telemetry.add(
+            "gauge",
+            "movierec_serving_loaded_versions",
+            "Versions loaded",
+            lambda: [
+                ({"model": s.name}, sum(v.state == "AVAILABLE" for v in s.versions))
+                for s in registry.status()
+            ],
+        )
+        telemetry.add(
+            "counter",
+            "movierec_serving_load_failures",
+            "Versions refused at load",
+            lambda: [({}, registry.load_failures)],
+        )
+        telemetry.add(
+            "counter",
+            "movierec_serving_swaps",
+            "Store polls that changed what is loaded or served",
+            lambda: [({}, registry.swaps)],
+        )
+        telemetry.add(
+            "counter",
+            "movierec_serving_swap_seconds",
+            "Seconds spent in those polls (verify, load, probe)",
+            lambda: [({}, registry.swap_seconds)],
+        )
+        return telemetry
 
     def poll_once(self) -> None:
         """Refreshes the registry from the store and updates health."""
@@ -150,6 +196,11 @@ class ServingServer:
     def start(self) -> ServingServer:
         """Loads what the store holds, then starts answering and watching."""
         self.poll_once()
+        if self.telemetry is not None and self.config.metrics_port is not None:
+            self._metrics_server, self.metrics_port = serve_metrics(
+                self.telemetry, self.config.host, self.config.metrics_port
+            )
+            logger.info("metrics on http://%s:%d/metrics", self.config.host, self.metrics_port)
         self.server.start()
         self._watcher.start()
         logger.info("serving on %s:%d from %s", self.config.host, self.port, self.config.store)
@@ -165,6 +216,8 @@ class ServingServer:
         self._stopping.set()
         self.server.stop(grace).wait()
         self._slow_pool.shutdown(wait=False)
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
         if self._watcher.is_alive():
             self._watcher.join()
 

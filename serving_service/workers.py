@@ -69,7 +69,9 @@ class Worker:
         self.process.stdout.close()
 
 
-def serve_workers(argv: list[str], host: str, port: int, count: int) -> int:
+def serve_workers(
+    argv: list[str], host: str, port: int, count: int, metrics_port: int | None = None
+) -> int:
     """Runs `count` workers of `movierec serving argv` on one port until SIGTERM/SIGINT.
 
     Args:
@@ -78,6 +80,8 @@ def serve_workers(argv: list[str], host: str, port: int, count: int) -> int:
         host: The interface.
         port: The port; 0 picks a free one.
         count: Worker processes.
+        metrics_port: Worker n serves Prometheus metrics on metrics_port + n (0: each
+            a free port); None: none.
 
     Returns:
         The exit status: 0, 1 when the port cannot be had or a worker cannot start.
@@ -91,7 +95,7 @@ def serve_workers(argv: list[str], host: str, port: int, count: int) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     worker_argv = [*argv, "--workers", "1", "--reuse-port", "--port", str(port)]
-    workers = [Worker(n, worker_argv) for n in range(count)]
+    workers = [Worker(n, worker_argv + _metrics_flag(metrics_port, n)) for n in range(count)]
     try:
         for worker in workers:
             worker.start()
@@ -108,6 +112,12 @@ def serve_workers(argv: list[str], host: str, port: int, count: int) -> int:
             _restart_if_dead(worker, stopping)
     _stop(workers)
     return 0
+
+
+def _metrics_flag(metrics_port: int | None, number: int) -> list[str]:
+    if metrics_port is None:
+        return []
+    return ["--metrics-port", str(metrics_port + number if metrics_port else 0)]
 
 
 def _restart_if_dead(worker: Worker, stopping: threading.Event) -> None:

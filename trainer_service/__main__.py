@@ -31,6 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_stop_arguments(parser)
     add_security_arguments(parser)
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve Prometheus metrics at http://HOST:PORT/metrics (0: a free port)",
+    )
     parser.add_argument("--log-format", choices=("text", "json"), default="text")
 
 
@@ -54,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
             tls_key=args.tls_key,
             tls_client_ca=args.tls_client_ca,
             allow_plaintext_token=args.allow_plaintext_token,
+            metrics_port=args.metrics_port,
         )
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -186,6 +186,8 @@ class JobManager:
         self._context = multiprocessing.get_context("spawn")
         self._closed = False
         self.records = records
+        self.epochs_total = 0
+        """Epochs reported by jobs of this manager."""
         self.max_job_seconds = max_job_seconds
         self.sweep_interval = sweep_interval
         with self._lock:
@@ -508,6 +510,7 @@ class JobManager:
                     with self._lock:
                         job = self._jobs[job_id]
                         if not job.state.final:
+                            self.epochs_total += 1
                             self._update(job_id, epoch=report, epochs=(*job.epochs, report))
                 elif message[0] == "may_publish":
                     with self._lock:

@@ -17,8 +17,9 @@ from service_common.lifecycle import (
     set_serving,
 )
 from service_common.security import resolve_token, scrub_token_environment, server_credentials
+from service_common.telemetry import Telemetry, serve_metrics
 from trainer_service.job_records import JobRecords
-from trainer_service.jobs import DEFAULT_MAX_JOB_SECONDS, JobManager
+from trainer_service.jobs import DEFAULT_MAX_JOB_SECONDS, JobManager, JobState
 from trainer_service.servicer import TrainerServicer
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ class TrainerConfig:
         grace_seconds: Then, seconds calls in flight get to finish.
         max_job_seconds: Wall-clock limit of a job (a request may ask for less).
         jobs_db: SQLite file of the job records; None means <store>/.trainer/jobs.sqlite3.
+        metrics_port: Port of the Prometheus endpoint on `host` (0: a free one); None
+            serves none.
     """
 
     store: str = "./model_store"
@@ -69,6 +72,7 @@ class TrainerConfig:
     allow_plaintext_token: bool = False
     max_job_seconds: float = DEFAULT_MAX_JOB_SECONDS
     jobs_db: str | None = None
+    metrics_port: int | None = None
 
     @classmethod
     def from_env(cls, **overrides) -> TrainerConfig:
@@ -115,19 +119,47 @@ class TrainerServer:
             credentials=server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca),
             allow_plaintext_token=config.allow_plaintext_token,
         )
+        self.telemetry = self._telemetry() if config.metrics_port is not None else None
+        self.metrics_port: int | None = None
+        self._metrics_server = None
         add_service(
             self.server,
             trainer_pb2.DESCRIPTOR.services_by_name["TrainerService"],
             TrainerServicer(self.jobs, self.store),
             config.token,
+            calls=self.telemetry.calls if self.telemetry else None,
         )
         self.health = add_health_and_reflection(self.server, [SERVICE_NAME])
         self._draining = threading.Event()
+
+    def _telemetry(self) -> Telemetry:
+        telemetry = Telemetry("trainer")
+        jobs = self.jobs
+
+        def by_state():
+            counts = {state.value: 0 for state in JobState}
+            for job in jobs.list():
+                counts[job.state.value] += 1
+            return [({"state": state}, n) for state, n in counts.items()]
+
+        telemetry.add("gauge", "movierec_trainer_jobs", "Jobs remembered, by state", by_state)
+        telemetry.add(
+            "counter",
+            "movierec_trainer_epochs",
+            "Epochs reported by jobs",
+            lambda: [({}, jobs.epochs_total)],
+        )
+        return telemetry
 
     def start(self) -> TrainerServer:
         """Removes staging folders no running job owns, starts answering; health turns
         SERVING."""
         self.jobs.sweep()
+        if self.telemetry is not None and self.config.metrics_port is not None:
+            self._metrics_server, self.metrics_port = serve_metrics(
+                self.telemetry, self.config.host, self.config.metrics_port
+            )
+            logger.info("metrics on http://%s:%d/metrics", self.config.host, self.metrics_port)
         self.server.start()
         set_serving(self.health, [SERVICE_NAME], True)
         logger.info("trainer on %s:%d, store %s", self.config.host, self.port, self.config.store)
@@ -145,6 +177,8 @@ class TrainerServer:
         stopped = self.server.stop(grace)
         self.jobs.close()
         stopped.wait()
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
 
 
 def create_server(config: TrainerConfig) -> tuple[TrainerServer, int]:

@@ -1,0 +1,124 @@
+"""Prometheus metrics of both services, and replicas on one store seen through them."""
+
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from client import NotFoundError, ServingClient, TrainerClient
+from tests.fakes import publish_fake
+
+MOVIEREC = [sys.executable, "-m", "client.cli"]
+
+
+def scrape(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+        return answer.read().decode()
+
+
+def sample(text: str, name: str, **labels) -> float:
+    """The value of the one sample of `name` whose labels include `labels`."""
+    found = []
+    for line in text.splitlines():
+        match = re.fullmatch(rf"{name}\{{(.*)\}} (\S+)", line)
+        if match and all(f'{k}="{v}"' in match.group(1) for k, v in labels.items()):
+            found.append(float(match.group(2)))
+    assert len(found) == 1, f"{name} {labels}: {found}"
+    return found[0]
+
+
+def test_serving_metrics_count_calls_by_method_and_code(store, start_serving):
+    publish_fake(store, "m")
+    server, address = start_serving(store.root, metrics_port=0)
+    with ServingClient(address, timeout=5) as client:
+        for _ in range(3):
+            client.recommend("m", 10, 2)
+        with pytest.raises(NotFoundError):
+            client.recommend("m", 99999, 2)
+    text = scrape(server.metrics_port)
+    ok = dict(method="Recommend", code="OK", service="serving")
+    assert sample(text, "movierec_rpc_requests_total", **ok) == 3
+    assert sample(text, "movierec_rpc_requests_total", method="Recommend", code="NOT_FOUND") == 1
+    assert sample(text, "movierec_rpc_latency_seconds_count", **ok) == 3
+    assert sample(text, "movierec_rpc_latency_seconds_bucket", le="+Inf", **ok) == 3
+    assert sample(text, "movierec_serving_version", model="m") == 1
+    assert sample(text, "movierec_serving_load_failures_total") == 0
+    assert sample(text, "movierec_serving_swaps_total") >= 1
+
+
+def test_trainer_metrics_count_jobs_by_state(store, start_trainer):
+    from tests.fakes import train_forever
+
+    server, address = start_trainer(store.root, metrics_port=0)
+    server.jobs.job_target = train_forever
+    with TrainerClient(address, timeout=10) as client:
+        job = client.train("m", epochs=5)
+        deadline = time.monotonic() + 30
+        while not client.get_job(job.job_id).epochs:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        text = scrape(server.metrics_port)
+        client.cancel_job(job.job_id)
+    assert sample(text, "movierec_trainer_jobs", state="RUNNING") == 1
+    assert sample(text, "movierec_trainer_epochs_total") == 1
+    assert sample(text, "movierec_rpc_requests_total", method="Train", code="OK") == 1
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_three_replicas_on_one_store_serve_a_new_version_and_share_the_calls(store):
+    """Three serving processes on one store behind one round-robin client: a new version
+    serves everywhere within two poll intervals, and every replica answers calls."""
+    publish_fake(store, "m")
+    poll = 0.5
+    replicas = []
+    try:
+        for _ in range(3):
+            metrics = free_port()
+            process = subprocess.Popen(
+                [
+                    *MOVIEREC,
+                    "serving",
+                    "--port",
+                    "0",
+                    "--store",
+                    str(store.root),
+                    "--poll-interval",
+                    str(poll),
+                    "--metrics-port",
+                    str(metrics),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+            line = process.stdout.readline()
+            assert "listening on" in line, line
+            replicas.append((process, line.split()[-1], metrics))
+        publish_fake(store, "m", shift=0.5)
+        published = time.monotonic()
+        pending = {metrics for _, _, metrics in replicas}
+        while pending:
+            pending = {m for m in pending if sample(scrape(m), "movierec_serving_version") < 2}
+            assert time.monotonic() - published < 2 * poll + 1.0, "not served in time"
+            time.sleep(0.05)
+        with ServingClient([address for _, address, _ in replicas], timeout=10) as client:
+            answers = {client.recommend("m", 10, 2).model.version for _ in range(60)}
+        assert answers == {2}
+        per_replica = [
+            sample(scrape(m), "movierec_rpc_requests_total", method="Recommend", code="OK")
+            for _, _, m in replicas
+        ]
+        assert sum(per_replica) == 60 and min(per_replica) > 0, per_replica
+    finally:
+        for process, _, _ in replicas:
+            process.kill()
+            process.wait()
