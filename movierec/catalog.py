@@ -170,10 +170,7 @@ class CatalogIndex:
         self.users = IdVocabulary(catalog.user_ids)
         self.items = IdVocabulary(catalog.item_ids)
         self.dataset_users = IdVocabulary(catalog.dataset_user_ids)
-        genre_names = np.asarray(catalog.genre_names)
-        self.item_genres = [
-            tuple(str(g) for g in genre_names[row]) for row in catalog.item_genre_flags
-        ]
+        self._genre_names = np.asarray(catalog.genre_names)
         self.fallback_scores = popular_well_rated_scores(catalog)
 
     def user_index(self, user_id: int) -> int:
@@ -189,12 +186,17 @@ class CatalogIndex:
             raise UnknownUser(user_id)
         return OOV_INDEX
 
+    def genres_of(self, position: int) -> tuple[str, ...]:
+        """Genre names of the item at `position` (0-based, = inner row - 1), computed on
+        demand: a catalogue of a million items keeps no Python object per item."""
+        return tuple(self._genre_names[self.catalog.item_genre_flags[position]].tolist())
+
     def scored_items(self, rows: np.ndarray, scores: np.ndarray) -> list[ScoredItem]:
         """ScoredItems of inner item rows [n] with their scores [n], in order."""
         catalog = self.catalog
         positions = np.asarray(rows, dtype=np.int64) - 1
         return [
-            ScoredItem(item_id=item, title=title, genres=self.item_genres[p], year=year, score=s)
+            ScoredItem(item_id=item, title=title, genres=self.genres_of(p), year=year, score=s)
             for p, item, title, year, s in zip(
                 positions.tolist(),
                 catalog.item_ids[positions].tolist(),

@@ -72,7 +72,7 @@ class ItemEncoder:
         fixed = common_pb2.ScoredItem(
             item_id=int(catalog.item_ids[position]),
             title=str(catalog.item_titles[position]),
-            genres=self.index.item_genres[position],
+            genres=self.index.genres_of(position),
             year=int(catalog.item_years[position]),
         ).SerializeToString()
         framed = ITEMS_FIELD + varint(len(fixed) + 5) + fixed + SCORE_FIELD

@@ -2,6 +2,7 @@
 
 import asyncio
 import dataclasses
+import os
 import subprocess
 import sys
 import threading
@@ -334,3 +335,19 @@ def test_reuse_port_lets_several_processes_share_a_port_only_when_asked(store, s
         assert client.recommend("m", 10, 1).items[0].item_id == 102
     with pytest.raises(RuntimeError, match="cannot listen"):
         start_serving(store.root, port=first.port)
+
+
+def test_a_serving_process_uses_one_blas_thread_unless_told_otherwise():
+    code = "import os, serving_service, numpy; print(os.environ['OPENBLAS_NUM_THREADS'])"
+    clean = {k: v for k, v in os.environ.items() if not k.endswith("NUM_THREADS")}
+    default = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=clean
+    )
+    assert default.stdout.strip() == "1"
+    told = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**clean, "OPENBLAS_NUM_THREADS": "4"},
+    )
+    assert told.stdout.strip() == "4"
