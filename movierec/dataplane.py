@@ -219,6 +219,14 @@ class ServingDataPlane:
                 query = scorer.queries[user]
                 if not include_seen:
                     seen = scorer.catalog.seen(user)
+        if query is not None and scorer.ann is not None:
+            excluded = seen
+            if len(exclude_item_ids):
+                rows, known = index.items.lookup(np.asarray(exclude_item_ids, dtype=np.int64))
+                excluded = np.concatenate([seen, rows[known]])
+            best, raw_best = scorer.ann.top_k(query, k, excluded)
+            recommendation = Recommendation(best, scorer.shown(raw_best), index, strategy, reason)
+            return Answer(loaded.info, recommendation)
         if query is not None:
             raw = scorer.scores(query[None, :])[0]
             scorer.exclude_unrankable(raw)
@@ -251,6 +259,11 @@ class ServingDataPlane:
         loaded = self.registry.get(model, version)
         scorer = loaded.scorer
         item = scorer.index.item_index(item_id)
+        if scorer.similar_ann is not None:
+            best, similar = scorer.similar_ann.top_k(
+                scorer.unit_items[item], k, np.array([item], dtype=np.int64)
+            )
+            return Answer(loaded.info, Ranked(best, similar, scorer.index))
         similarity = scorer.unit_items @ scorer.unit_items[item]
         similarity[[OOV_INDEX, item]] = -np.inf
         best = top_k(similarity, k)

@@ -14,6 +14,7 @@ import threading
 import time
 from typing import Any
 
+from movierec.ann import DEFAULT_MIN_ITEMS, attach_indexes
 from movierec.arrays import load_arrays
 from movierec.catalog import CATALOG_FILE, load_catalog
 from movierec.errors import (
@@ -107,7 +108,9 @@ class _Snapshot:
     policies: dict[str, ServingPolicy]
 
 
-def load_version(store: ModelStore, name: str, version: int) -> LoadedVersion:
+def load_version(
+    store: ModelStore, name: str, version: int, ann_min_items: int = DEFAULT_MIN_ITEMS
+) -> LoadedVersion:
     """Verifies a version's format and checksums, loads it with its kind's numpy half
     (which checks the arrays' shapes and finiteness) and answers one real query per RPC on
     it, so that a version which cannot answer is never swapped in.
@@ -131,6 +134,10 @@ def load_version(store: ModelStore, name: str, version: int) -> LoadedVersion:
         scorer.probe()
     except (ValueError, IndexError, TypeError, FloatingPointError) as error:
         raise CorruptVersion(f"{label}: cannot answer: {error}") from error
+    try:
+        attach_indexes(scorer, folder, ann_min_items)
+    except (OSError, RuntimeError, ValueError) as error:
+        raise CorruptVersion(f"{label}: unusable approximate index: {error}") from error
     return LoadedVersion(name, version, kind.name, manifest["objective"], manifest, scorer)
 
 
@@ -185,16 +192,23 @@ class ModelRegistry:
         keep_versions: How many of a model's newest good versions stay loaded (>= 1).
         pins: Versions pinned by this process's flags, by model; they win over the store's
             policy files.
+        ann_min_items: Catalogues of at least this many items answer Recommend and
+            SimilarItems from an approximate index (movierec.ann).
     """
 
     def __init__(
-        self, store: ModelStore, keep_versions: int = 2, pins: dict[str, int] | None = None
+        self,
+        store: ModelStore,
+        keep_versions: int = 2,
+        pins: dict[str, int] | None = None,
+        ann_min_items: int = DEFAULT_MIN_ITEMS,
     ):
         if keep_versions < 1:
             raise ValueError(f"keep_versions must be >= 1, got {keep_versions}")
         self.store = store
         self.keep_versions = keep_versions
         self.pins = dict(pins or {})
+        self.ann_min_items = ann_min_items
         self._snapshot = _Snapshot({}, {}, {}, {})
         self._refresh_lock = threading.Lock()
         self.load_failures = 0
@@ -293,7 +307,7 @@ class ModelRegistry:
         if previous and previous.state == FAILED and previous.signature == signature:
             return None  # refused before and unchanged on disk: not hashed again
         try:
-            entry = load_version(self.store, name, version)
+            entry = load_version(self.store, name, version, self.ann_min_items)
         except Exception as error:  # noqa: BLE001 - one bad folder must not stop serving
             if previous is None or previous.error != str(error):
                 logger.warning("refusing %s version %d: %s", name, version, error)
@@ -392,7 +406,7 @@ class ModelRegistry:
         if version in self._snapshot.loaded.get(name, {}):
             return
         try:
-            load_version(self.store, name, version)
+            load_version(self.store, name, version, self.ann_min_items)
         except CorruptVersion as error:
             raise CorruptVersion(f"{name} version {version} cannot be served: {error}") from None
 

@@ -15,10 +15,12 @@ import time
 
 import numpy as np
 
+from movierec.ann import DEFAULT_MIN_ITEMS, write_indexes
 from movierec.arrays import save_arrays
 from movierec.catalog import CATALOG_FILE, Catalog, save_catalog
 from movierec.errors import InvalidRequest
 from movierec.kinds.base import OBJECTIVES, RETRIEVAL, check
+from movierec.kinds.dot import load_scorer
 from movierec.model_store import WEIGHTS_FILE, ModelStore, check_model_name
 
 GENRES = (
@@ -165,8 +167,11 @@ def synthesize(spec: SynthSpec) -> tuple[dict[str, np.ndarray], Catalog]:
     return weights, catalog
 
 
-def publish_synthetic(store: ModelStore, name: str, spec: SynthSpec) -> int:
-    """Synthesizes a dot version and publishes it as the model's next version.
+def publish_synthetic(
+    store: ModelStore, name: str, spec: SynthSpec, ann_min_items: int = DEFAULT_MIN_ITEMS
+) -> int:
+    """Synthesizes a dot version and publishes it as the model's next version, with its
+    approximate indexes when it has at least ann_min_items items (movierec.ann).
 
     Returns:
         The version number.
@@ -180,6 +185,9 @@ def publish_synthetic(store: ModelStore, name: str, spec: SynthSpec) -> int:
     def write(folder: pathlib.Path) -> None:
         save_arrays(folder / WEIGHTS_FILE, weights)
         save_catalog(folder / CATALOG_FILE, catalog)
+        if spec.items >= ann_min_items:
+            scorer = load_scorer(weights, catalog, manifest)
+            write_indexes(folder, scorer.candidates, scorer.unit_items)
 
     manifest = {
         "kind": "dot",

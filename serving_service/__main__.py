@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from movierec.ann import DEFAULT_MIN_ITEMS
 from movierec.serving_policy import parse_pins
 from service_common.lifecycle import add_stop_arguments, serve_until_signalled
 from service_common.logs import setup_logging
@@ -32,6 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="MODEL=VERSION",
         help="serve this version of MODEL by default, whatever the store's policy (repeat)",
+    )
+    parser.add_argument(
+        "--ann-min-items",
+        type=int,
+        default=DEFAULT_MIN_ITEMS,
+        help="catalogues of at least this many items are searched approximately (faiss)",
     )
     parser.add_argument("--max-k", type=int, default=1000, help="largest k accepted")
     parser.add_argument("--max-batch", type=int, default=10_000, help="largest Predict batch")
@@ -85,6 +92,7 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
             poll_interval=args.poll_interval,
             keep_versions=args.keep_versions,
             pins=pins,
+            ann_min_items=args.ann_min_items,
             max_k=args.max_k,
             max_batch=args.max_batch,
             threads=args.threads,

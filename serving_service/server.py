@@ -8,6 +8,7 @@ import os
 import threading
 from concurrent import futures
 
+from movierec.ann import DEFAULT_MIN_ITEMS
 from movierec.dataplane import ServingDataPlane
 from movierec.model_store import ModelStore
 from movierec.registry import ModelRegistry
@@ -40,6 +41,8 @@ class ServingConfig:
         keep_versions: Newest good versions kept loaded per model (besides a pinned one).
         pins: (model, version) pairs this process serves by default whatever the store's
             policy says (--pin).
+        ann_min_items: Catalogues of at least this many items answer Recommend and
+            SimilarItems from an approximate index (movierec.ann).
         max_k: Largest k accepted.
         max_batch: Largest Predict batch.
         threads: Handler threads of the fast methods (Predict, Recommend, SimilarItems,
@@ -67,6 +70,7 @@ class ServingConfig:
     poll_interval: float = 2.0
     keep_versions: int = 2
     pins: tuple[tuple[str, int], ...] = ()
+    ann_min_items: int = DEFAULT_MIN_ITEMS
     max_k: int = 1000
     max_batch: int = 10_000
     threads: int = 2
@@ -111,7 +115,7 @@ class ServingServer:
     def __init__(self, config: ServingConfig):
         self.config = config
         self.registry = ModelRegistry(
-            ModelStore(config.store), config.keep_versions, dict(config.pins)
+            ModelStore(config.store), config.keep_versions, dict(config.pins), config.ann_min_items
         )
         plane = ServingDataPlane(self.registry, config.max_k, config.max_batch)
         self.telemetry = self._telemetry() if config.metrics_port is not None else None

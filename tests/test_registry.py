@@ -224,9 +224,9 @@ def test_refused_version_is_not_rehashed_until_it_changes(store, monkeypatch):
     attempts = []
     real_load = registry_module.load_version
 
-    def counting_load(store_, name, version):
+    def counting_load(store_, name, version, *options):
         attempts.append(version)
-        return real_load(store_, name, version)
+        return real_load(store_, name, version, *options)
 
     monkeypatch.setattr(registry_module, "load_version", counting_load)
     registry.refresh()

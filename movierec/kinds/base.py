@@ -66,6 +66,10 @@ class Scorer:
             self.item_vectors, norms, out=np.zeros_like(self.item_vectors), where=norms > 0
         )
         self.low, self.high = (float(x) for x in catalog.rating_scale)
+        self.ann: Any = None
+        """movierec.ann.AnnIndex over `candidates` for large catalogues (else None)."""
+        self.similar_ann: Any = None
+        """movierec.ann.AnnIndex over `unit_items` for large catalogues (else None)."""
 
     def _check_shapes(self) -> None:
         users, items = self.catalog.num_users + 1, self.catalog.num_items + 1

@@ -1,0 +1,135 @@
+"""Approximate top-k over large catalogues: a faiss inverted-file index (IVF, exact inner
+products within the probed lists) over a version's item vectors.
+
+The index holds items 1..I at ids 0..I-1 (the OOV row is never indexed). Scores are the
+same inner products brute force computes, so the item bias, folded into the vectors as an
+extra column by the kinds, ranks as it does exactly. Exclusions (seen items, the request's
+exclusions) are exact and the list is still k long: the search asks for k more items than
+there are exclusions and drops them (measured faster than an id selector in the scan).
+faiss is imported only here, only for catalogues above the threshold.
+
+Parameters were chosen by measurement on a synthetic 1,000,000-item dot version (32
+dimensions, Zipf popularity). IVF with 1,024 lists built in 4.4 s. Probing 16 lists
+searched in 0.41 ms per query at recall@10 0.980 against brute force in a raw test, and
+`bench/catalog.py` measured Recommend through the data plane at 1.18 ms p50 with recall@10
+1.000, against 24 ms for brute force. 32 probes took 0.74 ms at recall 1.000. 4,096 lists
+took 34 s to build and needed 64 probes for recall 0.993.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import numpy as np
+
+ANN_FILE_SUFFIX = ".faiss"
+DEFAULT_MIN_ITEMS = 200_000
+"""Catalogues of at least this many items are searched approximately."""
+NLIST = 1024
+NPROBE = 16
+"""Lists probed by Recommend's index."""
+SIMILAR_NPROBE = 256
+"""Lists probed by SimilarItems' index: cosine neighbours of random-like embeddings spread
+over many lists (on the synthetic 1M version: 32 probes gave recall@10 0.69, 128 gave
+0.93, 256 gave 0.99 at 4.4 ms, against 18 ms for brute force)."""
+TRAIN_PER_LIST = 64
+
+
+class AnnIndex:
+    """An IVF inner-product index over vectors [I + 1, D] (row 0 ignored).
+
+    Args:
+        index: A trained, filled faiss index (see build or load).
+        nprobe: Lists probed per query.
+    """
+
+    def __init__(self, index, nprobe: int = NPROBE):
+        import faiss
+
+        self._faiss = faiss
+        self.index = index
+        self.nprobe = nprobe
+
+    @classmethod
+    def build(cls, vectors: np.ndarray, seed: int = 0) -> AnnIndex:
+        """Trains and fills an index over vectors[1:]."""
+        import faiss
+
+        items = np.ascontiguousarray(vectors[1:], dtype=np.float32)
+        lists = max(1, min(NLIST, len(items) // TRAIN_PER_LIST))
+        quantizer = faiss.IndexFlatIP(items.shape[1])
+        index = faiss.IndexIVFFlat(quantizer, items.shape[1], lists, faiss.METRIC_INNER_PRODUCT)
+        rng = np.random.default_rng(seed)
+        sample = items[rng.choice(len(items), min(len(items), TRAIN_PER_LIST * lists), False)]
+        index.train(sample)
+        index.add(items)
+        return cls(index)
+
+    @classmethod
+    def load(cls, path: pathlib.Path) -> AnnIndex:
+        """An index written by save."""
+        import faiss
+
+        return cls(faiss.read_index(str(path)))
+
+    def save(self, path: pathlib.Path) -> None:
+        """Writes the index to a file."""
+        self._faiss.write_index(self.index, str(path))
+
+    @property
+    def size(self) -> int:
+        """Items indexed."""
+        return int(self.index.ntotal)
+
+    def top_k(
+        self, query: np.ndarray, k: int, excluded_rows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The k best item rows (1..I) for query [D] and their inner products, best first,
+        never an excluded row (inner rows, exact).
+        """
+        excluded = np.unique(excluded_rows) - 1 if len(excluded_rows) else excluded_rows
+        wanted = k + len(excluded)  # filtering afterwards beats a selector in the scan
+        self.index.nprobe = self.nprobe
+        distances, ids = self.index.search(
+            np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), wanted
+        )
+        if len(excluded):
+            keep = ~np.isin(ids[0], excluded)
+            ids, distances = ids[:, keep][:, :k], distances[:, keep][:, :k]
+        found = ids[0] >= 0
+        return ids[0][found].astype(np.int64) + 1, distances[0][found]
+
+
+RECOMMEND_FILE = "recommend" + ANN_FILE_SUFFIX
+"""The index of a version's scoring vectors (Recommend)."""
+SIMILAR_FILE = "similar" + ANN_FILE_SUFFIX
+"""The index of its unit item vectors (SimilarItems: inner product = cosine)."""
+
+
+def write_indexes(folder: pathlib.Path, candidates: np.ndarray, unit_items: np.ndarray) -> None:
+    """Builds both indexes of a version and writes them into its (staging) folder."""
+    AnnIndex.build(candidates).save(folder / RECOMMEND_FILE)
+    AnnIndex.build(unit_items).save(folder / SIMILAR_FILE)
+
+
+def attach_indexes(scorer, folder: pathlib.Path, min_items: int) -> None:
+    """Gives a scorer of a catalogue of at least min_items items its two indexes: read
+    from the version's folder when they were written at publish, else built now.
+
+    Raises:
+        ValueError: an index that does not cover the catalogue.
+    """
+    if scorer.catalog.num_items < min_items:
+        return
+    indexes = []
+    for name, vectors, nprobe in (
+        (RECOMMEND_FILE, scorer.candidates, NPROBE),
+        (SIMILAR_FILE, scorer.unit_items, SIMILAR_NPROBE),
+    ):
+        path = folder / name
+        index = AnnIndex.load(path) if path.is_file() else AnnIndex.build(vectors)
+        index.nprobe = nprobe
+        if index.size != scorer.catalog.num_items or index.index.d != vectors.shape[1]:
+            raise ValueError(f"{name} indexes {index.size} items of width {index.index.d}")
+        indexes.append(index)
+    scorer.ann, scorer.similar_ann = indexes
