@@ -93,12 +93,22 @@ def _tls(args) -> Tls | None:
     return Tls(args.tls_ca, args.tls_cert, args.tls_key, args.tls_server_name)
 
 
+def _targets(text: str) -> str | list[str]:
+    """--serving/--trainer: one target, or several IP:port targets separated by commas
+    (balanced round-robin)."""
+    return [t.strip() for t in text.split(",")] if "," in text else text
+
+
 def _serving(args) -> ServingClient:
-    return ServingClient(args.serving, timeout=args.timeout, token=_token(args), tls=_tls(args))
+    return ServingClient(
+        _targets(args.serving), timeout=args.timeout, token=_token(args), tls=_tls(args)
+    )
 
 
 def _trainer(args) -> TrainerClient:
-    return TrainerClient(args.trainer, timeout=args.timeout, token=_token(args), tls=_tls(args))
+    return TrainerClient(
+        _targets(args.trainer), timeout=args.timeout, token=_token(args), tls=_tls(args)
+    )
 
 
 def _genre_rating(text: str) -> tuple[str, float]:
@@ -421,7 +431,7 @@ def cmd_load(args) -> str:
         users = range(args.users[0], args.users[1] + 1)
         items = range(args.items[0], args.items[1] + 1)
     spec = LoadSpec(
-        target=args.serving,
+        target=_targets(args.serving),
         model=args.model,
         mix=args.mix,
         k=args.k,
@@ -580,7 +590,8 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument(
                 "--serving",
                 default=os.environ.get("MOVIEREC_SERVING", DEFAULT_SERVING),
-                help="serving address (MOVIEREC_SERVING)",
+                help="serving address: HOST:PORT, dns:///NAME:PORT, or IP:PORT,IP:PORT,..."
+                " balanced round-robin (MOVIEREC_SERVING)",
             )
         else:
             command.add_argument(

@@ -118,6 +118,39 @@ def test_three_replicas_on_one_store_serve_a_new_version_and_share_the_calls(sto
             for _, _, m in replicas
         ]
         assert sum(per_replica) == 60 and min(per_replica) > 0, per_replica
+        targets = ",".join(address for _, address, _ in replicas)
+        loaded = subprocess.run(
+            [
+                *MOVIEREC,
+                "load",
+                "--serving",
+                targets,
+                "--model",
+                "m",
+                "--users",
+                "10",
+                "10",
+                "--requests",
+                "60",
+                "--concurrency",
+                "3",
+                "--connections",
+                "1",
+                "--warmup",
+                "0",
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert loaded.returncode == 0, loaded.stderr
+        after = [
+            sample(scrape(m), "movierec_rpc_requests_total", method="Recommend", code="OK")
+            for _, _, m in replicas
+        ]
+        grown = [b - a for a, b in zip(per_replica, after, strict=True)]
+        assert sum(grown) == 60 and min(grown) > 0, grown
     finally:
         for process, _, _ in replicas:
             process.kill()
