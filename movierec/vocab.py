@@ -16,7 +16,10 @@ class IdVocabulary:
     """
 
     def __init__(self, ids: np.ndarray):
-        self.ids = np.unique(np.asarray(ids, dtype=np.int64))
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):
+            ids = np.unique(ids)  # sorted unique ids (a catalogue's) are taken as they are
+        self.ids = ids
 
     def __len__(self) -> int:
         """Number of rows an embedding table needs: the known ids plus the OOV row."""
