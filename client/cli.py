@@ -555,6 +555,23 @@ def cmd_synth(args) -> str:
     )
 
 
+def cmd_synth_ratings(args) -> str:
+    """Writes a synthetic ratings dataset in the ml-25m layout (numpy only)."""
+    from movierec.synthetic_ratings import RatingsSpec, write_ratings
+
+    spec = RatingsSpec(
+        users=args.users, items=args.items, ratings=args.ratings, skew=args.skew, seed=args.seed
+    )
+    started = time.perf_counter()
+    folder = write_ratings(spec, args.out)
+    lines = sum(1 for _ in open(folder / "ratings.csv", encoding="ascii")) - 1
+    return (
+        f"wrote {folder}: {lines:,} ratings of {spec.users:,} users and {spec.items:,} movies"
+        f" ({time.perf_counter() - started:.0f}s); train with --dataset ml-25m and"
+        f" MOVIEREC_DATA_DIR={args.out}"
+    )
+
+
 def cmd_cancel(args) -> str:
     """Cancels a job."""
     with _trainer(args) as client:
@@ -822,6 +839,17 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--objective", choices=("retrieval", "rating"), default="retrieval")
     synth.add_argument("--seed", type=int, default=0)
     synth.set_defaults(handler=cmd_synth)
+
+    ratings = sub.add_parser(
+        "synth-ratings", help="write a synthetic ML-25M-sized ratings dataset (ml-25m layout)"
+    )
+    ratings.add_argument("--out", required=True, help="folder to write ml-25m/ into")
+    ratings.add_argument("--users", type=int, default=162_541)
+    ratings.add_argument("--items", type=int, default=62_423)
+    ratings.add_argument("--ratings", type=int, default=25_000_095)
+    ratings.add_argument("--skew", type=float, default=1.0, help="Zipf exponent of popularity")
+    ratings.add_argument("--seed", type=int, default=0)
+    ratings.set_defaults(handler=cmd_synth_ratings)
 
     for name, help_text in (
         ("pin", "serve one version of a model by default, on every server of the store"),
