@@ -42,8 +42,13 @@ def run(*args, check=True):
 
 
 @pytest.fixture(scope="module")
-def services(tmp_path_factory, data_dir):
-    store = tmp_path_factory.mktemp("cli") / "store"
+def cli_store(tmp_path_factory):
+    return tmp_path_factory.mktemp("cli") / "store"
+
+
+@pytest.fixture(scope="module")
+def services(cli_store, data_dir):
+    store = cli_store
     trainer, trainer_address = start_service("trainer", store, data_dir)
     serving, serving_address = start_service("serving", store, data_dir)
     yield trainer, trainer_address, serving, serving_address
@@ -170,13 +175,16 @@ def test_flag_mistakes_exit_2_with_a_message(trained):
     assert result.returncode == 2 and "duration must be in" in result.stderr
 
 
-def test_load_reports_and_fails_when_every_call_fails(trained):
+def test_load_reports_and_fails_when_every_call_fails(trained, cli_store):
     ok = run(
         "load",
         "--serving",
         trained,
         "--model",
         "demo",
+        "--users-from-store",  # users and items the version knows, drawn by activity
+        str(cli_store),
+        "--by-activity",
         "--mix",
         "recommend=3,predict=1",
         "--requests",
