@@ -210,6 +210,7 @@ class ModelRegistry:
         self.pins = dict(pins or {})
         self.ann_min_items = ann_min_items
         self._snapshot = _Snapshot({}, {}, {}, {})
+        self._checked: dict[tuple[str, int], tuple[tuple, LoadedVersion]] = {}
         self._refresh_lock = threading.Lock()
         self.load_failures = 0
         """Versions refused so far (each refusal of a changed folder counts once)."""
@@ -306,8 +307,12 @@ class ModelRegistry:
         signature = self.store.version_signature(name, version)
         if previous and previous.state == FAILED and previous.signature == signature:
             return None  # refused before and unchanged on disk: not hashed again
+        checked = self._checked.pop((name, version), None)
         try:
-            entry = load_version(self.store, name, version, self.ann_min_items)
+            if checked is not None and checked[0] == signature:
+                entry = checked[1]  # loaded by set_policy a moment ago
+            else:
+                entry = load_version(self.store, name, version, self.ann_min_items)
         except Exception as error:  # noqa: BLE001 - one bad folder must not stop serving
             if previous is None or previous.error != str(error):
                 logger.warning("refusing %s version %d: %s", name, version, error)
@@ -384,10 +389,15 @@ class ModelRegistry:
                 raise UnknownVersion(name, version, f"versions in the store: {on_disk}")
             self._check_servable(name, version)
         try:
-            self.store.write_policy(name, record_of(version, reason, time.time()))
-        except OSError as error:
-            raise PolicyConflict(f"cannot write the serving policy of {name}: {error}") from None
-        self.refresh()
+            try:
+                self.store.write_policy(name, record_of(version, reason, time.time()))
+            except OSError as error:
+                raise PolicyConflict(
+                    f"cannot write the serving policy of {name}: {error}"
+                ) from None
+            self.refresh()
+        finally:
+            self._checked.clear()
         return self.status(name)[0]
 
     def _rollback_target(self, name: str, on_disk: list[int]) -> int:
@@ -403,12 +413,16 @@ class ModelRegistry:
         raise NotFound(f"no good version of {name} older than version {current} to roll back to")
 
     def _check_servable(self, name: str, version: int) -> None:
+        """Loads the version unless it is loaded, keeping it for the refresh that follows
+        (so that it is not verified and loaded twice)."""
         if version in self._snapshot.loaded.get(name, {}):
             return
+        signature = self.store.version_signature(name, version)
         try:
-            load_version(self.store, name, version, self.ann_min_items)
+            loaded = load_version(self.store, name, version, self.ann_min_items)
         except CorruptVersion as error:
             raise CorruptVersion(f"{name} version {version} cannot be served: {error}") from None
+        self._checked[(name, version)] = (signature, loaded)
 
     def is_serving(self) -> bool:
         """True once at least one version of any model is loaded."""

@@ -157,3 +157,14 @@ def add_security_arguments(parser) -> None:
         action="store_true",
         help="let a token cross a trusted network without TLS (refused otherwise)",
     )
+
+
+def security_settings(args) -> dict:
+    """The config fields of the flags add_security_arguments adds, from parsed flags."""
+    return {
+        "token_file": args.token_file,
+        "tls_cert": args.tls_cert,
+        "tls_key": args.tls_key,
+        "tls_client_ca": args.tls_client_ca,
+        "allow_plaintext_token": args.allow_plaintext_token,
+    }

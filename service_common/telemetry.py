@@ -8,9 +8,12 @@ scrapes. prometheus_client is imported only when a metrics port is asked for.
 from __future__ import annotations
 
 import bisect
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterable
+
+logger = logging.getLogger(__name__)
 
 LATENCY_BUCKETS_S = (
     0.0005,
@@ -132,4 +135,5 @@ def serve_metrics(telemetry: Telemetry, host: str, port: int):
     registry = CollectorRegistry(auto_describe=False)
     registry.register(telemetry)
     server, _ = start_http_server(port, addr=host, registry=registry)
+    logger.info("metrics on http://%s:%d/metrics", host, server.server_port)
     return server, server.server_port

@@ -9,7 +9,7 @@ from movierec.ann import DEFAULT_MIN_ITEMS
 from movierec.serving_policy import parse_pins
 from service_common.lifecycle import add_stop_arguments, serve_until_signalled
 from service_common.logs import setup_logging
-from service_common.security import ConfigError, add_security_arguments
+from service_common.security import ConfigError, add_security_arguments, security_settings
 from serving_service.server import ServingConfig, create_server
 
 
@@ -99,12 +99,8 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
             reuse_port=args.reuse_port,
             drain_seconds=args.drain_seconds,
             grace_seconds=args.grace_seconds,
-            token_file=args.token_file,
-            tls_cert=args.tls_cert,
-            tls_key=args.tls_key,
-            tls_client_ca=args.tls_client_ca,
-            allow_plaintext_token=args.allow_plaintext_token,
             metrics_port=args.metrics_port,
+            **security_settings(args),
         )
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)

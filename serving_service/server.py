@@ -204,7 +204,6 @@ class ServingServer:
             self._metrics_server, self.metrics_port = serve_metrics(
                 self.telemetry, self.config.host, self.config.metrics_port
             )
-            logger.info("metrics on http://%s:%d/metrics", self.config.host, self.metrics_port)
         self.server.start()
         self._watcher.start()
         logger.info("serving on %s:%d from %s", self.config.host, self.port, self.config.store)

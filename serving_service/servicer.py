@@ -101,18 +101,18 @@ class ServingServicer(serving_pb2_grpc.ServingServiceServicer):
 
     def __init__(self, plane: ServingDataPlane):
         self.plane = plane
-        self._encoders: dict[int, tuple[Ranked, ItemEncoder]] = {}
+        self._encoders: dict[int, ItemEncoder] = {}
 
     def _encoder(self, info: VersionInfo, ranked: Ranked) -> ItemEncoder:
-        """The item encoder of the version behind `ranked` (one per loaded version)."""
-        key = id(ranked.index)
-        known = self._encoders.get(key)
-        if known is not None and known[0].index is ranked.index:
-            return known[1]
+        """The item encoder of the version behind `ranked` (one per loaded version; the
+        encoder holds the version's index, so its id cannot be reused while cached)."""
+        encoder = self._encoders.get(id(ranked.index))
+        if encoder is not None and encoder.index is ranked.index:
+            return encoder
         encoder = ItemEncoder(info, ranked.index)
         if len(self._encoders) >= MAX_ENCODERS:
             self._encoders.pop(next(iter(self._encoders)))
-        self._encoders[key] = (ranked, encoder)  # holding ranked keeps the id unique
+        self._encoders[id(ranked.index)] = encoder
         return encoder
 
     def Predict(self, request, context):

@@ -23,7 +23,8 @@ logger = logging.getLogger(__name__)
 
 RESTART_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0)
 """Waits before restarting a worker that keeps dying (the last repeats)."""
-START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 60.0
+"""Seconds the workers get to drain and stop before they are killed."""
 
 
 def reserve_port(host: str, port: int) -> tuple[socket.socket, int]:
@@ -143,7 +144,7 @@ def _stop(workers: list[Worker]) -> None:
     alive = [w.process for w in workers if w.process is not None and w.process.poll() is None]
     for process in alive:
         process.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + START_TIMEOUT_S
+    deadline = time.monotonic() + STOP_TIMEOUT_S
     for process in alive:
         try:
             process.wait(timeout=max(0.1, deadline - time.monotonic()))

@@ -124,21 +124,25 @@ def publish_fake_two_tower(store: ModelStore, name: str = "tower") -> int:
     return store.publish_version(name, manifest, write)
 
 
+def job_manifest(job_id: str, rmse: float) -> dict:
+    """Manifest of the fake dot version as a job with this id publishes it."""
+    return {
+        "kind": "dot",
+        "objective": "rating",
+        "kind_params": {"embedding_dim": 2, "l2": 0.0, "output": "linear"},
+        "split": "fake/test",
+        "metrics": {"rmse": rmse},
+        "job_id": job_id,
+    }
+
+
 def publish_then_die(spec_dict, store_root, data_dir, job_id, conn) -> None:
     """A job process that publishes the fake version (recording its job id) and is then
     killed before it can report, as a SIGKILL right after the rename would leave it."""
     import os
 
-    manifest = {
-        "kind": "dot",
-        "objective": "rating",
-        "kind_params": {"embedding_dim": 2, "l2": 0.0, "output": "linear"},
-        "split": "fake/test",
-        "metrics": {"rmse": 1.5},
-        "job_id": job_id,
-    }
     store = ModelStore(store_root)
-    store.publish_version(spec_dict["model_name"], manifest, write_fake, job_id)
+    store.publish_version(spec_dict["model_name"], job_manifest(job_id, 1.5), write_fake, job_id)
     os._exit(9)
 
 
@@ -155,16 +159,8 @@ def publish_when_allowed(spec_dict, store_root, data_dir, job_id, conn) -> None:
     if conn.recv() is not True:
         conn.send(("failed", "not allowed to publish"))
         return
-    manifest = {
-        "kind": "dot",
-        "objective": "rating",
-        "kind_params": {"embedding_dim": 2, "l2": 0.0, "output": "linear"},
-        "split": "fake/test",
-        "metrics": {"rmse": 1.25},
-        "job_id": job_id,
-    }
     version = ModelStore(store_root).publish_version(
-        spec_dict["model_name"], manifest, write_fake, job_id
+        spec_dict["model_name"], job_manifest(job_id, 1.25), write_fake, job_id
     )
     conn.send(("succeeded", version, {"rmse": 1.25}))
 

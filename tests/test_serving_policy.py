@@ -180,3 +180,20 @@ def test_set_serving_version_over_grpc_and_the_cli(four, start_serving):
         timeout=60,
     )
     assert unpinned.returncode == 0 and "serves the newest good version" in unpinned.stdout
+
+
+def test_a_version_checked_for_pinning_is_not_loaded_again(four, monkeypatch):
+    import movierec.registry as registry_module
+
+    registry = ModelRegistry(four, keep_versions=1)
+    registry.refresh()
+    loads = []
+    real_load = registry_module.load_version
+
+    def counting_load(store_, name, version, *options):
+        loads.append(version)
+        return real_load(store_, name, version, *options)
+
+    monkeypatch.setattr(registry_module, "load_version", counting_load)
+    assert registry.set_policy("m", 2).serving_version == 2
+    assert loads == [2], "verified and loaded once, for the check, then reused"

@@ -7,7 +7,7 @@ import sys
 
 from service_common.lifecycle import add_stop_arguments, serve_until_signalled
 from service_common.logs import setup_logging
-from service_common.security import ConfigError, add_security_arguments
+from service_common.security import ConfigError, add_security_arguments, security_settings
 from trainer_service.jobs import DEFAULT_MAX_JOB_SECONDS
 from trainer_service.server import TrainerConfig, create_server
 
@@ -54,12 +54,8 @@ def run(args: argparse.Namespace) -> int:
             jobs_db=args.jobs_db,
             drain_seconds=args.drain_seconds,
             grace_seconds=args.grace_seconds,
-            token_file=args.token_file,
-            tls_cert=args.tls_cert,
-            tls_key=args.tls_key,
-            tls_client_ca=args.tls_client_ca,
-            allow_plaintext_token=args.allow_plaintext_token,
             metrics_port=args.metrics_port,
+            **security_settings(args),
         )
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)

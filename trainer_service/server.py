@@ -159,7 +159,6 @@ class TrainerServer:
             self._metrics_server, self.metrics_port = serve_metrics(
                 self.telemetry, self.config.host, self.config.metrics_port
             )
-            logger.info("metrics on http://%s:%d/metrics", self.config.host, self.metrics_port)
         self.server.start()
         set_serving(self.health, [SERVICE_NAME], True)
         logger.info("trainer on %s:%d, store %s", self.config.host, self.port, self.config.store)
