@@ -2,11 +2,13 @@
 nothing of movierec's. bench/serving.py runs one or more of these processes.
 
     python -m bench.load_driver --target HOST:PORT --method /pkg.Service/Method \
-        --requests FILE --concurrency C --duration S [--warmup S]
+        --requests FILE --concurrency C --duration S [--warmup S] [--connections K]
 
 FILE holds the serialized requests, each prefixed by its 4-byte little-endian length; they
 are sent in turn. Prints one JSON line: calls, errors by status code, latencies (ms) of the
-measured calls, wall seconds, and the process's CPU seconds.
+measured calls, wall seconds, and the process's CPU seconds. With --connections K the calls
+are spread over K channels, each with its own connection, so that several server processes
+sharing one port (SO_REUSEPORT spreads connections, not calls) are all reached.
 """
 
 from __future__ import annotations
@@ -44,19 +46,26 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def drive(target, method, requests, concurrency, duration, warmup) -> dict:
-    """Calls `method` from `concurrency` coroutines for warmup + duration seconds."""
+async def drive(target, method, requests, concurrency, duration, warmup, connections=1) -> dict:
+    """Calls `method` from `concurrency` coroutines for warmup + duration seconds, coroutine i
+    on channel i mod `connections`."""
     latencies: list[float] = []
     errors: dict[str, int] = {}
-    async with grpc.aio.insecure_channel(target) as channel:
-        call = channel.unary_unary(method)
-        await channel.channel_ready()
+    # Without a local subchannel pool, channels of equal arguments share one connection.
+    channels = [
+        grpc.aio.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
+        for _ in range(connections)
+    ]
+    try:
+        calls = [channel.unary_unary(method) for channel in channels]
+        await asyncio.gather(*(channel.channel_ready() for channel in channels))
         start = time.perf_counter()
         measure_from = start + warmup
         stop_at = measure_from + duration
         cpu_at_measure = [0.0]
 
         async def worker(offset: int) -> None:
+            call = calls[offset % connections]
             index = offset
             while True:
                 now = time.perf_counter()
@@ -83,6 +92,8 @@ async def drive(target, method, requests, concurrency, duration, warmup) -> dict
 
         await asyncio.gather(mark_cpu(), *(worker(i) for i in range(concurrency)))
         wall = time.perf_counter() - measure_from
+    finally:
+        await asyncio.gather(*(channel.close() for channel in channels))
     return {
         "calls": len(latencies),
         "errors": errors,
@@ -100,6 +111,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--connections", type=int, default=1)
     args = parser.parse_args()
     result = asyncio.run(
         drive(
@@ -109,6 +121,7 @@ def main() -> int:
             args.concurrency,
             args.duration,
             args.warmup,
+            args.connections,
         )
     )
     print(json.dumps(result))

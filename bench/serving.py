@@ -7,7 +7,7 @@ Predict and SimilarItems; then N serving processes sharing one port. Prints QPS,
 p99, and the ratios to echo. Compare ratios, not absolute figures: the machine is shared.
 
     python -m bench.serving [--duration 4] [--concurrency 1 16 64] [--processes 1 2 4 8]
-                            [--store DIR --model NAME]
+                            [--io aio threads] [--store DIR --model NAME]
 
 Without --store it serves a synthetic version shaped like the ml-100k dot model (943 users,
 1,682 items, 32 dimensions; `movierec synth`).
@@ -74,10 +74,25 @@ def build_requests(model: str, user_ids, item_ids, count: int = 2000) -> dict[st
     return {"Recommend": recommend, "Predict": predict, "SimilarItems": similar}
 
 
-def start(command: list[str], env: dict | None = None) -> tuple[subprocess.Popen, str]:
-    """Starts a server process and waits for its "listening on HOST:PORT" line."""
+def pinned(cpus: list[int] | None):
+    """A preexec_fn binding a child (and its children) to `cpus`; None leaves it free."""
+    if not cpus:
+        return None
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
+def start(
+    command: list[str], env: dict | None = None, cpus: list[int] | None = None
+) -> tuple[subprocess.Popen, str]:
+    """Starts a server process (bound to `cpus` when given) and waits for its "listening on
+    HOST:PORT" line."""
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+        preexec_fn=pinned(cpus),
     )
     line = process.stdout.readline()
     if "listening on" not in line:
@@ -98,8 +113,19 @@ def stop(processes: list[subprocess.Popen]) -> None:
             process.kill()
 
 
-def drive(target, method, requests_file, concurrency, drivers, duration, warmup) -> dict:
-    """Runs `drivers` load_driver processes splitting `concurrency`; merges their results."""
+def drive(
+    target,
+    method,
+    requests_file,
+    concurrency,
+    drivers,
+    duration,
+    warmup,
+    connections: int = 1,
+    cpus: list[int] | None = None,
+) -> dict:
+    """Runs `drivers` load_driver processes splitting `concurrency`, each over `connections`
+    connections and bound to `cpus` when given; merges their results."""
     shares = [concurrency // drivers + (i < concurrency % drivers) for i in range(drivers)]
     processes = [
         subprocess.Popen(
@@ -119,9 +145,12 @@ def drive(target, method, requests_file, concurrency, drivers, duration, warmup)
                 str(duration),
                 "--warmup",
                 str(warmup),
+                "--connections",
+                str(min(connections, share)),
             ],
             stdout=subprocess.PIPE,
             text=True,
+            preexec_fn=pinned(cpus),
         )
         for share in shares
         if share
@@ -174,6 +203,13 @@ def main() -> int:
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--store", help="a store holding --model (default: synthetic)")
     parser.add_argument("--model", default="bench")
+    parser.add_argument(
+        "--io",
+        nargs="+",
+        choices=("aio", "threads"),
+        default=["aio", "threads"],
+        help="serving --io modes to measure",
+    )
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     processes = [n for n in args.processes if n <= cores] or [1]
@@ -190,9 +226,23 @@ def main() -> int:
             mode: start([sys.executable, "-m", "bench.echo_server", "--mode", mode])
             for mode in ("sync", "aio")
         }
-        serving = start(
-            [sys.executable, "-m", "client.cli", "serving", "--port", "0", "--store", store]
-        )
+        servings = {
+            io: start(
+                [
+                    sys.executable,
+                    "-m",
+                    "client.cli",
+                    "serving",
+                    "--port",
+                    "0",
+                    "--store",
+                    store,
+                    "--io",
+                    io,
+                ]
+            )
+            for io in args.io
+        }
         time.sleep(0.5)
         rows = []
         try:
@@ -217,10 +267,11 @@ def main() -> int:
                 for mode, result in ceiling.items():
                     rows.append((f"echo ({mode})", concurrency, result, base))
                 for method in ("Recommend", "Predict", "SimilarItems"):
-                    result = run(serving[1], f"{SERVICE}/{method}", files[method])
-                    rows.append((f"serving {method}", concurrency, result, base))
+                    for io, (_, address) in servings.items():
+                        result = run(address, f"{SERVICE}/{method}", files[method])
+                        rows.append((f"serving ({io}) {method}", concurrency, result, base))
         finally:
-            stop([p for p, _ in echo.values()] + [serving[0]])
+            stop([p for p, _ in (*echo.values(), *servings.values())])
         print("\nOne process each; ratios against the sync echo server at the same concurrency")
         print(
             table(
@@ -255,56 +306,102 @@ def main() -> int:
     return 0
 
 
+def _echo_group(count: int, cpus: list[int] | None) -> tuple[list[subprocess.Popen], str]:
+    """`count` sync echo processes sharing one port."""
+    command = [sys.executable, "-m", "bench.echo_server", "--mode", "sync", "--reuse-port"]
+    first, address = start(command, cpus=cpus)
+    port = address.rsplit(":", 1)[1]
+    rest = [start([*command, "--port", port], cpus=cpus)[0] for _ in range(count - 1)]
+    return [first, *rest], address
+
+
 def scaling(args, store: str, requests_file: pathlib.Path, counts: list[int]) -> None:
-    """Recommend QPS of `movierec serving --workers N` (N processes on one port), driven by
-    two load-driver processes per worker (each one connection), so that every worker is
-    reached (the kernel spreads connections, not calls)."""
+    """Recommend QPS of `movierec serving --workers N` (N processes on one port; each --io
+    mode) beside N sync echo processes on one port, all driven the same way.
+
+    The kernel spreads connections, not calls, over processes sharing a port, so each
+    load-driver process opens N connections (2 calls in flight on each). Where the machine
+    has at least 2N cores, the servers are bound to N cores and the drivers to the others,
+    so that a row measures N server cores and not the scheduler's mix."""
+    cores = sorted(os.sched_getaffinity(0))
     rows = []
-    single = None
-    concurrency = max(args.concurrency)
+    single: dict[str, float] = {}
     for count in counts:
-        group, address = start(
-            [
-                sys.executable,
-                "-m",
-                "client.cli",
-                "serving",
-                "--port",
-                "0",
-                "--store",
-                store,
-                "--workers",
-                str(count),
-            ]
-        )
-        try:
-            time.sleep(0.5)
-            drivers = max(2 * count, drivers_for(concurrency))
-            result = drive(
-                address,
-                f"{SERVICE}/Recommend",
-                requests_file,
-                max(concurrency, drivers),
-                drivers,
-                args.duration,
-                args.warmup,
+        drivers = max(2, count)
+        if len(cores) >= 2 * count:
+            server_cpus, driver_cpus = cores[:count], cores[count:]
+        else:
+            server_cpus = driver_cpus = None
+        connections = count
+        concurrency = 2 * connections * drivers
+        measured = {}
+        for name in ("echo", *args.io):
+            if name == "echo":
+                group, address = _echo_group(count, server_cpus)
+                method = ECHO_METHOD
+            else:
+                command = [sys.executable, "-m", "client.cli", "serving", "--port", "0"]
+                command += ["--store", store, "--workers", str(count), "--io", name]
+                process, address = start(command, cpus=server_cpus)
+                group, method = [process], f"{SERVICE}/Recommend"
+            try:
+                time.sleep(0.5)
+                measured[name] = drive(
+                    address,
+                    method,
+                    requests_file,
+                    concurrency,
+                    drivers,
+                    args.duration,
+                    args.warmup,
+                    connections=connections,
+                    cpus=driver_cpus,
+                )
+            finally:
+                stop(group)
+            single.setdefault(name, measured[name]["qps"])
+        echo = measured["echo"]
+        for io in args.io:
+            serving = measured[io]
+            rows.append(
+                (
+                    count,
+                    io,
+                    "yes" if server_cpus else "no",
+                    drivers,
+                    concurrency,
+                    echo["qps"],
+                    echo["qps"] / single["echo"],
+                    serving["qps"],
+                    serving["p50"],
+                    serving["p99"],
+                    serving["errors"],
+                    serving["qps"] / single[io],
+                    serving["qps"] / echo["qps"],
+                )
             )
-        finally:
-            stop([group])
-        single = single or result["qps"]
-        rows.append(
+    print("\nRecommend with N processes on one port (movierec serving --workers N) beside N echo")
+    print("processes; 'x_one' is QPS against N = 1 of the same server")
+    print(
+        table(
             (
-                count,
-                drivers,
-                result["qps"],
-                result["p50"],
-                result["p99"],
-                result["errors"],
-                result["qps"] / single,
-            )
+                "N",
+                "io",
+                "pinned",
+                "driver_procs",
+                "in_flight",
+                "echo_qps",
+                "echo_x_one",
+                "qps",
+                "p50_ms",
+                "p99_ms",
+                "errors",
+                "x_one",
+                "qps/echo",
+            ),
+            rows,
         )
-    print(f"\nRecommend, movierec serving --workers N, {concurrency}+ calls in flight")
-    print(table(("workers", "driver_procs", "qps", "p50_ms", "p99_ms", "errors", "x one"), rows))
+    )
 
 
 if __name__ == "__main__":

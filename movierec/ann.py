@@ -122,14 +122,14 @@ def attach_indexes(scorer, folder: pathlib.Path, min_items: int) -> None:
     if scorer.catalog.num_items < min_items:
         return
     indexes = []
-    for name, vectors, nprobe in (
-        (RECOMMEND_FILE, scorer.candidates, NPROBE),
-        (SIMILAR_FILE, scorer.unit_items, SIMILAR_NPROBE),
+    for name, vectors, width, nprobe in (
+        (RECOMMEND_FILE, lambda: scorer.candidates, scorer.candidates.shape[1], NPROBE),
+        (SIMILAR_FILE, lambda: scorer.unit_items, scorer.item_vectors.shape[1], SIMILAR_NPROBE),
     ):
         path = folder / name
-        index = AnnIndex.load(path) if path.is_file() else AnnIndex.build(vectors)
+        index = AnnIndex.load(path) if path.is_file() else AnnIndex.build(vectors())
         index.nprobe = nprobe
-        if index.size != scorer.catalog.num_items or index.index.d != vectors.shape[1]:
+        if index.size != scorer.catalog.num_items or index.index.d != width:
             raise ValueError(f"{name} indexes {index.size} items of width {index.index.d}")
         indexes.append(index)
     scorer.ann, scorer.similar_ann = indexes

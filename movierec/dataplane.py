@@ -140,38 +140,47 @@ class ServingDataPlane:
             raise InvalidRequest(
                 f"a Predict batch must hold 1 to {self.max_batch} instances, got {n}"
             )
-        features = list(features) if features is not None else [None] * n
-        if len(user_ids) != n or len(features) != n:
+        described = features is not None and any(f is not None for f in features)
+        if len(user_ids) != n or (features is not None and len(features) != n):
             raise InvalidRequest("every Predict instance needs one user and one item")
         loaded = self.registry.get(model, version)
         scorer = loaded.scorer
         index = scorer.index
         items = index.item_indices(np.asarray(item_ids, dtype=np.int64))
-        by_id = np.array([f is None for f in features], dtype=bool)
-        ids = [u for u, f in zip(user_ids, features, strict=True) if f is None]
-        if any(u is None for u in ids):
-            raise InvalidRequest(f"Predict instance {ids.index(None)} names no user")
-        rows = np.zeros(n, dtype=np.int64)
-        rows[by_id] = index.user_indices(np.asarray(ids, dtype=np.int64))
-        queries = scorer.queries[rows]
-        fallback = by_id & (rows == OOV_INDEX)
-        for i in np.flatnonzero(~by_id):
-            described = features[i]
-            assert described is not None
-            check_user_features(described, scorer.catalog)
-            try:
-                queries[i] = scorer.feature_query(described)
-            except CannotScoreFeatures:
-                fallback[i] = True
+        if not described:  # every instance names its user by id: no per-instance work
+            if None in user_ids:
+                raise InvalidRequest(f"Predict instance {list(user_ids).index(None)} names no user")
+            rows = index.user_indices(np.asarray(user_ids, dtype=np.int64))
+            queries = scorer.queries[rows]
+            fallback = rows == OOV_INDEX
+            strategy = MODEL
+        else:
+            assert features is not None
+            by_id = np.array([f is None for f in features], dtype=bool)
+            ids = [u for u, f in zip(user_ids, features, strict=True) if f is None]
+            if any(u is None for u in ids):
+                raise InvalidRequest(f"Predict instance {ids.index(None)} names no user")
+            rows = np.zeros(n, dtype=np.int64)
+            rows[by_id] = index.user_indices(np.asarray(ids, dtype=np.int64))
+            queries = scorer.queries[rows]
+            fallback = by_id & (rows == OOV_INDEX)
+            for i in np.flatnonzero(~by_id).tolist():
+                user = features[i]
+                assert user is not None
+                check_user_features(user, scorer.catalog)
+                try:
+                    queries[i] = scorer.feature_query(user)
+                except CannotScoreFeatures:
+                    fallback[i] = True
+            strategy = USER_FEATURES
         scores = scorer.pair_scores(queries, items)
         is_rating = loaded.objective == RATING
-        if fallback.any():
+        fallen = tuple(np.flatnonzero(fallback).tolist()) if fallback.any() else ()
+        if fallen:
             table = scorer.catalog.item_mean_rating if is_rating else scorer.catalog.popularity
             scores[fallback] = table[items[fallback]]
-        strategy = POPULAR if fallback.any() else (USER_FEATURES if (~by_id).any() else MODEL)
-        prediction = Prediction(
-            scores.astype(np.float32), is_rating, strategy, tuple(np.flatnonzero(fallback).tolist())
-        )
+            strategy = POPULAR
+        prediction = Prediction(scores.astype(np.float32, copy=False), is_rating, strategy, fallen)
         return Answer(loaded.info, prediction)
 
     def recommend(
@@ -261,7 +270,7 @@ class ServingDataPlane:
         item = scorer.index.item_index(item_id)
         if scorer.similar_ann is not None:
             best, similar = scorer.similar_ann.top_k(
-                scorer.unit_items[item], k, np.array([item], dtype=np.int64)
+                scorer.unit_item(item), k, np.array([item], dtype=np.int64)
             )
             return Answer(loaded.info, Ranked(best, similar, scorer.index))
         similarity = scorer.unit_items @ scorer.unit_items[item]

@@ -234,6 +234,18 @@ class ModelStore:
             UnknownVersion: no such version folder.
             CorruptVersion: manifest unreadable, a file missing, extra or mismatching.
         """
+        manifest = self.check_version_files(name, version)
+        self.verify_checksums(name, version, manifest)
+        return manifest
+
+    def check_version_files(self, name: str, version: int) -> dict[str, Any]:
+        """The first, cheap half of verify_version: the manifest is readable, of this
+        format, of a known kind, and lists exactly the files present (none is hashed).
+
+        Raises:
+            UnknownVersion: no such version folder.
+            CorruptVersion: manifest unreadable, a file missing or extra.
+        """
         manifest = self.read_manifest(name, version)
         folder = self.version_path(name, version)
         check_format_version(manifest, folder)
@@ -245,7 +257,21 @@ class ModelStore:
         extra = sorted(present - set(files))
         if extra:
             raise CorruptVersion(f"{folder}: files not in the manifest: {', '.join(extra)}")
-        for filename, expected in sorted(files.items()):
+        for filename in sorted(files):
+            if not os.path.lexists(folder / filename):
+                raise CorruptVersion(f"{folder}: {filename} is missing")
+        return manifest
+
+    def verify_checksums(self, name: str, version: int, manifest: dict[str, Any]) -> None:
+        """The second half of verify_version: every file listed in `manifest` (as
+        check_version_files returned it) has the sha256 it records, and every .npz holds
+        its arrays uncompressed.
+
+        Raises:
+            CorruptVersion: a file missing, unreadable or mismatching.
+        """
+        folder = self.version_path(name, version)
+        for filename, expected in sorted(manifest["files"].items()):
             path = folder / filename
             if not os.path.lexists(path):
                 raise CorruptVersion(f"{folder}: {filename} is missing")
@@ -260,7 +286,6 @@ class ModelStore:
                     f"{folder}: {filename} has sha256 {actual[:12]}..., manifest says "
                     f"{expected[:12]}..."
                 )
-        return manifest
 
     def find_version_of_job(
         self, name: str, job_id: str, newest: int = 20

@@ -7,6 +7,7 @@ a swap never fails or changes a request in flight.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import functools
 import logging
@@ -119,17 +120,25 @@ def load_version(
         CorruptVersion: incomplete, mismatching, unreadable, of another format version, or
             of a kind or objective this server does not know.
     """
-    manifest = store.verify_version(name, version)
+    manifest = store.check_version_files(name, version)
     label = f"{name} version {version}"
-    kind = KINDS[manifest["kind"]]  # verify_version checked kind and objective
+    kind = KINDS[manifest["kind"]]  # check_version_files checked kind and objective
     folder = store.version_path(name, version)
     serving = kind.serving()
-    try:
-        catalog = load_catalog(folder / CATALOG_FILE)
-        weights = load_arrays(folder / WEIGHTS_FILE, serving.WEIGHT_ARRAYS)
-        scorer = serving.load_scorer(weights, catalog, manifest)
-    except (OSError, ValueError, KeyError, IndexError, TypeError) as error:
-        raise CorruptVersion(f"{label}: unreadable arrays: {error}") from error
+    # The files are hashed on a second thread while this one reads the arrays (hashlib and
+    # file reads release the GIL); nothing read is used before the checksums match.
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="verify") as pool:
+        checksums = pool.submit(store.verify_checksums, name, version, manifest)
+        try:
+            catalog = load_catalog(folder / CATALOG_FILE)
+            weights = load_arrays(folder / WEIGHTS_FILE, serving.WEIGHT_ARRAYS)
+            scorer = serving.load_scorer(weights, catalog, manifest)
+        except Exception as error:
+            checksums.result()  # a mismatch, where there is one, is the better reason
+            if isinstance(error, (OSError, ValueError, KeyError, IndexError, TypeError)):
+                raise CorruptVersion(f"{label}: unreadable arrays: {error}") from error
+            raise
+        checksums.result()
     try:
         scorer.probe()
     except (ValueError, IndexError, TypeError, FloatingPointError) as error:

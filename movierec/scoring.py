@@ -32,16 +32,19 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     Returns:
         int64 indices into `scores`, shape [min(k, finite count)], ties broken by index.
     """
-    if len(scores) > 4 * k:
+    n = len(scores)
+    if n > 4 * k:
         # One partition over everything (no copies), then only the candidates are sorted:
         # those tied with the k-th score are all kept so that ties break by index.
-        kth_largest = np.partition(scores, len(scores) - k)[len(scores) - k]
-        candidates = np.flatnonzero(scores >= kth_largest)
+        kth_largest = np.partition(scores, n - k)[n - k]
+        candidates = (scores >= kth_largest).nonzero()[0]
+        if not np.isfinite(kth_largest):
+            candidates = candidates[np.isfinite(scores[candidates])]
     else:
-        candidates = np.arange(len(scores))
-    candidates = candidates[np.isfinite(scores[candidates])]
-    order = np.lexsort((candidates, -scores[candidates]))[:k]
-    return candidates[order].astype(np.int64)
+        candidates = np.isfinite(scores).nonzero()[0]
+    # Candidates are in index order, so a stable sort breaks ties by index.
+    order = (-scores[candidates]).argsort(kind="stable")[:k]
+    return candidates[order].astype(np.int64, copy=False)
 
 
 def check_k(k: int, max_k: int) -> None:

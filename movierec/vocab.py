@@ -35,10 +35,11 @@ class IdVocabulary:
             (indices int64 [n], known bool [n]); unknown ids get OOV_INDEX.
         """
         raw = np.asarray(raw_ids, dtype=np.int64)
-        position = np.searchsorted(self.ids, raw)
-        position = np.minimum(position, max(len(self.ids) - 1, 0))
-        known = self.ids[position] == raw if len(self.ids) else np.zeros(raw.shape, bool)
-        return np.where(known, position + 1, OOV_INDEX).astype(np.int64), known
+        if not len(self.ids):
+            return np.full(raw.shape, OOV_INDEX, dtype=np.int64), np.zeros(raw.shape, bool)
+        position = self.ids.searchsorted(raw)
+        known = self.ids.take(position, mode="clip") == raw
+        return np.where(known, position + 1, OOV_INDEX).astype(np.int64, copy=False), known
 
     def raw_ids(self, indices: np.ndarray) -> np.ndarray:
         """Maps inner indices 1..N back to raw ids (index 0 has no raw id)."""

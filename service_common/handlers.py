@@ -8,6 +8,7 @@ to one extra Python frame: an interceptor builds new handler objects on every ca
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import time
@@ -72,58 +73,93 @@ class _Guard:
         self.method = method
         self.expected = f"Bearer {token}".encode() if token else None
 
-    def admit(self, request, context: grpc.ServicerContext) -> None:
+    def rejection(self, request, context) -> tuple[grpc.StatusCode, str] | None:
+        """Why the call must not run (a missing or wrong token, an undecodable request),
+        or None."""
         if self.expected is not None:
             presented = b""
             for key, value in context.invocation_metadata() or ():
                 if key == "authorization":
                     presented = str(value).encode()
             if not hmac.compare_digest(presented, self.expected):
-                context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
+                return grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token"
         if isinstance(request, _Undecodable):
-            context.abort(
+            return (
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"the request does not parse as this method's message: {request.error}",
             )
+        return None
 
-    def fail(self, context: grpc.ServicerContext, error: Exception) -> None:
+    def failure(self, context, error: Exception) -> tuple[grpc.StatusCode, str]:
+        """The status a call ends with for what its behaviour raised; re-raises `error`
+        when the behaviour had already aborted with its own status."""
         if not isinstance(error, errors.MovierecError) and context.code() is not None:
-            raise error  # the behaviour aborted with its own status already
+            raise error
         code = status_of(error)
         if code is grpc.StatusCode.INTERNAL:
             logger.exception("unexpected error in %s", self.method)
-            context.abort(code, "internal error; the server log has the details")
-        context.abort(code, str(error))
+            return code, "internal error; the server log has the details"
+        return code, str(error)
 
 
 def _unary(behaviour: Callable, guard: _Guard) -> Callable:
     def handle(request, context):
-        guard.admit(request, context)
+        rejected = guard.rejection(request, context)
+        if rejected:
+            context.abort(*rejected)
         try:
             return behaviour(request, context)
         except Exception as error:  # noqa: BLE001 - mapped, or re-raised if aborted
-            guard.fail(context, error)
+            context.abort(*guard.failure(context, error))
 
     return handle
 
 
 def _stream(behaviour: Callable, guard: _Guard) -> Callable:
     def handle(request, context):
-        guard.admit(request, context)
+        rejected = guard.rejection(request, context)
+        if rejected:
+            context.abort(*rejected)
         try:
             yield from behaviour(request, context)
         except Exception as error:  # noqa: BLE001 - mapped, or re-raised if aborted
-            guard.fail(context, error)
+            context.abort(*guard.failure(context, error))
 
     return handle
 
 
-def _counted(handle: Callable, name: str, calls: CallStats, streaming: bool) -> Callable:
-    """`handle` with each call's status code and seconds recorded in `calls`."""
+def _aio_unary(behaviour: Callable, guard: _Guard, pool: futures.Executor | None) -> Callable:
+    """A coroutine handler for grpc.aio servers: the behaviour runs on the event loop's
+    thread (fast, CPU-bound calls: no hand-off to another thread), or on `pool`."""
 
+    async def handle(request, context):
+        rejected = guard.rejection(request, context)
+        if rejected:
+            await context.abort(*rejected)
+        try:
+            if pool is not None:
+                loop = asyncio.get_running_loop()
+                return await loop.run_in_executor(pool, behaviour, request, context)
+            return behaviour(request, context)
+        except grpc.aio.AbortError:
+            raise
+        except Exception as error:  # noqa: BLE001 - mapped, or re-raised if aborted
+            await context.abort(*guard.failure(context, error))
+
+    return handle
+
+
+def _finisher(name: str, calls: CallStats) -> Callable:
     def finish(context, started: float) -> None:
         code = context.code()
         calls.record(name, code.name if code is not None else "OK", time.perf_counter() - started)
+
+    return finish
+
+
+def _counted(handle: Callable, name: str, calls: CallStats, streaming: bool) -> Callable:
+    """`handle` with each call's status code and seconds recorded in `calls`."""
+    finish = _finisher(name, calls)
 
     if streaming:
 
@@ -146,8 +182,22 @@ def _counted(handle: Callable, name: str, calls: CallStats, streaming: bool) -> 
     return counted
 
 
+def _aio_counted(handle: Callable, name: str, calls: CallStats) -> Callable:
+    """A coroutine `handle` with each call's status code and seconds recorded."""
+    finish = _finisher(name, calls)
+
+    async def counted(request, context):
+        started = time.perf_counter()
+        try:
+            return await handle(request, context)
+        finally:
+            finish(context, started)
+
+    return counted
+
+
 def add_service(
-    server: grpc.Server,
+    server: grpc.Server | grpc.aio.Server,
     service: ServiceDescriptor,
     servicer: object,
     token: str | None,
@@ -159,19 +209,26 @@ def add_service(
     """Registers every method of `service` on `server`, answered by the servicer's method
     of the same name.
 
+    On a grpc.aio server (unary methods only) each call runs on the event loop's thread,
+    slow methods on `slow_pool`; on a thread-pool server each runs on the server's
+    threads, slow methods on `slow_pool` (through gRPC's experimental per-method pool).
+
     Args:
-        server: The server.
+        server: The server, thread-pool or asyncio.
         service: The service's descriptor (e.g. serving_pb2.DESCRIPTOR.services_by_name[...]).
-        servicer: An object with one method per RPC.
+        servicer: An object with one method per RPC (plain functions, for both servers).
         token: Bearer token every call must carry, or None.
         raw_responses: Methods whose servicer returns the response already serialized.
-        slow_methods: Methods run on `slow_pool` instead of the server's threads (through
-            gRPC's experimental per-method thread pool), so that a long computation never
-            holds up the others.
+        slow_methods: Methods run on `slow_pool`, so that a long computation never holds
+            up the others.
         slow_pool: The threads of slow_methods.
         calls: Where each call's status code and duration are counted (Prometheus);
             None counts nothing.
+
+    Raises:
+        ValueError: a streaming method on an asyncio server.
     """
+    asynchronous = isinstance(server, grpc.aio.Server)
     handlers = {}
     for method in service.methods:
         path = f"/{service.full_name}/{method.name}"
@@ -180,12 +237,19 @@ def add_service(
         response_class = message_factory.GetMessageClass(method.output_type)
         serialize = _identity if method.name in raw_responses else response_class.SerializeToString
         behaviour = getattr(servicer, method.name)
-        wrap = _stream if method.server_streaming else _unary
-        wrapped = wrap(behaviour, guard)
-        if calls is not None:
-            wrapped = _counted(wrapped, method.name, calls, method.server_streaming)
-        if slow_pool is not None and method.name in slow_methods:
-            wrapped.experimental_thread_pool = slow_pool  # type: ignore[attr-defined]
+        slow = slow_pool if method.name in slow_methods else None
+        if asynchronous:
+            if method.server_streaming:
+                raise ValueError(f"{path} streams; asyncio servers take unary methods only")
+            wrapped = _aio_unary(behaviour, guard, slow)
+            if calls is not None:
+                wrapped = _aio_counted(wrapped, method.name, calls)
+        else:
+            wrapped = (_stream if method.server_streaming else _unary)(behaviour, guard)
+            if calls is not None:
+                wrapped = _counted(wrapped, method.name, calls, method.server_streaming)
+            if slow is not None:
+                wrapped.experimental_thread_pool = slow  # type: ignore[attr-defined]
         if method.server_streaming:
             handlers[method.name] = grpc.unary_stream_rpc_method_handler(
                 wrapped,

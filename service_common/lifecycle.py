@@ -32,14 +32,15 @@ def build_server(
     reuse_port: bool = False,
     credentials: grpc.ServerCredentials | None = None,
     allow_plaintext_token: bool = False,
-) -> tuple[grpc.Server, int]:
+    asynchronous: bool = False,
+) -> tuple[grpc.Server | grpc.aio.Server, int]:
     """A gRPC server bound to `address`, with explicit message-size limits; services are
     added with service_common.handlers.add_service (which checks the token and maps
     errors).
 
     Args:
         address: host:port; port 0 picks a free port.
-        workers: Size of the handler thread pool.
+        workers: Size of the handler thread pool (thread-pool servers).
         token: The bearer token the services will require, or None (checked here: empty
             is an error, and a token in clear text beyond loopback is refused).
         reuse_port: Let several processes listen on one port (SO_REUSEPORT); off by
@@ -47,6 +48,8 @@ def build_server(
         credentials: TLS credentials (service_common.security.server_credentials); None
             serves plaintext.
         allow_plaintext_token: Permit a token without TLS on a non-loopback address.
+        asynchronous: A grpc.aio server instead of a thread-pool one; call from the
+            thread of the event loop that will run it (service_common.aio.EventLoopThread).
 
     Returns:
         (unstarted server, bound port).
@@ -59,14 +62,16 @@ def build_server(
     check_exposure(
         address.rpartition(":")[0], token, credentials is not None, allow_plaintext_token
     )
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=workers),
-        options=[
-            ("grpc.so_reuseport", 1 if reuse_port else 0),
-            ("grpc.max_receive_message_length", MAX_RECEIVE_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", MAX_SEND_MESSAGE_BYTES),
-        ],
-    )
+    options = [
+        ("grpc.so_reuseport", 1 if reuse_port else 0),
+        ("grpc.max_receive_message_length", MAX_RECEIVE_MESSAGE_BYTES),
+        ("grpc.max_send_message_length", MAX_SEND_MESSAGE_BYTES),
+    ]
+    server: grpc.Server | grpc.aio.Server
+    if asynchronous:
+        server = grpc.aio.server(options=options)
+    else:
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers), options=options)
     try:
         if credentials is None:
             port = server.add_insecure_port(address)
@@ -93,15 +98,43 @@ def add_health_and_reflection(
     return health_servicer
 
 
+async def add_aio_health_and_reflection(
+    server: grpc.aio.Server, service_names: Sequence[str]
+) -> health.aio.HealthServicer:
+    """add_health_and_reflection for a grpc.aio server (run on its event loop)."""
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for name in ("", *service_names):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    reflection.enable_server_reflection(
+        (*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    return health_servicer
+
+
+def health_status(ok: bool) -> health_pb2.HealthCheckResponse.ServingStatus.ValueType:
+    """SERVING or NOT_SERVING."""
+    return (
+        health_pb2.HealthCheckResponse.SERVING if ok else health_pb2.HealthCheckResponse.NOT_SERVING
+    )
+
+
 def set_serving(
     health_servicer: health.HealthServicer, service_names: Sequence[str], ok: bool
 ) -> None:
     """Marks the overall server and each service SERVING or NOT_SERVING."""
-    status = (
-        health_pb2.HealthCheckResponse.SERVING if ok else health_pb2.HealthCheckResponse.NOT_SERVING
-    )
+    status = health_status(ok)
     for name in ("", *service_names):
         health_servicer.set(name, status)
+
+
+async def set_serving_aio(
+    health_servicer: health.aio.HealthServicer, service_names: Sequence[str], ok: bool
+) -> None:
+    """set_serving for the health servicer of a grpc.aio server (run on its event loop)."""
+    status = health_status(ok)
+    for name in ("", *service_names):
+        await health_servicer.set(name, status)
 
 
 def stop_on_signals() -> threading.Event:

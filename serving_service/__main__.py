@@ -50,7 +50,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         " every core)",
     )
     parser.add_argument(
-        "--threads", type=int, default=2, help="handler threads per process (few is fastest)"
+        "--io",
+        choices=("aio", "threads"),
+        default="threads",
+        help="answer on a thread pool of --threads threads, or on an asyncio event loop"
+        " (aio: faster for one process under many concurrent calls; see README, Serving"
+        " performance)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=2,
+        help="with --io threads: handler threads per process (few is fastest)",
     )
     parser.add_argument(
         "--reuse-port",
@@ -95,6 +106,7 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
             ann_min_items=args.ann_min_items,
             max_k=args.max_k,
             max_batch=args.max_batch,
+            io=args.io,
             threads=args.threads,
             reuse_port=args.reuse_port,
             drain_seconds=args.drain_seconds,

@@ -9,19 +9,25 @@ result parses to exactly the message the generated classes would build.
 
 from __future__ import annotations
 
+import functools
 import threading
 
 import numpy as np
 
 from movierec.catalog import CatalogIndex
 from movierec.registry import VersionInfo
-from movierec.v1 import common_pb2
+from movierec.v1 import common_pb2, serving_pb2
 
 MODEL_FIELD = b"\x0a"  # field 1, length-delimited: the ModelVersion of every response
 ITEMS_FIELD = b"\x12"  # field 2, length-delimited: repeated ScoredItem
 STRATEGY_FIELD = b"\x1a"  # RecommendResponse field 3
 REASON_FIELD = b"\x22"  # RecommendResponse field 4
 SCORE_FIELD = b"\x25"  # ScoredItem field 4, 32-bit: the score
+RATINGS_FIELD = b"\x12"  # PredictResponse field 2, packed floats
+SCORES_FIELD = b"\x1a"  # PredictResponse field 3, packed floats
+SCORE_TYPE_FIELD = b"\x20"  # PredictResponse field 4, varint
+PREDICT_STRATEGY_FIELD = b"\x2a"  # PredictResponse field 5
+FALLBACK_FIELD = b"\x32"  # PredictResponse field 6, packed varints
 MAX_CACHED_ITEMS = 200_000
 """Items whose encoding a version keeps; beyond it (huge catalogues) items are encoded on
 each use, so memory stays bounded."""
@@ -42,6 +48,38 @@ def field(tag: bytes, payload: bytes) -> bytes:
     return tag + varint(len(payload)) + payload
 
 
+@functools.lru_cache(maxsize=64)
+def model_field(info: VersionInfo) -> bytes:
+    """The `model` field (a ModelVersion) of every response of a version."""
+    return field(
+        MODEL_FIELD,
+        common_pb2.ModelVersion(
+            name=info.name, version=info.version, kind=info.kind, objective=info.objective
+        ).SerializeToString(),
+    )
+
+
+def predict_response(
+    info: VersionInfo, scores: np.ndarray, is_rating: bool, strategy: str, fallback: tuple
+) -> bytes:
+    """A serialized PredictResponse: the scores packed straight from the array (and again
+    as `ratings` for a rating version)."""
+    packed = np.asarray(scores, dtype="<f4").tobytes()
+    out = [model_field(info)]
+    if packed:
+        if is_rating:
+            out.append(field(RATINGS_FIELD, packed))
+        out.append(field(SCORES_FIELD, packed))
+    out.append(
+        SCORE_TYPE_FIELD + varint(serving_pb2.RATING if is_rating else serving_pb2.RELEVANCE)
+    )
+    if strategy:
+        out.append(field(PREDICT_STRATEGY_FIELD, strategy.encode()))
+    if fallback:
+        out.append(field(FALLBACK_FIELD, b"".join(varint(i) for i in fallback)))
+    return b"".join(out)
+
+
 class ItemEncoder:
     """Encodes the items of one loaded version.
 
@@ -52,12 +90,7 @@ class ItemEncoder:
 
     def __init__(self, info: VersionInfo, index: CatalogIndex):
         self.index = index
-        self.model_field = field(
-            MODEL_FIELD,
-            common_pb2.ModelVersion(
-                name=info.name, version=info.version, kind=info.kind, objective=info.objective
-            ).SerializeToString(),
-        )
+        self.model_field = model_field(info)
         self._frames: dict[int, bytes] = {}
         self._lock = threading.Lock()
 

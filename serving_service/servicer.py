@@ -7,7 +7,7 @@ from movierec.errors import InvalidRequest
 from movierec.features import UserFeatures
 from movierec.registry import ModelState
 from movierec.v1 import common_pb2, serving_pb2, serving_pb2_grpc
-from serving_service.encoding import ItemEncoder
+from serving_service.encoding import ItemEncoder, predict_response
 
 MAX_ENCODERS = 32
 """Loaded versions whose item encodings are kept (a version retired from the registry
@@ -94,7 +94,7 @@ class ServingServicer(serving_pb2_grpc.ServingServiceServicer):
     codes by service_common.handlers (see add_service).
     """
 
-    RAW_RESPONSES = ("Recommend", "SimilarItems")
+    RAW_RESPONSES = ("Predict", "Recommend", "SimilarItems")
     """Methods answering serialized bytes (serving_service.encoding)."""
     SLOW_METHODS = ("Metrics", "SetServingVersion")
     """Methods that may compute or load for long; they get their own threads."""
@@ -117,23 +117,31 @@ class ServingServicer(serving_pb2_grpc.ServingServiceServicer):
 
     def Predict(self, request, context):
         """Scores of a batch of user-item pairs."""
-        users = [_user(i) for i in request.instances]
+        instances = request.instances
+        chosen = [i.WhichOneof("user") for i in instances]
+        features = None
+        if "user_features" in chosen:
+            users = [_user(i) for i in instances]
+            user_ids = [u for u, _ in users]
+            features = [f for _, f in users]
+        elif None in chosen:
+            user_ids = [i.user_id if c else None for i, c in zip(instances, chosen, strict=True)]
+        else:
+            user_ids = [i.user_id for i in instances]
         answer = self.plane.predict(
             request.model.name,
             request.model.version,
-            [u for u, _ in users],
-            [i.item_id for i in request.instances],
-            features=[f for _, f in users],
+            user_ids,
+            [i.item_id for i in instances],
+            features=features,
         )
         prediction = answer.value
-        scores = prediction.scores.tolist()
-        return serving_pb2.PredictResponse(
-            model=version_pb(answer.model),
-            ratings=scores if prediction.is_rating else [],
-            scores=scores,
-            score_type=serving_pb2.RATING if prediction.is_rating else serving_pb2.RELEVANCE,
-            strategy=prediction.strategy,
-            fallback_instances=prediction.fallback,
+        return predict_response(
+            answer.model,
+            prediction.scores,
+            prediction.is_rating,
+            prediction.strategy,
+            prediction.fallback,
         )
 
     def Recommend(self, request, context):

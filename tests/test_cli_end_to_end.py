@@ -267,8 +267,12 @@ def test_services_stop_cleanly_on_sigterm(tmp_path, data_dir):
     process.stdout.close()
 
 
-@pytest.mark.parametrize("kind", ["serving", "trainer"])
-def test_sigterm_goes_not_serving_then_drains_without_failing_a_call(tmp_path, data_dir, kind):
+@pytest.mark.parametrize(
+    ("kind", "flags"), [("serving", ()), ("serving", ("--io", "aio")), ("trainer", ())]
+)
+def test_sigterm_goes_not_serving_then_drains_without_failing_a_call(
+    tmp_path, data_dir, kind, flags
+):
     import threading
     import time
 
@@ -280,7 +284,9 @@ def test_sigterm_goes_not_serving_then_drains_without_failing_a_call(tmp_path, d
     from tests.fakes import publish_fake
 
     publish_fake(ModelStore(tmp_path / "store"), "m")
-    process, address = start_service(kind, tmp_path / "store", data_dir, "--drain-seconds", "1.5")
+    process, address = start_service(
+        kind, tmp_path / "store", data_dir, "--drain-seconds", "1.5", *flags
+    )
     not_serving = threading.Event()
     outcomes = {"ok": 0, "failed": 0}
     lock = threading.Lock()

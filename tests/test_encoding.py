@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from movierec.registry import load_version
+from movierec.registry import VersionInfo, load_version
 from movierec.v1 import common_pb2, serving_pb2
-from serving_service.encoding import ItemEncoder, varint
+from serving_service.encoding import ItemEncoder, predict_response, varint
 from tests.fakes import publish_fake
 
 
@@ -42,3 +42,25 @@ def test_encoded_responses_equal_the_built_ones(store):
     assert serving_pb2.RecommendResponse.FromString(empty) == serving_pb2.RecommendResponse(
         model=model, strategy="model"
     )
+
+
+@pytest.mark.parametrize(
+    ("is_rating", "strategy", "fallback"),
+    [(True, "model", ()), (False, "popular", (0, 2, 300)), (True, "", ())],
+)
+def test_encoded_predict_responses_equal_the_built_ones(is_rating, strategy, fallback):
+    info = VersionInfo("m", 7, "two_tower", "rating" if is_rating else "retrieval")
+    scores = np.array([4.25, 0.0, -1.5, 3.0e-7], dtype=np.float32)
+    built = serving_pb2.PredictResponse(
+        model=common_pb2.ModelVersion(
+            name="m", version=7, kind="two_tower", objective=info.objective
+        ),
+        ratings=scores.tolist() if is_rating else [],
+        scores=scores.tolist(),
+        score_type=serving_pb2.RATING if is_rating else serving_pb2.RELEVANCE,
+        strategy=strategy,
+        fallback_instances=fallback,
+    )
+    encoded = predict_response(info, scores, is_rating, strategy, fallback)
+    assert serving_pb2.PredictResponse.FromString(encoded) == built
+    assert encoded == built.SerializeToString()

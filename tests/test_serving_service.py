@@ -28,10 +28,11 @@ from tests.fakes import publish_fake
 from tests.test_registry import corrupt
 
 
-@pytest.fixture
-def served(store, start_serving):
+@pytest.fixture(params=["threads", "aio"])
+def served(request, store, start_serving):
+    """A server of fake model "m", answering on a thread pool or an asyncio loop (--io)."""
     publish_fake(store, "m")
-    server, address = start_serving(store.root, max_k=50, max_batch=3)
+    server, address = start_serving(store.root, max_k=50, max_batch=3, io=request.param)
     with ServingClient(address, timeout=5) as client:
         yield server, address, client
 
@@ -182,9 +183,10 @@ def test_a_request_may_name_a_version_and_compare_metrics(served, store):
     assert report.metrics.model.version == 2 and report.baseline.model.version == 1
 
 
-def test_token_auth(store, start_serving):
+@pytest.mark.parametrize("io", ["threads", "aio"])
+def test_token_auth(store, start_serving, io):
     publish_fake(store, "m")
-    _, address = start_serving(store.root, token="s3cret")
+    _, address = start_serving(store.root, token="s3cret", io=io)
     with ServingClient(address) as anonymous, ServingClient(address, token="wrong") as wrong:
         for client in (anonymous, wrong):
             with pytest.raises(UnauthenticatedError, match="bearer token"):
