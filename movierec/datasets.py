@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from movierec.errors import DatasetError
+from movierec.ratings_cache import read_ratings_csv
 
 logger = logging.getLogger(__name__)
 
@@ -247,13 +248,12 @@ def read_ml_dat(folder: pathlib.Path, name: str = "ml-1m") -> Dataset:
 
 
 def read_ml_csv(folder: pathlib.Path, name: str = "ml-latest-small") -> Dataset:
-    """Reads the CSV layout of ml-latest(-small), ml-25m and ml-32m (ratings.csv, movies.csv)."""
+    """Reads the CSV layout of ml-latest(-small), ml-25m and ml-32m (ratings.csv, movies.csv);
+    the ratings through a columnar cache (movierec.ratings_cache)."""
     folder = pathlib.Path(folder)
-    ratings = pd.read_csv(folder / "ratings.csv").rename(
-        columns={"userId": "user_id", "movieId": "item_id"}
-    )
+    ratings = read_ratings_csv(folder / "ratings.csv")  # parsed once, then from its cache
     movies = pd.read_csv(folder / "movies.csv").rename(columns={"movieId": "item_id"})
-    return _with_pipe_genres(name, _typed_ratings(ratings), movies, None, folder)
+    return _with_pipe_genres(name, ratings, movies, None, folder)
 
 
 def _read_double_colon(path: pathlib.Path, names: list[str]) -> pd.DataFrame:

@@ -222,13 +222,53 @@ def numpy_scorer(model: keras.Model, data: TrainingData, kind_keras: ModuleType)
     return get_kind(data.spec.kind).serving().load_scorer(weights, data.catalog, manifest)
 
 
+def row_batches(
+    columns: tuple[np.ndarray, ...], batch_size: int, seed: int | None
+) -> tf.data.Dataset:
+    """Batches of the rows of equal-length columns: each pass in a new random order drawn
+    from `seed` (stateless, so a run is reproducible), or in row order when seed is None.
+
+    One permutation of row indices per pass (4 bytes a row) and a gather per batch: memory
+    is the columns plus one permutation, where a tf.data shuffle buffer over every row
+    would hold each row as its own element (and spend per-element time on it).
+    """
+    tensors = tuple(tf.constant(column) for column in columns)
+    rows = len(columns[0])
+    whole, rest = divmod(rows, batch_size)
+
+    def batches_of(order: tf.Tensor) -> tf.data.Dataset:
+        full = tf.data.Dataset.from_tensor_slices(
+            tf.reshape(order[: whole * batch_size], [whole, batch_size])
+        )
+        if rest:
+            full = full.concatenate(tf.data.Dataset.from_tensors(order[whole * batch_size :]))
+        return full
+
+    if seed is None:
+        orders = batches_of(tf.range(rows, dtype=tf.int32))
+    else:
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        orders = seeds.take(1).flat_map(
+            lambda pass_seed: batches_of(
+                tf.random.experimental.stateless_shuffle(
+                    tf.range(rows, dtype=tf.int32), seed=pass_seed
+                )
+            )
+        )
+    return orders.map(
+        lambda index: tuple(tf.gather(t, index) for t in tensors),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    ).apply(tf.data.experimental.assert_cardinality(whole + (1 if rest else 0)))
+
+
 def _rating_dataset(users, items, ratings, batch_size: int, seed: int | None) -> tf.data.Dataset:
-    data = tf.data.Dataset.from_tensor_slices(
-        ({"user": users.astype(np.int32), "item": items.astype(np.int32)}, ratings)
+    columns = (users.astype(np.int32), items.astype(np.int32), ratings.astype(np.float32))
+    return (
+        row_batches(columns, batch_size, seed)
+        .map(lambda u, i, r: ({"user": u, "item": i}, r))
+        .prefetch(tf.data.AUTOTUNE)
     )
-    if seed is not None:
-        data = data.shuffle(len(users), seed=seed, reshuffle_each_iteration=True)
-    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def _retrieval_dataset(data: TrainingData) -> tf.data.Dataset:
@@ -268,13 +308,12 @@ def _retrieval_dataset(data: TrainingData) -> tf.data.Dataset:
         return {"user": users, "items": candidates, "log_q": log_q}, labels
 
     keep = data.fit_ratings >= params.min_positive_rating
-    pairs = tf.data.Dataset.from_tensor_slices(
-        (data.fit_users[keep].astype(np.int32), data.fit_items[keep].astype(np.int32))
+    batches = row_batches(
+        (data.fit_users[keep].astype(np.int32), data.fit_items[keep].astype(np.int32)),
+        params.batch_size,
+        seed,
     )
-    batches = pairs.shuffle(int(keep.sum()), seed=seed, reshuffle_each_iteration=True).batch(
-        params.batch_size
-    )
-    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+    seeds = tf.data.Dataset.random(seed=seed + 1, rerandomize_each_iteration=True).batch(2)
     return (
         tf.data.Dataset.zip((batches, seeds))
         .map(add_negatives, num_parallel_calls=tf.data.AUTOTUNE)

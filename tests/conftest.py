@@ -14,6 +14,20 @@ from movierec.model_store import ModelStore
 settings.register_profile("movierec", database=None)
 settings.load_profile("movierec")
 
+
+@pytest.fixture(autouse=True, scope="session")
+def _column_cache_in_a_temporary_folder(tmp_path_factory):
+    """Ratings column caches (movierec.ratings_cache) go to a folder of the test run, never
+    to the user's cache; subprocesses inherit it."""
+    previous = os.environ.get("MOVIEREC_CACHE_DIR")
+    os.environ["MOVIEREC_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if previous is None:
+        os.environ.pop("MOVIEREC_CACHE_DIR", None)
+    else:
+        os.environ["MOVIEREC_CACHE_DIR"] = previous
+
+
 DATA_DIR = pathlib.Path(
     os.environ.get("MOVIEREC_DATA_DIR", pathlib.Path(__file__).parents[2] / "shared" / "data")
 )

@@ -278,3 +278,22 @@ def test_data_fingerprint_changes_with_the_data(data_dir):
     split = make_split(load_dataset("ml-100k", data_dir), "u1")
     changed = type(split)(split.name, split.train.iloc[1:], split.test)
     assert training.data_fingerprint(split) != training.data_fingerprint(changed)
+
+
+def test_row_batches_visit_every_row_once_per_pass_in_a_new_reproducible_order():
+    from movierec.keras_training import row_batches
+
+    users = np.arange(1000, dtype=np.int32)
+    ratings = users.astype(np.float32) / 2
+    data = row_batches((users, ratings), 64, seed=3)
+    assert int(data.cardinality()) == 16
+    passes = [[(u.numpy(), r.numpy()) for u, r in data] for _ in range(2)]
+    orders = [np.concatenate([u for u, _ in batches]) for batches in passes]
+    for order, batches in zip(orders, passes, strict=True):
+        assert sorted(order.tolist()) == users.tolist()  # every row once
+        assert all(np.array_equal(r, u.astype(np.float32) / 2) for u, r in batches)  # rows whole
+    assert not np.array_equal(orders[0], orders[1])  # reshuffled each pass
+    again = np.concatenate([u.numpy() for u, _ in row_batches((users, ratings), 64, seed=3)])
+    assert np.array_equal(again, orders[0])  # the same seed, the same order
+    in_order = np.concatenate([u.numpy() for u, _ in row_batches((users, ratings), 64, None)])
+    assert np.array_equal(in_order, users)
