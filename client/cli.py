@@ -375,6 +375,7 @@ def cmd_train(args) -> str | None:
         "min_positive_rating": args.min_positive_rating,
         "rating_loss": args.rating_loss,
         "optimizer": args.optimizer,
+        "workers": args.workers,
         "negative_sampling": args.negative_sampling,
         "retrieval_loss": args.retrieval_loss,
         "layers": args.layers,
@@ -572,6 +573,22 @@ def cmd_synth_ratings(args) -> str:
     )
 
 
+def cmd_download(args) -> str:
+    """Downloads, verifies and unpacks a MovieLens dataset into the cache."""
+    from movierec.archives import BASE_URL, progress_bar
+    from movierec.datasets import DEFAULT_CACHE, download_dataset
+    from movierec.errors import DatasetError
+
+    cache = pathlib.Path(args.cache).expanduser() if args.cache else DEFAULT_CACHE.expanduser()
+    try:
+        folder = download_dataset(
+            args.name, cache, args.base_url or BASE_URL, progress=progress_bar(args.name)
+        )
+    except DatasetError as error:
+        raise ValueError(str(error)) from error
+    return f"{args.name} is in {folder}"
+
+
 def cmd_cancel(args) -> str:
     """Cancels a job."""
     with _trainer(args) as client:
@@ -688,6 +705,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--retrieval-loss", choices=("softmax", "bce"))
     train.add_argument("--rating-loss", choices=("mse", "mae", "bce"), help="rating objective")
     train.add_argument("--optimizer", choices=("adam", "sgd", "rmsprop", "adagrad"))
+    train.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes to train on (1-16; tf.distribute, see README 'Scaling out')",
+    )
     train.add_argument("--layers", type=_widths, help="two_tower: tower widths, e.g. 256,128,32")
     train.add_argument(
         "--demographics",
@@ -850,6 +872,16 @@ def build_parser() -> argparse.ArgumentParser:
     ratings.add_argument("--skew", type=float, default=1.0, help="Zipf exponent of popularity")
     ratings.add_argument("--seed", type=int, default=0)
     ratings.set_defaults(handler=cmd_synth_ratings)
+
+    download = sub.add_parser(
+        "download", help="download, verify and unpack a MovieLens dataset into the cache"
+    )
+    download.add_argument("name", help="ml-100k, ml-1m, ml-10m, ml-latest-small, ...")
+    download.add_argument("--cache", help="cache folder (default ~/.cache/movierec)")
+    download.add_argument(
+        "--base-url", help="a mirror holding the archives under their official file names"
+    )
+    download.set_defaults(handler=cmd_download)
 
     for name, help_text in (
         ("pin", "serve one version of a model by default, on every server of the store"),

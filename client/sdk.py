@@ -458,7 +458,7 @@ class TrainerClient(_SyncClient):
                 dataset ("ml-100k"), split ("u1"), seed, test_fraction, the shared
                 hyperparameters (epochs, learning_rate, batch_size, patience,
                 validation_fraction, num_negatives, negative_sampling, retrieval_loss,
-                min_positive_rating, rating_loss, optimizer) and the kind's own (dot:
+                min_positive_rating, rating_loss, optimizer, workers) and the kind's own (dot:
                 embedding_dim, l2, output; two_tower: layers, l2, use_demographics,
                 temperature); those left out or None take the server's defaults; and
                 max_seconds, the job's wall-clock limit (at most the trainer's).

@@ -9,19 +9,24 @@ import os
 import pathlib
 import re
 import shutil
-import tempfile
-import urllib.request
-import zipfile
+import sys
 
 import numpy as np
 import pandas as pd
 
+from movierec.archives import (
+    ARCHIVES,
+    BASE_URL,
+    Archive,
+    Progress,
+    download_archive,
+    progress_bar,
+)
 from movierec.errors import DatasetError
 from movierec.ratings_cache import read_ratings_csv
 
 logger = logging.getLogger(__name__)
 
-DOWNLOAD_URL = "https://files.grouplens.org/datasets/movielens/{name}.zip"
 DEFAULT_CACHE = pathlib.Path("~/.cache/movierec")
 
 # sha256 of the ml-100k files movierec reads, as published in the official archive; a
@@ -139,7 +144,7 @@ def locate_dataset(name: str, data_dir: str | os.PathLike | None = None) -> path
     cache = DEFAULT_CACHE.expanduser()
     folder = cache / name
     if not _has_files(name, folder):
-        download_dataset(name, cache)
+        download_dataset(name, cache, progress=progress_bar(name) if sys.stderr.isatty() else None)
     return folder
 
 
@@ -148,37 +153,40 @@ def _has_files(name: str, folder: pathlib.Path) -> bool:
     return (folder / marker).is_file()
 
 
-def download_dataset(name: str, cache: pathlib.Path, url: str | None = None) -> pathlib.Path:
-    """Downloads the official archive of `name` into `cache/<name>/`, verifying ml-100k files.
+def download_dataset(
+    name: str,
+    cache: pathlib.Path,
+    base_url: str = BASE_URL,
+    progress: Progress | None = None,
+    archives: dict[str, Archive] | None = None,
+) -> pathlib.Path:
+    """Downloads the official archive of `name` into `cache/<name>/` (movierec.archives:
+    verified against its pinned sha256 or the publisher's md5, unpacked atomically), and
+    for ml-100k checks every file movierec reads against its published sha256 too.
 
-    The archive is extracted beside the cache and moved into place in one rename, so an
-    interrupted download never leaves a half folder that looks complete.
+    Args:
+        name: A dataset of `archives`.
+        cache: The cache folder.
+        base_url: Where the archives are (tests serve their own on loopback).
+        progress: Called as bytes arrive (movierec.archives.progress_bar draws a bar).
+        archives: The registry (default movierec.archives.ARCHIVES).
 
     Raises:
-        DatasetError: the download failed or a file does not match its published checksum.
+        DatasetError: unknown, unreachable, or a file that does not match its checksum;
+            nothing is left in the cache then.
     """
-    url = url or DOWNLOAD_URL.format(name=name)
-    cache.mkdir(parents=True, exist_ok=True)
-    logger.info("downloading %s from %s", name, url)
-    with tempfile.TemporaryDirectory(dir=cache) as tmp:
-        archive = pathlib.Path(tmp) / "archive.zip"
+    known = ARCHIVES if archives is None else archives
+    if name not in known:
+        raise DatasetError(f"no download is known for {name}; known: {', '.join(sorted(known))}")
+    logger.info("downloading %s from %s", name, base_url)
+    target = download_archive(known[name], cache, base_url, progress)
+    if name == "ml-100k":
         try:
-            with urllib.request.urlopen(url, timeout=60) as response, open(archive, "wb") as out:
-                shutil.copyfileobj(response, out)
-            with zipfile.ZipFile(archive) as zipped:
-                zipped.extractall(tmp)
-        except (OSError, zipfile.BadZipFile) as error:
-            raise DatasetError(f"cannot download {name} from {url}: {error}") from error
-        extracted = pathlib.Path(tmp) / name
-        if not extracted.is_dir():
-            raise DatasetError(f"archive from {url} has no folder {name}/")
-        if name == "ml-100k":
-            verify_checksums(extracted, ML_100K_SHA256)
-        target = cache / name
-        if target.exists():
-            shutil.rmtree(target)
-        extracted.rename(target)
-    return cache / name
+            verify_checksums(target, ML_100K_SHA256)
+        except DatasetError:
+            shutil.rmtree(target, ignore_errors=True)
+            raise
+    return target
 
 
 def verify_checksums(folder: pathlib.Path, expected: dict[str, str]) -> None:

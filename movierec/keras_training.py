@@ -322,11 +322,19 @@ def _retrieval_dataset(data: TrainingData) -> tf.data.Dataset:
 
 
 def fit_model(
-    data: TrainingData, on_epoch: Callable[[EpochReport], None] = lambda report: None
+    data: TrainingData,
+    on_epoch: Callable[[EpochReport], None] = lambda report: None,
+    strategy: tf.distribute.Strategy | None = None,
 ) -> tuple[keras.Model, dict[str, np.ndarray], list[EpochReport]]:
     """Builds the kind's model for the spec's objective, fits it with early stopping on
     the validation share (RMSE for rating, NDCG@10 for retrieval, best weights restored)
     and exports its weights.
+
+    Args:
+        data: What to fit on.
+        on_epoch: Called after every epoch.
+        strategy: A MultiWorkerMirroredStrategy (movierec.distributed_training) to fit as
+            one of several workers; None fits in this process alone.
 
     Returns:
         (the Keras model, the arrays of the kind's numpy half, the epoch reports).
@@ -335,6 +343,8 @@ def fit_model(
     params = spec.hyperparameters
     kind_keras = get_kind(spec.kind).training()
     keras.utils.set_random_seed(spec.seed)
+    if strategy is not None:
+        return _fit_replicated(data, kind_keras, strategy, on_epoch)
     progress = _Progress(on_epoch)
     callbacks: list[keras.callbacks.Callback] = []
     validation_data = None
@@ -356,11 +366,7 @@ def fit_model(
         monitor, mode = "val_rmse", "min"
     else:
         model = kind_keras.build_retrieval_model(data, 1 + params.num_negatives)
-        loss: keras.losses.Loss = (
-            keras.losses.CategoricalCrossentropy(from_logits=True)
-            if params.retrieval_loss == "softmax"
-            else keras.losses.BinaryCrossentropy(from_logits=True)
-        )
+        loss = _retrieval_loss(data)
         model.compile(optimizer=_optimizer(params.optimizer, params.learning_rate), loss=loss)
         train = _retrieval_dataset(data)
         if data.validation is not None:
@@ -382,6 +388,40 @@ def fit_model(
         verbose=0,
     )
     return model, kind_keras.export_weights(model, data), progress.reports
+
+
+def _retrieval_loss(data: TrainingData) -> keras.losses.Loss:
+    if data.spec.hyperparameters.retrieval_loss == "softmax":
+        return keras.losses.CategoricalCrossentropy(from_logits=True)
+    return keras.losses.BinaryCrossentropy(from_logits=True)
+
+
+def _fit_replicated(
+    data: TrainingData,
+    kind_keras: ModuleType,
+    strategy: tf.distribute.Strategy,
+    on_epoch: Callable[[EpochReport], None],
+) -> tuple[keras.Model, dict[str, np.ndarray], list[EpochReport]]:
+    """fit_model as one worker of `strategy` (movierec.distributed_training)."""
+    from movierec.distributed_training import train_replicated
+
+    params = data.spec.hyperparameters
+    with strategy.scope():
+        if data.spec.objective == RATING:
+            model = kind_keras.build_rating_model(data)
+            loss = _rating_loss(data)
+            train = _rating_dataset(
+                data.fit_users, data.fit_items, data.fit_ratings, params.batch_size, data.spec.seed
+            )
+        else:
+            model = kind_keras.build_retrieval_model(data, 1 + params.num_negatives)
+            loss = _retrieval_loss(data)
+            train = _retrieval_dataset(data)
+        model.compile(optimizer=_optimizer(params.optimizer, params.learning_rate), loss=loss)
+        reports = train_replicated(
+            model, loss, train, data, kind_keras, strategy, numpy_scorer, on_epoch
+        )
+    return model, kind_keras.export_weights(model, data), reports
 
 
 def _validation_rows(validation: Catalog) -> tuple[np.ndarray, np.ndarray]:

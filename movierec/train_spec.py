@@ -22,6 +22,10 @@ RATING_LOSSES = ("mse", "mae", "bce")
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adagrad")
 
 
+MAX_WORKERS = 16
+"""Most worker processes one job trains on."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Hyperparameters:
     """Hyperparameters every kind shares. Defaults per objective were chosen on a
@@ -41,6 +45,8 @@ class Hyperparameters:
         rating_loss: Rating: "mse", "mae" (notebook 2) or "bce" (binary cross-entropy on
             min-max scaled ratings, notebook 3; meant for outputs bounded to the scale).
         optimizer: "adam", "sgd", "rmsprop" or "adagrad", at learning_rate.
+        workers: Worker processes to train on (movierec.distributed_training), 1 to
+            MAX_WORKERS; each global batch is split between them.
     """
 
     epochs: int = 40
@@ -54,6 +60,7 @@ class Hyperparameters:
     min_positive_rating: float = 0.0
     rating_loss: str = "mse"
     optimizer: str = "adam"
+    workers: int = 1
 
     @classmethod
     def defaults(cls, objective: str) -> dict[str, Any]:
@@ -105,6 +112,10 @@ class Hyperparameters:
                 (
                     self.optimizer in OPTIMIZERS,
                     f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}",
+                ),
+                (
+                    1 <= self.workers <= MAX_WORKERS,
+                    f"workers must be 1 to {MAX_WORKERS}, got {self.workers}",
                 ),
                 (
                     self.retrieval_loss in RETRIEVAL_LOSSES,

@@ -21,6 +21,7 @@ from movierec.arrays import save_arrays
 from movierec.catalog import CATALOG_FILE, Catalog, save_catalog
 from movierec.catalog_builder import build_catalog, with_held_out
 from movierec.datasets import load_dataset
+from movierec.distributed_training import Cluster, join_cluster
 from movierec.errors import MovierecError
 from movierec.evaluation import version_metrics
 from movierec.keras_training import TrainingData, fit_model
@@ -39,7 +40,8 @@ REPORT_K = 10
 
 @dataclasses.dataclass(frozen=True)
 class TrainingResult:
-    """What a finished job produced."""
+    """What a finished job produced (version 0: nothing published, as on a worker that
+    is not the chief)."""
 
     version: int
     metrics: dict[str, float]
@@ -100,10 +102,12 @@ def fit(
     split: Split,
     catalog: Catalog,
     on_epoch: Callable[[EpochReport], None] = lambda report: None,
+    strategy=None,
 ) -> FittedModel:
-    """Fits the spec's kind for its objective on the split's training part."""
+    """Fits the spec's kind for its objective on the split's training part (as one worker
+    of `strategy` when given; see movierec.keras_training.fit_model)."""
     data = training_data(spec, catalog, split)
-    model, weights, reports = fit_model(data, on_epoch)
+    model, weights, reports = fit_model(data, on_epoch, strategy)
     manifest = {"objective": spec.objective, "kind_params": spec.to_dict()["kind_params"]}
     scorer = get_kind(spec.kind).serving().load_scorer(weights, catalog, manifest)
     return FittedModel(model, weights, scorer, catalog, reports)
@@ -117,6 +121,7 @@ def run_training(
     staging_name: str | None = None,
     may_publish: Callable[[], bool] = lambda: True,
     job_id: str = "",
+    cluster: Cluster | None = None,
 ) -> TrainingResult:
     """Loads data, fits, evaluates on the test part and publishes a new version.
 
@@ -129,14 +134,19 @@ def run_training(
         may_publish: Asked right before publishing; False abandons the job (cancelled).
         job_id: The trainer's job id, recorded in the manifest so that a trainer can tell
             a job that died after publishing from one that died before.
+        cluster: Train as one worker of this cluster (movierec.distributed_training); only
+            its chief evaluates and publishes, the others return version 0.
 
     Returns:
         The published version with its test metrics and epoch history.
     """
+    strategy = join_cluster(cluster) if cluster is not None else None  # before any TF op
     dataset = load_dataset(spec.dataset, data_dir)
     split = make_split(dataset, spec.split, spec.test_fraction, spec.seed)
     started = time.perf_counter()
-    fitted = fit(spec, split, build_catalog(dataset, split), on_epoch)
+    fitted = fit(spec, split, build_catalog(dataset, split), on_epoch, strategy)
+    if cluster is not None and not cluster.is_chief:
+        return TrainingResult(0, {}, fitted.epochs)
     values = version_metrics(fitted.scorer, REPORT_K)
     logger.info("trained %s in %.1fs: %s", spec.model_name, time.perf_counter() - started, values)
 
@@ -160,6 +170,7 @@ def run_training(
         "num_test_ratings": len(split.test),
         "epochs_run": len(fitted.epochs),
         "job_id": job_id,
+        "workers": len(cluster.workers) if cluster is not None else 1,
         "movierec_version": __version__,
         "tensorflow_version": tf.__version__,
     }

@@ -1,6 +1,3 @@
-import pathlib
-import zipfile
-
 import pytest
 
 from movierec import datasets
@@ -87,36 +84,3 @@ def test_malformed_dat_line_names_the_line(tmp_path):
     (tmp_path / "movies.dat").write_text("1193::X (1975)::Drama\n")
     with pytest.raises(DatasetError, match="ratings.dat line 2 has 3 fields"):
         datasets.read_dataset("ml-1m", tmp_path)
-
-
-def _zip_folder(folder: pathlib.Path, archive: pathlib.Path, name: str) -> str:
-    with zipfile.ZipFile(archive, "w") as zipped:
-        for path in folder.iterdir():
-            zipped.write(path, f"{name}/{path.name}")
-    return archive.as_uri()
-
-
-def test_download_verifies_checksums_and_installs_atomically(data_dir, tmp_path):
-    url = _zip_folder(data_dir / "ml-100k", tmp_path / "ml-100k.zip", "ml-100k")
-    cache = tmp_path / "cache"
-    folder = datasets.download_dataset("ml-100k", cache, url=url)
-    assert folder == cache / "ml-100k"
-    assert len(datasets.read_dataset("ml-100k", folder).ratings) == 100_000
-
-
-def test_download_with_a_bad_file_is_refused_and_leaves_nothing(data_dir, tmp_path):
-    source = tmp_path / "src"
-    source.mkdir()
-    for path in (data_dir / "ml-100k").iterdir():
-        (source / path.name).write_bytes(path.read_bytes())
-    (source / "u.data").write_text("1\t1\t5\t0\n")  # tampered
-    url = _zip_folder(source, tmp_path / "bad.zip", "ml-100k")
-    cache = tmp_path / "cache"
-    with pytest.raises(DatasetError, match="u.data has sha256"):
-        datasets.download_dataset("ml-100k", cache, url=url)
-    assert not (cache / "ml-100k").exists()
-
-
-def test_unreachable_download_is_a_dataset_error(tmp_path):
-    with pytest.raises(DatasetError, match="cannot download"):
-        datasets.download_dataset("ml-100k", tmp_path, url=(tmp_path / "none.zip").as_uri())

@@ -1,6 +1,9 @@
 """The trainer service over real gRPC on loopback; jobs train for real in their processes."""
 
 import asyncio
+import os
+import pathlib
+import signal
 import time
 
 import grpc
@@ -316,3 +319,47 @@ def test_a_restarted_trainer_answers_for_its_jobs(store, start_trainer):
         job = client.get_job(job_id)
         assert job.state == "SUCCEEDED" and job.version == 1
         assert [j.job_id for j in client.list_jobs().jobs] == [job_id]
+
+
+def _training_workers(job_id: str) -> list[int]:
+    """Pids of the extra training workers of a job (their spec file names the job)."""
+    found = []
+    for proc in pathlib.Path("/proc").iterdir():
+        try:
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "movierec.train_worker" in command and f"movierec-{job_id}-" in command:
+            found.append(int(proc.name))
+    return found
+
+
+def test_a_job_on_two_workers_publishes_once_and_leaves_no_worker(trainer, store):
+    _, client = trainer
+    job = client.wait(client.train("m", epochs=2, patience=0, workers=2).job_id)
+    assert job.state == "SUCCEEDED", job.error
+    assert [e.epoch for e in job.epochs] == [1, 2]
+    assert store.list_versions("m") == [1]
+    manifest = store.read_manifest("m", 1)
+    assert manifest["workers"] == 2 and manifest["hyperparameters"]["workers"] == 2
+    assert _training_workers(job.job_id) == []
+
+
+def test_a_job_whose_worker_dies_fails_with_the_reason(trainer, store):
+    if not pathlib.Path("/proc/self/cmdline").exists():
+        pytest.skip("no /proc on this platform")
+    _, client = trainer
+    job = client.train("m", epochs=1000, patience=0, workers=2)
+    wait_for(client, job.job_id, lambda j: len(j.epochs) >= 1, timeout=120)
+    (worker,) = _training_workers(job.job_id)
+    os.kill(worker, signal.SIGKILL)
+    failed = client.wait(job.job_id)
+    assert failed.state == "FAILED"
+    assert "training worker 1 exited with code -9" in failed.error
+    assert store.list_versions("m") == []
+
+
+def test_workers_out_of_range_are_invalid(trainer):
+    _, client = trainer
+    with pytest.raises(InvalidArgumentError, match="workers must be 1 to 16, got 17"):
+        client.train("m", workers=17)

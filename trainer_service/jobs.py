@@ -17,7 +17,9 @@ import logging
 import math
 import multiprocessing
 import os
+import pathlib
 import shutil
+import tempfile
 import threading
 import time
 import traceback
@@ -104,6 +106,8 @@ def _job_main(spec_dict, store_root, data_dir, job_id, conn) -> None:
         level=logging.INFO, format=f"%(asctime)s job {job_id} %(levelname)s %(message)s"
     )
     exit_with_parent()
+    workers = None
+    folder: pathlib.Path | None = None
     try:
         from movierec.training import run_training
 
@@ -111,23 +115,49 @@ def _job_main(spec_dict, store_root, data_dir, job_id, conn) -> None:
             conn.send(("may_publish",))
             return conn.recv() is True
 
+        spec = TrainSpec.from_dict(spec_dict)
+        cluster = None
+        if spec.hyperparameters.workers > 1:
+            from trainer_service.job_workers import JobWorkers
+
+            folder = pathlib.Path(tempfile.mkdtemp(prefix=f"movierec-{job_id}-"))
+            workers = JobWorkers(
+                spec_dict, store_root, data_dir, spec.hyperparameters.workers, folder
+            )
+            cluster = workers.cluster
+
+            def worker_died(reason: str) -> None:
+                logger.error("job failed: %s", reason)
+                conn.send(("failed", reason))
+                workers.kill()
+                shutil.rmtree(folder, ignore_errors=True)
+                os._exit(1)  # the chief may be blocked in a collective with the dead worker
+
+            workers.watch(worker_died)
         result = run_training(
-            TrainSpec.from_dict(spec_dict),
+            spec,
             ModelStore(store_root),
             data_dir,
             on_epoch=lambda report: conn.send(("epoch", dataclasses.asdict(report))),
             staging_name=job_id,
             may_publish=may_publish,
             job_id=job_id,
+            cluster=cluster,
         )
+        if workers is not None:
+            workers.finish()
         conn.send(("succeeded", result.version, result.metrics))
     except BaseException as error:  # noqa: BLE001 - report any failure to the parent
+        if workers is not None:
+            workers.kill()
         logger.error("job failed: %s", traceback.format_exc())
         try:
             conn.send(("failed", f"{type(error).__name__}: {error}"))
         except OSError:
             pass
     finally:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
         conn.close()
 
 
