@@ -7,7 +7,8 @@ Predict and SimilarItems; then N serving processes sharing one port. Prints QPS,
 p99, and the ratios to echo. Compare ratios, not absolute figures: the machine is shared.
 
     python -m bench.serving [--duration 4] [--concurrency 1 16 64] [--processes 1 2 4 8]
-                            [--io aio threads] [--store DIR --model NAME]
+                            [--io aio threads] [--threads 1 2] [--methods ...]
+                            [--store DIR --model NAME]
 
 Without --store it serves a synthetic version shaped like the ml-100k dot model (943 users,
 1,682 items, 32 dimensions; `movierec synth`).
@@ -72,6 +73,11 @@ def build_requests(model: str, user_ids, item_ids, count: int = 2000) -> dict[st
         for row in items
     ]
     return {"Recommend": recommend, "Predict": predict, "SimilarItems": similar}
+
+
+def _mode_name(io: str, threads: int, measured: list[int]) -> str:
+    """A serving row's label: the I/O mode, and the thread count where several are measured."""
+    return f"{io} x{threads}" if threads and len(measured) > 1 else io
 
 
 def pinned(cpus: list[int] | None):
@@ -204,6 +210,19 @@ def main() -> int:
     parser.add_argument("--store", help="a store holding --model (default: synthetic)")
     parser.add_argument("--model", default="bench")
     parser.add_argument(
+        "--methods",
+        nargs="+",
+        choices=("Recommend", "Predict", "SimilarItems"),
+        default=["Recommend", "Predict", "SimilarItems"],
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        help="--threads of the thread-pool mode to measure one process with",
+    )
+    parser.add_argument(
         "--io",
         nargs="+",
         choices=("aio", "threads"),
@@ -226,22 +245,18 @@ def main() -> int:
             mode: start([sys.executable, "-m", "bench.echo_server", "--mode", mode])
             for mode in ("sync", "aio")
         }
-        servings = {
-            io: start(
-                [
-                    sys.executable,
-                    "-m",
-                    "client.cli",
-                    "serving",
-                    "--port",
-                    "0",
-                    "--store",
-                    store,
-                    "--io",
-                    io,
-                ]
-            )
+        modes = [
+            (io, threads)
             for io in args.io
+            for threads in (args.threads if io == "threads" else [0])
+        ]
+        servings = {
+            _mode_name(io, threads, args.threads): start(
+                [sys.executable, "-m", "client.cli", "serving", "--port", "0", "--store", store]
+                + ["--io", io]
+                + (["--threads", str(threads)] if threads else [])
+            )
+            for io, threads in modes
         }
         time.sleep(0.5)
         rows = []
@@ -266,7 +281,7 @@ def main() -> int:
                 base = ceiling["sync"]
                 for mode, result in ceiling.items():
                     rows.append((f"echo ({mode})", concurrency, result, base))
-                for method in ("Recommend", "Predict", "SimilarItems"):
+                for method in args.methods:
                     for io, (_, address) in servings.items():
                         result = run(address, f"{SERVICE}/{method}", files[method])
                         rows.append((f"serving ({io}) {method}", concurrency, result, base))
