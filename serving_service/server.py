@@ -140,14 +140,7 @@ class ServingServer:
                 self._slow_pool.shutdown(wait=False)
                 raise
         else:
-            self.server, self.port = build_server(
-                f"{config.host}:{config.port}",
-                config.threads,
-                config.token,
-                config.reuse_port,
-                server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca),
-                config.allow_plaintext_token,
-            )
+            self.server, self.port = self._bind(asynchronous=False)
             self._add_service(self.server, plane)
             self.health = add_health_and_reflection(self.server, [SERVICE_NAME])
         self.metrics_port: int | None = None
@@ -168,17 +161,20 @@ class ServingServer:
             calls=self.telemetry.calls if self.telemetry else None,
         )
 
-    async def _build_aio(self, plane: ServingDataPlane):
+    def _bind(self, asynchronous: bool):
         config = self.config
-        server, port = build_server(
+        return build_server(
             f"{config.host}:{config.port}",
             config.threads,
             config.token,
             config.reuse_port,
             server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca),
             config.allow_plaintext_token,
-            asynchronous=True,
+            asynchronous=asynchronous,
         )
+
+    async def _build_aio(self, plane: ServingDataPlane):
+        server, port = self._bind(asynchronous=True)  # on the loop's thread, as grpc.aio needs
         self._add_service(server, plane)
         return server, port, await add_aio_health_and_reflection(server, [SERVICE_NAME])
 

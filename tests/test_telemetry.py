@@ -32,9 +32,10 @@ def sample(text: str, name: str, **labels) -> float:
     return found[0]
 
 
-def test_serving_metrics_count_calls_by_method_and_code(store, start_serving):
+@pytest.mark.parametrize("io", ["threads", "aio"])
+def test_serving_metrics_count_calls_by_method_and_code(store, start_serving, io):
     publish_fake(store, "m")
-    server, address = start_serving(store.root, metrics_port=0)
+    server, address = start_serving(store.root, metrics_port=0, io=io)
     with ServingClient(address, timeout=5) as client:
         for _ in range(3):
             client.recommend("m", 10, 2)

@@ -106,13 +106,19 @@ def _job_main(spec_dict, store_root, data_dir, job_id, conn) -> None:
         level=logging.INFO, format=f"%(asctime)s job {job_id} %(levelname)s %(message)s"
     )
     exit_with_parent()
+    sending = threading.Lock()  # the workers' watcher may report while training reports
+
+    def send(message: tuple) -> None:
+        with sending:
+            conn.send(message)
+
     workers = None
     folder: pathlib.Path | None = None
     try:
         from movierec.training import run_training
 
         def may_publish() -> bool:
-            conn.send(("may_publish",))
+            send(("may_publish",))
             return conn.recv() is True
 
         spec = TrainSpec.from_dict(spec_dict)
@@ -128,7 +134,7 @@ def _job_main(spec_dict, store_root, data_dir, job_id, conn) -> None:
 
             def worker_died(reason: str) -> None:
                 logger.error("job failed: %s", reason)
-                conn.send(("failed", reason))
+                send(("failed", reason))
                 workers.kill()
                 shutil.rmtree(folder, ignore_errors=True)
                 os._exit(1)  # the chief may be blocked in a collective with the dead worker
@@ -138,7 +144,7 @@ def _job_main(spec_dict, store_root, data_dir, job_id, conn) -> None:
             spec,
             ModelStore(store_root),
             data_dir,
-            on_epoch=lambda report: conn.send(("epoch", dataclasses.asdict(report))),
+            on_epoch=lambda report: send(("epoch", dataclasses.asdict(report))),
             staging_name=job_id,
             may_publish=may_publish,
             job_id=job_id,
@@ -146,13 +152,13 @@ def _job_main(spec_dict, store_root, data_dir, job_id, conn) -> None:
         )
         if workers is not None:
             workers.finish()
-        conn.send(("succeeded", result.version, result.metrics))
+        send(("succeeded", result.version, result.metrics))
     except BaseException as error:  # noqa: BLE001 - report any failure to the parent
         if workers is not None:
             workers.kill()
         logger.error("job failed: %s", traceback.format_exc())
         try:
-            conn.send(("failed", f"{type(error).__name__}: {error}"))
+            send(("failed", f"{type(error).__name__}: {error}"))
         except OSError:
             pass
     finally:

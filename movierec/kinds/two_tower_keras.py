@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from movierec.keras_training import (
     CandidateLogits,
@@ -99,8 +100,32 @@ def build_rating_model(data: TrainingData) -> keras.Model:
     return keras.Model(inputs, rating, name="two_tower_rating")
 
 
+@keras.saving.register_keras_serializable(package="movierec")
+class UniqueRows(keras.layers.Layer):
+    """The distinct ids of a batch of candidates and where each candidate's id is in them:
+    ids [B, C] -> (unique [U], position [B, C]), so that the item tower runs once per
+    distinct item rather than once per candidate."""
+
+    def call(self, ids):
+        """Splits ids into (unique, position)."""
+        unique, position = tf.unique(tf.reshape(ids, [-1]))
+        return unique, tf.reshape(position, tf.shape(ids))
+
+
+@keras.saving.register_keras_serializable(package="movierec")
+class GatherRows(keras.layers.Layer):
+    """rows [U, D] gathered at position [B, C] -> [B, C, D]."""
+
+    def call(self, inputs):
+        """Gathers."""
+        rows, position = inputs
+        return tf.gather(rows, position)
+
+
 def build_retrieval_model(data: TrainingData, num_candidates: int) -> keras.Model:
-    """Logits cos(u, i) / temperature of each user against their candidates.
+    """Logits cos(u, i) / temperature of each user against their candidates. The item
+    tower runs on the batch's distinct candidates only: with 17 candidates per example a
+    batch of 1,024 holds at most 1,682 distinct ml-100k items.
 
     Returns:
         A model taking movierec.keras_training.retrieval_inputs, returning [B, C].
@@ -108,7 +133,9 @@ def build_retrieval_model(data: TrainingData, num_candidates: int) -> keras.Mode
     inputs = retrieval_inputs(num_candidates)
     user_table, item_table, user_tower, item_tower = _towers(data)
     user = _apply(user_tower, user_table(inputs["user"]))
-    items = _apply(item_tower, item_table(inputs["items"]))
+    unique, position = UniqueRows(name="unique_items")(inputs["items"])
+    distinct = _apply(item_tower, item_table(unique))
+    items = GatherRows(name="candidate_vectors")([distinct, position])
     logits = CandidateLogits(data.params.temperature, name="logits")([user, items, inputs["log_q"]])
     return keras.Model(inputs, logits, name="two_tower_retrieval")
 
