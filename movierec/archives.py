@@ -109,21 +109,21 @@ def progress_bar(name: str, stream=None) -> Progress:
     return show
 
 
-def _fetch(url: str, target: pathlib.Path, progress: Progress | None, expected_size: int | None):
-    """Streams `url` into `target`; returns (bytes, sha256 hex, md5 hex)."""
-    sha256, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+def _fetch(
+    url: str, target: pathlib.Path, digest, progress: Progress | None, expected_size: int | None
+) -> int:
+    """Streams `url` into `target`, feeding `digest` (a hashlib object); returns the bytes."""
     done = 0
     with urllib.request.urlopen(url, timeout=60) as response, open(target, "wb") as out:
         length = response.headers.get("Content-Length")
         total = expected_size or (int(length) if length and length.isdigit() else None)
         while chunk := response.read(CHUNK_BYTES):
             out.write(chunk)
-            sha256.update(chunk)
-            md5.update(chunk)
+            digest.update(chunk)
             done += len(chunk)
             if progress:
                 progress(done, total)
-    return done, sha256.hexdigest(), md5.hexdigest()
+    return done
 
 
 def published_md5(url: str) -> str:
@@ -163,24 +163,27 @@ def download_archive(
     cache.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".download-", dir=cache) as tmp:
         path = pathlib.Path(tmp) / archive.file
+        pinned = archive.sha256 is not None
+        digest = hashlib.sha256() if pinned else hashlib.md5(usedforsecurity=False)
         try:
-            size, sha256, md5 = _fetch(url, path, progress, archive.size)
+            size = _fetch(url, path, digest, progress, archive.size)
         except OSError as error:
             raise DatasetError(f"cannot download {archive.name} from {url}: {error}") from error
         if archive.size is not None and size != archive.size:
             raise DatasetError(
                 f"{archive.file} from {url} is {size} bytes, expected {archive.size}"
             )
-        if archive.sha256 is not None:
-            if sha256 != archive.sha256:
+        actual = digest.hexdigest()
+        if pinned:
+            if actual != archive.sha256:
                 raise DatasetError(
-                    f"{archive.file} from {url} has sha256 {sha256}, expected {archive.sha256}"
+                    f"{archive.file} from {url} has sha256 {actual}, expected {archive.sha256}"
                 )
         else:
             expected = published_md5(url + ".md5")
-            if md5 != expected:
+            if actual != expected:
                 raise DatasetError(
-                    f"{archive.file} from {url} has md5 {md5}, the published one is {expected}"
+                    f"{archive.file} from {url} has md5 {actual}, the published one is {expected}"
                 )
         unpacked = pathlib.Path(tmp) / "unpacked"
         try:

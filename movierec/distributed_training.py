@@ -20,18 +20,16 @@ import json
 import os
 import time
 from collections.abc import Callable
-from types import ModuleType
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from movierec.evaluation import evaluate_ranking
+from movierec.keras_training import VALIDATION_K, numpy_scorer, validation_rows
+from movierec.kinds import get_kind
 from movierec.kinds.base import RATING
 from movierec.train_spec import EpochReport
-from movierec.vocab import IdVocabulary
-
-VALIDATION_K = 10
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,14 +89,13 @@ def _per_example(loss) -> Callable[[tf.Tensor, tf.Tensor], tf.Tensor]:
     return per_example
 
 
-def _validation(data, kind_keras: ModuleType, model: keras.Model, numpy_scorer) -> dict:
+def _validation(data, model: keras.Model) -> dict:
     """The objective's validation figure from the current weights, by the numpy scorer
     (what serving would answer): val_rmse for rating, val_ndcg (NDCG@10) for retrieval."""
-    scorer = numpy_scorer(model, data, kind_keras)
+    scorer = numpy_scorer(model, data, get_kind(data.spec.kind).training())
     validation = data.validation
     if data.spec.objective == RATING:
-        users, _ = IdVocabulary(validation.user_ids).lookup(validation.test_user_ids)
-        items, _ = IdVocabulary(validation.item_ids).lookup(validation.test_item_ids)
+        users, items = validation_rows(validation)
         predicted = scorer.pair_scores(scorer.queries[users], items)
         error = predicted.astype(np.float64) - validation.test_ratings
         return {"val_rmse": float(np.sqrt(np.mean(error**2)))}
@@ -113,9 +110,7 @@ def train_replicated(
     loss,
     train: tf.data.Dataset,
     data,
-    kind_keras: ModuleType,
     strategy: tf.distribute.Strategy,
-    numpy_scorer,
     on_epoch: Callable[[EpochReport], None],
 ) -> list[EpochReport]:
     """Fits a model built and compiled in `strategy`'s scope on this worker's share of
@@ -155,7 +150,7 @@ def train_replicated(
         for batch in batches:
             total += float(step(batch))
             steps += 1
-        logs = _validation(data, kind_keras, model, numpy_scorer) if data.validation else {}
+        logs = _validation(data, model) if data.validation else {}
         report = EpochReport(
             epoch=epoch,
             loss=total / max(steps, 1),

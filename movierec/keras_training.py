@@ -7,6 +7,7 @@ its weights as the arrays its numpy half loads; everything else is here, written
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections.abc import Callable
@@ -343,32 +344,24 @@ def fit_model(
     params = spec.hyperparameters
     kind_keras = get_kind(spec.kind).training()
     keras.utils.set_random_seed(spec.seed)
-    if strategy is not None:
-        return _fit_replicated(data, kind_keras, strategy, on_epoch)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model, loss, train = _compiled_model(data, kind_keras)
+        if strategy is not None:
+            from movierec.distributed_training import train_replicated
+
+            reports = train_replicated(model, loss, train, data, strategy, on_epoch)
+            return model, kind_keras.export_weights(model, data), reports
     progress = _Progress(on_epoch)
     callbacks: list[keras.callbacks.Callback] = []
     validation_data = None
     if spec.objective == RATING:
-        model = kind_keras.build_rating_model(data)
-        model.compile(
-            optimizer=_optimizer(params.optimizer, params.learning_rate),
-            loss=_rating_loss(data),
-            metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
-        )
-        train = _rating_dataset(
-            data.fit_users, data.fit_items, data.fit_ratings, params.batch_size, spec.seed
-        )
         if data.validation is not None:
-            users, items = _validation_rows(data.validation)
+            users, items = validation_rows(data.validation)
             validation_data = _rating_dataset(
                 users, items, data.validation.test_ratings, 8192, None
             )
         monitor, mode = "val_rmse", "min"
     else:
-        model = kind_keras.build_retrieval_model(data, 1 + params.num_negatives)
-        loss = _retrieval_loss(data)
-        model.compile(optimizer=_optimizer(params.optimizer, params.learning_rate), loss=loss)
-        train = _retrieval_dataset(data)
         if data.validation is not None:
             callbacks.append(_RetrievalValidation(data, kind_keras))
         monitor, mode = "val_ndcg", "max"
@@ -390,41 +383,33 @@ def fit_model(
     return model, kind_keras.export_weights(model, data), progress.reports
 
 
-def _retrieval_loss(data: TrainingData) -> keras.losses.Loss:
-    if data.spec.hyperparameters.retrieval_loss == "softmax":
-        return keras.losses.CategoricalCrossentropy(from_logits=True)
-    return keras.losses.BinaryCrossentropy(from_logits=True)
-
-
-def _fit_replicated(
-    data: TrainingData,
-    kind_keras: ModuleType,
-    strategy: tf.distribute.Strategy,
-    on_epoch: Callable[[EpochReport], None],
-) -> tuple[keras.Model, dict[str, np.ndarray], list[EpochReport]]:
-    """fit_model as one worker of `strategy` (movierec.distributed_training)."""
-    from movierec.distributed_training import train_replicated
-
+def _compiled_model(data: TrainingData, kind_keras: ModuleType):
+    """(the kind's model for the objective, compiled; its loss; the training batches)."""
     params = data.spec.hyperparameters
-    with strategy.scope():
-        if data.spec.objective == RATING:
-            model = kind_keras.build_rating_model(data)
-            loss = _rating_loss(data)
-            train = _rating_dataset(
-                data.fit_users, data.fit_items, data.fit_ratings, params.batch_size, data.spec.seed
-            )
-        else:
-            model = kind_keras.build_retrieval_model(data, 1 + params.num_negatives)
-            loss = _retrieval_loss(data)
-            train = _retrieval_dataset(data)
-        model.compile(optimizer=_optimizer(params.optimizer, params.learning_rate), loss=loss)
-        reports = train_replicated(
-            model, loss, train, data, kind_keras, strategy, numpy_scorer, on_epoch
+    optimizer = _optimizer(params.optimizer, params.learning_rate)
+    if data.spec.objective == RATING:
+        model = kind_keras.build_rating_model(data)
+        loss = _rating_loss(data)
+        model.compile(
+            optimizer=optimizer,
+            loss=loss,
+            metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
         )
-    return model, kind_keras.export_weights(model, data), reports
+        train = _rating_dataset(
+            data.fit_users, data.fit_items, data.fit_ratings, params.batch_size, data.spec.seed
+        )
+        return model, loss, train
+    model = kind_keras.build_retrieval_model(data, 1 + params.num_negatives)
+    if params.retrieval_loss == "softmax":
+        loss = keras.losses.CategoricalCrossentropy(from_logits=True)
+    else:
+        loss = keras.losses.BinaryCrossentropy(from_logits=True)
+    model.compile(optimizer=optimizer, loss=loss)
+    return model, loss, _retrieval_dataset(data)
 
 
-def _validation_rows(validation: Catalog) -> tuple[np.ndarray, np.ndarray]:
+def validation_rows(validation: Catalog) -> tuple[np.ndarray, np.ndarray]:
+    """Inner (user, item) rows of a validation catalogue's held-out ratings."""
     users, _ = IdVocabulary(validation.user_ids).lookup(validation.test_user_ids)
     items, _ = IdVocabulary(validation.item_ids).lookup(validation.test_item_ids)
     return users, items

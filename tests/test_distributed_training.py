@@ -4,7 +4,6 @@ model one worker gives; only the chief publishes; a dead worker fails the run.""
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,16 +12,7 @@ import pytest
 
 from movierec.model_store import ModelStore
 from movierec.train_spec import build_train_spec
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
+from trainer_service.job_workers import free_ports
 
 
 def start_workers(tmp_path, data_dir, spec, count=2, timeout_seconds=60.0):
