@@ -68,19 +68,32 @@ class JobWorkers:
                 )
         self._done = threading.Event()
 
+    def death_reason(self, wait_s: float = 0.0) -> str | None:
+        """Why the first worker that exited with an error did so, or None if none has;
+        waits up to `wait_s` seconds for one to (a collective that failed in the chief is
+        usually the echo of a worker's death that the chief saw first)."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            for index, process in enumerate(self.processes, start=1):
+                code = process.poll()
+                if code not in (None, 0):
+                    tail = self.logs[index - 1].read_text(errors="replace")[-STDERR_TAIL_CHARS:]
+                    last = [line for line in tail.splitlines() if line.strip()][-1:] or [""]
+                    return f"training worker {index} exited with code {code}: {last[0]}"
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.05)
+
     def watch(self, on_death: Callable[[str], None]) -> None:
         """Calls on_death(reason) from a thread as soon as a worker exits with an error
         before finish() is called."""
 
         def loop() -> None:
             while not self._done.wait(WATCH_INTERVAL_S):
-                for index, process in enumerate(self.processes, start=1):
-                    code = process.poll()
-                    if code not in (None, 0):
-                        tail = self.logs[index - 1].read_text(errors="replace")[-STDERR_TAIL_CHARS:]
-                        last = [line for line in tail.splitlines() if line.strip()][-1:] or [""]
-                        on_death(f"training worker {index} exited with code {code}: {last[0]}")
-                        return
+                reason = self.death_reason()
+                if reason is not None:
+                    on_death(reason)
+                    return
 
         threading.Thread(target=loop, name="job-workers", daemon=True).start()
 

@@ -45,6 +45,9 @@ SWEEP_INTERVAL_S = 10.0
 PARENT_CHECK_INTERVAL_S = 1.0
 """How often a job process checks that the trainer that started it is still alive."""
 
+WORKER_DEATH_WAIT_S = 2.0
+"""How long a failed chief waits to learn whether a worker's death caused its failure."""
+
 
 class JobState(enum.Enum):
     """Lifecycle of a job; the last three are final."""
@@ -154,11 +157,13 @@ def _job_main(spec_dict, store_root, data_dir, job_id, conn) -> None:
             workers.finish()
         send(("succeeded", result.version, result.metrics))
     except BaseException as error:  # noqa: BLE001 - report any failure to the parent
+        reason = f"{type(error).__name__}: {error}"
         if workers is not None:
+            reason = workers.death_reason(wait_s=WORKER_DEATH_WAIT_S) or reason
             workers.kill()
         logger.error("job failed: %s", traceback.format_exc())
         try:
-            send(("failed", f"{type(error).__name__}: {error}"))
+            send(("failed", reason))
         except OSError:
             pass
     finally:
