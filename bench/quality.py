@@ -1,15 +1,19 @@
 """Recommendation quality of every kind and objective beside baselines, on ml-100k folds.
 
-    python -m bench.quality [--folds u1 ... u5] [--kinds dot two_tower] [--epochs N]
+    python -m bench.quality [--folds u1 ... u5] [--kinds dot two_tower ranking]
+        [--epochs N] [--candidates 20 50 200]
 
-For each fold: fits dot and two_tower for both objectives with their defaults, and scores,
+For each fold: fits dot and two_tower for both objectives and ranking (rating only) with
+their defaults, and scores,
 in the same run, most-popular, the popularity fallback (popular well-rated), the bias-only
 predictor and EASE (numpy closed form, lambda 500). Every recommender is judged by the
 top-10 lists it would return (relevant = held-out rating >= 4, candidates = items the user
 did not rate in training; movierec.evaluation), plus RMSE/MAE where it predicts ratings.
 The two_tower "cold start" rows present each test user only by the genre means of their
-training ratings, as a sign-up form would (UserFeatures.genre_ratings). Prints 5-fold
-means.
+training ratings, as a sign-up form would (UserFeatures.genre_ratings). The "two-stage"
+rows are what Recommend returns for a ranking version (movierec.two_stage): a first stage's
+top N unseen items re-ordered by the ranking model, beside that first stage alone. Prints
+5-fold means.
 """
 
 from __future__ import annotations
@@ -27,7 +31,9 @@ from movierec.catalog_builder import build_catalog
 from movierec.datasets import load_dataset
 from movierec.evaluation import evaluate_ranking, recommend_lists, relevant_items, version_metrics
 from movierec.features import UserFeatures
+from movierec.kinds import KINDS
 from movierec.train_spec import build_train_spec
+from movierec.two_stage import score_function
 from movierec.vocab import IdVocabulary
 
 COLUMNS = (
@@ -117,8 +123,10 @@ def cold_start_scores(scorer, catalog: Catalog):
     return lambda users: scorer.scores(np.stack([query(int(u)) for u in users]))
 
 
-def evaluate_fold(dataset, fold: str, kinds, epochs: int | None, table) -> None:
-    """Adds one row per recommender of one fold to table."""
+def evaluate_fold(dataset, fold: str, kinds, epochs: int | None, candidates, table) -> None:
+    """Adds one row per recommender of one fold to table; with the ranking kind, also
+    one per two-stage pipeline: each retrieval kind fitted (and popularity) giving its
+    top `candidates` unseen items, which the ranking model re-orders."""
     from movierec import training  # TensorFlow
     from movierec.splits import make_split
 
@@ -143,8 +151,10 @@ def evaluate_fold(dataset, fold: str, kinds, epochs: int | None, table) -> None:
     add("bias only", score_fn, started, metrics.accuracy_metrics(catalog.test_ratings, predicted))
     started = time.perf_counter()
     add("EASE (lambda 500)", ease_scores(catalog), started)
+    retrieval: dict[str, object] = {}
+    ranking = None
     for kind in kinds:
-        for objective in ("retrieval", "rating"):
+        for objective in KINDS[kind].objectives:
             overrides = {"epochs": epochs} if epochs else {}
             spec = build_train_spec(
                 "bench", kind=kind, objective=objective, split=fold, hyperparameters=overrides
@@ -166,20 +176,43 @@ def evaluate_fold(dataset, fold: str, kinds, epochs: int | None, table) -> None:
                     cold_start_scores(scorer, catalog),
                     time.perf_counter(),
                 )
+            if objective == "retrieval":
+                retrieval[kind] = scorer
+            if scorer.candidate_model is not None:
+                ranking = scorer
             rmse = f" rmse {values['rmse']:.4f}" if "rmse" in values else ""
             print(f"{fold} {kind} {objective}: ndcg@10 {values['ndcg@10']:.4f}{rmse}", flush=True)
+    if ranking is None:
+        return
+    sources = {"popular well-rated": None, **{f"{k} retrieval": s for k, s in retrieval.items()}}
+    for source, first in sources.items():
+        for count in candidates:
+            started = time.perf_counter()
+            add(
+                f"two-stage: {source} top {count}, ranking",
+                score_function(ranking, first, count),
+                started,
+                vectors=ranking.item_vectors,
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--folds", nargs="+", default=["u1", "u2", "u3", "u4", "u5"])
-    parser.add_argument("--kinds", nargs="+", default=["dot", "two_tower"])
+    parser.add_argument("--kinds", nargs="+", default=["dot", "two_tower", "ranking"])
+    parser.add_argument(
+        "--candidates",
+        type=int,
+        nargs="+",
+        default=[20, 50, 200],
+        help="two-stage rows: candidates taken from the first stage",
+    )
     parser.add_argument("--epochs", type=int, default=None, help="cap epochs (quick runs)")
     args = parser.parse_args()
     dataset = load_dataset("ml-100k", os.environ.get("MOVIEREC_DATA_DIR"))
     table: dict[str, list[dict[str, float]]] = defaultdict(list)
     for fold in args.folds:
-        evaluate_fold(dataset, fold, args.kinds, args.epochs, table)
+        evaluate_fold(dataset, fold, args.kinds, args.epochs, args.candidates, table)
     print(f"\nml-100k folds {', '.join(args.folds)}: means (relevant = rating >= 4, k = 10)\n")
     width = max(len(name) for name in table)
     print("recommender".ljust(width) + "".join(f"{c:>13}" for c in COLUMNS))

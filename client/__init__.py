@@ -2,6 +2,7 @@
 
 from client.channel import Tls
 from client.errors import (
+    DataLossError,
     DeadlineExceededError,
     FailedPreconditionError,
     InvalidArgumentError,
@@ -17,6 +18,7 @@ from client.types import UserFeatures
 __all__ = [
     "AsyncServingClient",
     "AsyncTrainerClient",
+    "DataLossError",
     "DeadlineExceededError",
     "FailedPreconditionError",
     "InvalidArgumentError",

@@ -16,7 +16,7 @@ from typing import Any
 
 from client import types
 from client.channel import Tls
-from client.errors import MovierecClientError
+from client.errors import MovierecClientError, NotFoundError
 from client.sdk import DEFAULT_SERVING, DEFAULT_TRAINER, ServingClient, TrainerClient
 
 
@@ -61,6 +61,10 @@ def _header(model: types.ModelVersion) -> str:
 
 def _items_table(answer: types.Recommendations, score_name: str) -> str:
     header = _header(answer.model)
+    if answer.candidates_from is not None:
+        source = answer.candidates_from
+        named = source.name if not source.version else f"{source.name} version {source.version}"
+        header += f"\nre-ranked the candidates of {named}"
     if answer.strategy != "model":
         header += f"\nstrategy {answer.strategy}" + (f": {answer.reason}" if answer.reason else "")
     rows = [
@@ -150,6 +154,8 @@ def cmd_recommend(args) -> str:
             exclude=args.exclude or (),
             version=args.version,
             features=features,
+            num_candidates=args.num_candidates,
+            timestamp=args.timestamp,
         )
     if args.json:
         return _json({"version": answer.model.version, **dataclasses.asdict(answer)})
@@ -174,7 +180,10 @@ def cmd_predict(args) -> str:
     user: int | types.UserFeatures = features if features is not None else args.user
     with _serving(args) as client:
         answer = client.predict(
-            args.model, [(user, item) for item in args.item], version=args.version
+            args.model,
+            [(user, item) for item in args.item],
+            version=args.version,
+            timestamp=args.timestamp,
         )
     if args.json:
         return _json({"version": answer.model.version, **dataclasses.asdict(answer)})
@@ -290,6 +299,31 @@ def cmd_models(args) -> str:
     return _table((*headers, "error"), rows)
 
 
+def cmd_plots(args) -> str:
+    """Writes a version's pictures (its PNG artifacts) into --out."""
+    out = pathlib.Path(args.out)
+    with _trainer(args) as client:
+        (model,) = client.list_models(args.model)
+        versions = {v.version: v for v in model.versions}
+        version = args.version or max(versions)
+        if version not in versions:
+            raise NotFoundError(f"{args.model} has no version {version}")
+        names = [name for name in versions[version].artifacts if name.endswith(".png")]
+        if not names:
+            raise NotFoundError(f"{args.model} version {version} has no pictures")
+        out.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name in names:
+            artifact = client.get_artifact(args.model, name, version)
+            path = out / name
+            temporary = path.with_name(f".{name}.partial")
+            temporary.write_bytes(artifact.data)
+            temporary.replace(path)
+            written.append((str(path), len(artifact.data)))
+    header = f"model {args.model} version {version}: {len(written)} pictures"
+    return header + "\n" + _table(("file", "bytes"), written)
+
+
 def _progress(event: types.JobEvent, total: int) -> None:
     """One progress line per event on stderr, redrawn in place on a terminal."""
     tty = sys.stderr.isatty()
@@ -381,6 +415,9 @@ def cmd_train(args) -> str | None:
         "layers": args.layers,
         "use_demographics": args.demographics,
         "temperature": args.temperature,
+        "candidate_model": args.candidate_model,
+        "num_candidates": args.num_candidates,
+        "time_buckets": args.time_buckets,
     }
     with _trainer(args) as client:
         job = client.train(
@@ -677,7 +714,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = client_command("train", "train a model version and follow the job", "trainer")
     train.add_argument("--model", required=True)
-    train.add_argument("--kind", help="dot (default) or two_tower")
+    train.add_argument("--kind", help="dot (default), two_tower, ranking or ranking_context")
     train.add_argument(
         "--objective",
         choices=("retrieval", "rating"),
@@ -719,6 +756,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--temperature", type=float, help="two_tower retrieval: softmax temperature")
     train.add_argument(
+        "--candidate-model",
+        help="ranking: where Recommend takes candidates from, a retrieval model of the same"
+        " split or 'popularity' (default)",
+    )
+    train.add_argument(
+        "--num-candidates", type=int, help="ranking: candidates per Recommend (default 200)"
+    )
+    train.add_argument(
+        "--time-buckets", type=int, help="ranking_context: spans of the training period"
+    )
+    train.add_argument(
         "--max-seconds", type=float, help="the job's wall-clock limit (default: the trainer's)"
     )
     train.add_argument("--no-wait", action="store_true", help="queue and exit")
@@ -728,6 +776,12 @@ def build_parser() -> argparse.ArgumentParser:
     models = client_command("models", "list models and versions in the store", "trainer")
     models.add_argument("--model")
     models.set_defaults(handler=cmd_models)
+
+    plots = client_command("plots", "write a version's pictures (PNG) into a folder", "trainer")
+    plots.add_argument("--model", required=True)
+    plots.add_argument("--version", type=int, help="default: the newest")
+    plots.add_argument("--out", required=True, help="folder to write into (created)")
+    plots.set_defaults(handler=cmd_plots)
 
     job = client_command("job", "show a training job", "trainer")
     job.add_argument("job_id")
@@ -773,10 +827,23 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--age", type=int, help="with --genre")
             command.add_argument("--gender", choices=("M", "F"), help="with --genre")
             command.add_argument("--occupation", help="with --genre, e.g. student")
+            command.add_argument(
+                "--timestamp",
+                type=float,
+                help="unix seconds the request is made at, for kinds that take context"
+                " (default: now)",
+            )
         if name == "recommend":
             command.add_argument("-k", type=int, default=10)
             command.add_argument("--include-seen", action="store_true")
             command.add_argument("--exclude", type=int, nargs="*", help="item ids to leave out")
+            command.add_argument(
+                "--num-candidates",
+                type=int,
+                default=0,
+                help="ranking versions: candidates taken from the candidate source"
+                " (default: the version's)",
+            )
         elif name == "similar":
             command.add_argument("--item", type=int, required=True)
             command.add_argument("-k", type=int, default=10)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from client import types
+from client.errors import DataLossError
 from movierec.v1 import common_pb2, serving_pb2, trainer_pb2
 
 
@@ -34,12 +36,22 @@ def _instance(user: int | types.UserFeatures, item: int) -> serving_pb2.PredictI
     return serving_pb2.PredictInstance(user_id=user, item_id=item)
 
 
+def request_context(timestamp: float | None) -> common_pb2.RequestContext | None:
+    """RequestContext of a unix timestamp, None for "now" (unset)."""
+    return None if timestamp is None else common_pb2.RequestContext(timestamp=timestamp)
+
+
 def predict_request(
-    model: str, pairs: Sequence[tuple[int | types.UserFeatures, int]], version: int | None
+    model: str,
+    pairs: Sequence[tuple[int | types.UserFeatures, int]],
+    version: int | None,
+    timestamp: float | None = None,
 ) -> serving_pb2.PredictRequest:
     """PredictRequest for (user, item_id) pairs; a user is a raw id or UserFeatures."""
     return serving_pb2.PredictRequest(
-        model=model_spec(model, version), instances=[_instance(u, i) for u, i in pairs]
+        model=model_spec(model, version),
+        instances=[_instance(u, i) for u, i in pairs],
+        context=request_context(timestamp),
     )
 
 
@@ -51,6 +63,8 @@ def recommend_request(
     exclude: Sequence[int],
     version: int | None,
     features: types.UserFeatures | None = None,
+    num_candidates: int = 0,
+    timestamp: float | None = None,
 ) -> serving_pb2.RecommendRequest:
     """RecommendRequest for a user (raw id) or a user described by features."""
     if (user_id is None) == (features is None):
@@ -60,6 +74,8 @@ def recommend_request(
         k=k,
         include_seen=include_seen,
         exclude_item_ids=list(exclude),
+        num_candidates=num_candidates,
+        context=request_context(timestamp),
     )
     if features is not None:
         request.user_features.CopyFrom(user_features(features))
@@ -125,6 +141,9 @@ def recommendations(response) -> types.Recommendations:
             scored_items(response.items),
             response.strategy,
             response.reason,
+            model_version(response.candidates_from)
+            if response.HasField("candidates_from")
+            else None,
         )
     return types.Recommendations(model_version(response.model), scored_items(response.items))
 
@@ -257,7 +276,12 @@ def train_request(
 def epoch(message: trainer_pb2.EpochProgress) -> types.EpochProgress:
     """EpochProgress of its message."""
     return types.EpochProgress(
-        message.epoch, message.loss, message.val_rmse, message.seconds, message.val_ndcg
+        message.epoch,
+        message.loss,
+        message.val_rmse,
+        message.seconds,
+        message.val_ndcg,
+        message.val_loss,
     )
 
 
@@ -308,6 +332,29 @@ def job_event(message: trainer_pb2.JobEvent) -> types.JobEvent:
     )
 
 
+def artifact(model: str, chunks: Iterable[trainer_pb2.ArtifactChunk]) -> types.Artifact:
+    """The Artifact of a GetArtifact stream, checked against the size and sha256 its first
+    chunk announced.
+
+    Raises:
+        DataLossError: the bytes received are not the artifact announced.
+    """
+    first = None
+    parts = []
+    for chunk in chunks:
+        first = first or chunk
+        parts.append(chunk.data)
+    if first is None:
+        raise DataLossError(f"GetArtifact of {model} sent nothing")
+    data = b"".join(parts)
+    if len(data) != first.size or hashlib.sha256(data).hexdigest() != first.sha256:
+        raise DataLossError(
+            f"{model} version {first.version}: {first.name} arrived with {len(data)} bytes"
+            f" that do not match its announced size {first.size} and sha256"
+        )
+    return types.Artifact(model, first.version, first.name, first.content_type, data)
+
+
 def stored_models(response: trainer_pb2.ListModelsResponse) -> tuple[types.StoredModel, ...]:
     """StoredModels of a ListModelsResponse."""
     state_name = trainer_pb2.VersionInfo.State.Name
@@ -324,6 +371,7 @@ def stored_models(response: trainer_pb2.ListModelsResponse) -> tuple[types.Store
                     v.created_at_unix,
                     v.error,
                     v.objective,
+                    tuple(v.artifacts),
                 )
                 for v in m.versions
             ),

@@ -63,6 +63,12 @@ class FailedPreconditionError(MovierecClientError):
     code = "FAILED_PRECONDITION"
 
 
+class DataLossError(MovierecClientError):
+    """Bytes arrived that do not match the checksum announced for them."""
+
+    code = "DATA_LOSS"
+
+
 _BY_CODE = {
     cls.code: cls
     for cls in (
@@ -73,6 +79,7 @@ _BY_CODE = {
         UnauthenticatedError,
         DeadlineExceededError,
         FailedPreconditionError,
+        DataLossError,
     )
 }
 

@@ -188,17 +188,19 @@ class ServingClient(_SyncClient):
         pairs: Sequence[tuple[int | types.UserFeatures, int]],
         *,
         version: int | None = None,
+        timestamp: float | None = None,
     ) -> types.Predictions:
         """Scores of (user, item_id) pairs, in order; a user is a raw id or UserFeatures.
         Rating versions answer ratings, retrieval versions relevance scores (score_type);
-        users the version cannot score get the fallback (strategy, fallback).
+        users the version cannot score get the fallback (strategy, fallback). Kinds that
+        take context (ranking_context) score at `timestamp` (unix seconds; None: now).
 
         Raises:
             NotFoundError: an unknown model, version, user or item.
             InvalidArgumentError: an empty or oversized batch.
             UnavailableError: no version loaded yet.
         """
-        request = _build(convert.predict_request, model, pairs, version)
+        request = _build(convert.predict_request, model, pairs, version, timestamp)
         return self._call("Predict", request, convert.predictions)
 
     def recommend(
@@ -211,18 +213,34 @@ class ServingClient(_SyncClient):
         exclude: Sequence[int] = (),
         version: int | None = None,
         features: types.UserFeatures | None = None,
+        num_candidates: int = 0,
+        timestamp: float | None = None,
     ) -> types.Recommendations:
         """Top-k items for a user (raw id) or a user described only by `features`,
         excluding the items the user rated in training (unless include_seen) and
         `exclude`. The answer's strategy says whether the model, its user tower or the
-        popularity fallback chose them.
+        popularity fallback chose them; kinds that take context score at `timestamp` (unix
+        seconds; None: now). A ranking version answers in two stages, taking
+        num_candidates (0: its own setting) from its candidate source; the answer's
+        candidates_from names that version.
 
         Raises:
             NotFoundError: an unknown model, version or user.
-            InvalidArgumentError: k out of range.
+            InvalidArgumentError: k or num_candidates out of range.
+            UnavailableError: a ranking version's candidate model is not loaded.
+            FailedPreconditionError: its candidate version was trained on other data.
         """
         request = _build(
-            convert.recommend_request, model, user_id, k, include_seen, exclude, version, features
+            convert.recommend_request,
+            model,
+            user_id,
+            k,
+            include_seen,
+            exclude,
+            version,
+            features,
+            num_candidates,
+            timestamp,
         )
         return self._call("Recommend", request, convert.recommendations)
 
@@ -321,9 +339,10 @@ class AsyncServingClient(_AsyncClient):
         pairs: Sequence[tuple[int | types.UserFeatures, int]],
         *,
         version: int | None = None,
+        timestamp: float | None = None,
     ) -> types.Predictions:
         """See ServingClient.predict."""
-        request = _build(convert.predict_request, model, pairs, version)
+        request = _build(convert.predict_request, model, pairs, version, timestamp)
         return await self._call("Predict", request, convert.predictions)
 
     async def recommend(
@@ -336,10 +355,21 @@ class AsyncServingClient(_AsyncClient):
         exclude: Sequence[int] = (),
         version: int | None = None,
         features: types.UserFeatures | None = None,
+        num_candidates: int = 0,
+        timestamp: float | None = None,
     ) -> types.Recommendations:
         """See ServingClient.recommend."""
         request = _build(
-            convert.recommend_request, model, user_id, k, include_seen, exclude, version, features
+            convert.recommend_request,
+            model,
+            user_id,
+            k,
+            include_seen,
+            exclude,
+            version,
+            features,
+            num_candidates,
+            timestamp,
         )
         return await self._call("Recommend", request, convert.recommendations)
 
@@ -502,6 +532,20 @@ class TrainerClient(_SyncClient):
             request = trainer_pb2.WatchJobRequest(job_id=job_id)
             for event in self._rpc.start("WatchJob", request, timeout=None):
                 yield convert.job_event(event)
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+
+    def get_artifact(self, model: str, name: str, version: int = 0) -> types.Artifact:
+        """One file a version lists in StoredVersion.artifacts (e.g. "loss.png"), streamed
+        and checked against its sha256; version 0 means the newest.
+
+        Raises:
+            NotFoundError: no such model, version or artifact.
+            DataLossError: the bytes do not match their checksum.
+        """
+        request = trainer_pb2.GetArtifactRequest(model_name=model, version=version, name=name)
+        try:
+            return convert.artifact(model, self._rpc.start("GetArtifact", request))
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None
 

@@ -75,13 +75,16 @@ class Predictions:
 @dataclasses.dataclass(frozen=True)
 class Recommendations:
     """Top-k items, best first, and how they were chosen: strategy "model",
-    "user_features" or "popular" (the fallback, with its reason).
+    "user_features" or "popular" (the fallback, with its reason). For a two-stage answer
+    (a ranking version), candidates_from is the version whose candidates `model`
+    re-scored (name "most-popular" for candidates by popularity).
     """
 
     model: ModelVersion
     items: tuple[ScoredItem, ...]
     strategy: str = "model"
     reason: str = ""
+    candidates_from: ModelVersion | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,13 +147,15 @@ class ModelStatus:
 @dataclasses.dataclass(frozen=True)
 class EpochProgress:
     """Training loss and the validation metric after one epoch (val_rmse for the rating
-    objective, val_ndcg = NDCG@10 for retrieval; the other is 0)."""
+    objective, val_ndcg = NDCG@10 for retrieval; the other is 0), and for the rating
+    objective the loss on the validation share (val_loss, else 0)."""
 
     epoch: int
     loss: float
     val_rmse: float
     seconds: float
     val_ndcg: float = 0.0
+    val_loss: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -210,6 +215,19 @@ class StoredVersion:
     created_at: float
     error: str
     objective: str = ""
+    artifacts: tuple[str, ...] = ()
+    """Names TrainerClient.get_artifact fetches (the version's pictures)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Artifact:
+    """A file of a version (TrainerClient.get_artifact), its checksum verified."""
+
+    model: str
+    version: int
+    name: str
+    content_type: str
+    data: bytes
 
 
 @dataclasses.dataclass(frozen=True)

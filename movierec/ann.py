@@ -121,11 +121,14 @@ def attach_indexes(scorer, folder: pathlib.Path, min_items: int) -> None:
     """
     if scorer.catalog.num_items < min_items:
         return
-    indexes = []
+    indexes: list[AnnIndex | None] = []
     for name, vectors, width, nprobe in (
         (RECOMMEND_FILE, lambda: scorer.candidates, scorer.candidates.shape[1], NPROBE),
         (SIMILAR_FILE, lambda: scorer.unit_items, scorer.item_vectors.shape[1], SIMILAR_NPROBE),
     ):
+        if name == RECOMMEND_FILE and not scorer.inner_product:
+            indexes.append(None)  # scores that are no inner product: exact, or two-stage
+            continue
         path = folder / name
         index = AnnIndex.load(path) if path.is_file() else AnnIndex.build(vectors())
         index.nprobe = nprobe

@@ -52,6 +52,8 @@ class Catalog:
         test_user_ids: int64 [T], raw ids of the held-out ratings.
         test_item_ids: int64 [T].
         test_ratings: float32 [T].
+        test_timestamps: int64 [T], unix seconds of the held-out ratings; empty in
+            versions written before it was kept (context kinds need it).
     """
 
     rating_scale: np.ndarray
@@ -74,6 +76,9 @@ class Catalog:
     test_user_ids: np.ndarray
     test_item_ids: np.ndarray
     test_ratings: np.ndarray
+    test_timestamps: np.ndarray = dataclasses.field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64)
+    )
 
     @property
     def num_users(self) -> int:
@@ -120,6 +125,10 @@ def check_catalog(catalog: Catalog) -> None:
         (catalog.seen_items.shape == catalog.seen_ratings.shape, "seen_ratings is per seen item"),
         (catalog.test_user_ids.shape == (tests,), "test_user_ids must match test_ratings"),
         (catalog.test_item_ids.shape == (tests,), "test_item_ids must match test_ratings"),
+        (
+            catalog.test_timestamps.shape in ((0,), (tests,)),
+            "test_timestamps must match test_ratings (or be empty)",
+        ),
     ]
     for ok, message in checks:
         if not ok:
@@ -153,9 +162,10 @@ def load_catalog(path: pathlib.Path) -> Catalog:
         ValueError: an array is missing or the file is not an npz.
         OSError: the file cannot be read.
     """
-    names = tuple(f.name for f in dataclasses.fields(Catalog))
-    arrays = load_arrays(path, names)
-    return Catalog(**{name: arrays[name] for name in names})
+    fields = dataclasses.fields(Catalog)
+    required = tuple(f.name for f in fields if f.default_factory is dataclasses.MISSING)
+    arrays = load_arrays(path, required)
+    return Catalog(**{f.name: arrays[f.name] for f in fields if f.name in arrays})
 
 
 class CatalogIndex:

@@ -78,6 +78,7 @@ def build_catalog(dataset: Dataset, split: Split) -> Catalog:
         test_user_ids=split.test["user_id"].to_numpy(dtype=np.int64),
         test_item_ids=split.test["item_id"].to_numpy(dtype=np.int64),
         test_ratings=split.test["rating"].to_numpy(dtype=np.float32),
+        test_timestamps=split.test["timestamp"].to_numpy(dtype=np.int64),
     )
 
 
@@ -103,4 +104,5 @@ def with_held_out(
         test_user_ids=held_out["user_id"].to_numpy(dtype=np.int64),
         test_item_ids=held_out["item_id"].to_numpy(dtype=np.int64),
         test_ratings=held_out["rating"].to_numpy(dtype=np.float32),
+        test_timestamps=held_out["timestamp"].to_numpy(dtype=np.int64),
     )

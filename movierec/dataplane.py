@@ -11,18 +11,26 @@ import collections
 import dataclasses
 import math
 import threading
+import time
 from collections.abc import Sequence
 from typing import Generic, TypeVar
 
 import numpy as np
 
 from movierec.catalog import RELEVANCE_THRESHOLD, CatalogIndex
-from movierec.errors import InvalidRequest
+from movierec.errors import IncompatibleVersions, InvalidRequest, ModelNotReady, NotFound
 from movierec.evaluation import evaluate_ranking, version_metrics
 from movierec.features import UserFeatures, check_user_features
 from movierec.kinds.base import RATING, RETRIEVAL, CannotScoreFeatures
 from movierec.registry import LoadedVersion, ModelRegistry, ModelState, VersionInfo
 from movierec.scoring import ScoredItem, check_k, top_k
+from movierec.two_stage import (
+    MAX_CANDIDATES,
+    POPULARITY,
+    check_same_data,
+    same_catalogue,
+    score_function,
+)
 from movierec.vocab import OOV_INDEX
 
 T = TypeVar("T")
@@ -33,6 +41,21 @@ MODEL, USER_FEATURES, POPULAR = "model", "user_features", "popular"
 """How an answer was made: by the model for a user it knows, by its user tower from
 features, or by the popularity fallback."""
 _CACHED_EVALUATIONS = 64
+MOST_POPULAR = "most-popular"
+"""The name answers give the popularity baseline and candidate source."""
+
+
+def request_time(timestamp: float | None) -> float:
+    """The time a request is answered at: `timestamp` (unix seconds), else now.
+
+    Raises:
+        InvalidRequest: a negative or non-finite timestamp.
+    """
+    if timestamp is None:
+        return time.time()
+    if not (math.isfinite(timestamp) and timestamp >= 0):
+        raise InvalidRequest(f"context.timestamp must be finite unix seconds >= 0, got {timestamp}")
+    return float(timestamp)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +91,8 @@ class Recommendation(Ranked):
 
     strategy: str = MODEL
     reason: str = ""
+    candidates_from: VersionInfo | None = None
+    """For a two-stage answer, the version (or most-popular) that gave the candidates."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,9 +147,11 @@ class ServingDataPlane:
         user_ids: Sequence[int | None],
         item_ids: Sequence[int],
         features: Sequence[UserFeatures | None] | None = None,
+        timestamp: float | None = None,
     ) -> Answer[Prediction]:
         """Scores of user-item pairs (raw ids); instance i is user_ids[i] or, when that is
-        None, features[i].
+        None, features[i]; at `timestamp` (unix seconds, None: now) for kinds that take
+        context.
 
         Users of the dataset absent from the version's training data, and feature-described
         users of a kind without a user tower, get the fallback: the item's mean training
@@ -132,9 +159,10 @@ class ServingDataPlane:
 
         Raises:
             InvalidRequest: empty or oversized batch, an instance without a user, bad
-                features.
+                features, a negative or non-finite timestamp.
             UnknownUser, UnknownItem: naming the first id the dataset does not have.
         """
+        when = request_time(timestamp)
         n = len(item_ids)
         if not 1 <= n <= self.max_batch:
             raise InvalidRequest(
@@ -151,7 +179,7 @@ class ServingDataPlane:
             if None in user_ids:
                 raise InvalidRequest(f"Predict instance {list(user_ids).index(None)} names no user")
             rows = index.user_indices(np.asarray(user_ids, dtype=np.int64))
-            queries = scorer.queries[rows]
+            queries = scorer.user_queries(rows, when)
             fallback = rows == OOV_INDEX
             strategy = MODEL
         else:
@@ -162,7 +190,7 @@ class ServingDataPlane:
                 raise InvalidRequest(f"Predict instance {ids.index(None)} names no user")
             rows = np.zeros(n, dtype=np.int64)
             rows[by_id] = index.user_indices(np.asarray(ids, dtype=np.int64))
-            queries = scorer.queries[rows]
+            queries = scorer.user_queries(rows, when)
             fallback = by_id & (rows == OOV_INDEX)
             for i in np.flatnonzero(~by_id).tolist():
                 user = features[i]
@@ -192,17 +220,57 @@ class ServingDataPlane:
         include_seen: bool = False,
         exclude_item_ids: Sequence[int] = (),
         features: UserFeatures | None = None,
+        num_candidates: int = 0,
+        timestamp: float | None = None,
     ) -> Answer[Recommendation]:
         """Top-k items for a user (raw id) or a feature-described user, best first,
         excluding the user's training ratings unless include_seen, and `exclude_item_ids`
         always.
 
+        A ranking version answers in two stages (movierec.two_stage): it takes the top
+        max(k, num_candidates) unseen, unexcluded items of its candidate source (0: the
+        version's num_candidates) and orders them by its own score; a user it cannot score
+        keeps the first stage's order. The Recommendation names the candidate version.
+        Kinds that take context score at `timestamp` (unix seconds; None: now).
+
         Raises:
-            InvalidRequest: k out of range, no user given, bad features.
+            InvalidRequest: k or num_candidates out of range, no user given, bad features,
+                a negative or non-finite timestamp.
             UnknownUser: the dataset has no such user.
+            ModelNotReady: a ranking version's candidate model is not loaded.
+            IncompatibleVersions: its serving version was trained for another objective
+                or on other data.
         """
         check_k(k, self.max_k)
+        when = request_time(timestamp)
+        if not 0 <= num_candidates <= MAX_CANDIDATES:
+            raise InvalidRequest(
+                f"num_candidates must be 0 (the version's) to {MAX_CANDIDATES}, got"
+                f" {num_candidates}"
+            )
         loaded = self.registry.get(model, version)
+        if loaded.scorer.candidate_model is None:
+            recommendation = self._one_stage(
+                loaded, user_id, k, include_seen, exclude_item_ids, features, when
+            )
+        else:
+            recommendation = self._two_stage(
+                loaded, user_id, k, include_seen, exclude_item_ids, features, num_candidates, when
+            )
+        return Answer(loaded.info, recommendation)
+
+    def _one_stage(
+        self,
+        loaded: LoadedVersion,
+        user_id: int | None,
+        k: int,
+        include_seen: bool,
+        exclude_item_ids: Sequence[int],
+        features: UserFeatures | None,
+        when: float,
+        popular: bool = False,
+    ) -> Recommendation:
+        """Recommend by one version's scores (by popularity alone when `popular`)."""
         scorer = loaded.scorer
         index = scorer.index
         query: np.ndarray | None = None
@@ -225,17 +293,18 @@ class ServingDataPlane:
                     f" {loaded.version}; answered with popular well-rated items"
                 )
             else:
-                query = scorer.queries[user]
+                query = scorer.user_queries(np.array([user]), when)[0]
                 if not include_seen:
                     seen = scorer.catalog.seen(user)
+        if popular:
+            query, strategy = None, POPULAR
         if query is not None and scorer.ann is not None:
             excluded = seen
             if len(exclude_item_ids):
                 rows, known = index.items.lookup(np.asarray(exclude_item_ids, dtype=np.int64))
                 excluded = np.concatenate([seen, rows[known]])
             best, raw_best = scorer.ann.top_k(query, k, excluded)
-            recommendation = Recommendation(best, scorer.shown(raw_best), index, strategy, reason)
-            return Answer(loaded.info, recommendation)
+            return Recommendation(best, scorer.shown(raw_best), index, strategy, reason)
         if query is not None:
             raw = scorer.scores(query[None, :])[0]
             scorer.exclude_unrankable(raw)
@@ -247,7 +316,71 @@ class ServingDataPlane:
             raw[excluded[known]] = -np.inf
         best = top_k(raw, k)
         shown = scorer.shown(raw[best]) if query is not None else raw[best]
-        return Answer(loaded.info, Recommendation(best, shown, index, strategy, reason))
+        return Recommendation(best, shown, index, strategy, reason)
+
+    def _two_stage(
+        self,
+        loaded: LoadedVersion,
+        user_id: int | None,
+        k: int,
+        include_seen: bool,
+        exclude_item_ids: Sequence[int],
+        features: UserFeatures | None,
+        num_candidates: int,
+        when: float,
+    ) -> Recommendation:
+        """Recommend for a ranking version: its candidate source's top items, re-scored."""
+        scorer = loaded.scorer
+        index = scorer.index
+        wanted = max(k, num_candidates or scorer.num_candidates)
+        if scorer.candidate_model == POPULARITY:
+            source = VersionInfo(MOST_POPULAR, 0, POPULARITY, RETRIEVAL)
+            first = self._one_stage(
+                loaded, user_id, wanted, include_seen, exclude_item_ids, features, when, True
+            )
+        else:
+            first_loaded = self._candidate_version(loaded)
+            source = first_loaded.info
+            first = self._one_stage(
+                first_loaded, user_id, wanted, include_seen, exclude_item_ids, features, when
+            )
+            ids = first.index.catalog.item_ids[first.rows - 1]
+            rows, known = index.items.lookup(ids)
+            first = dataclasses.replace(first, rows=rows[known], scores=first.scores[known])
+        rows = first.rows
+        user = OOV_INDEX if user_id is None else index.user_index(user_id)
+        if user == OOV_INDEX:
+            reason = first.reason or (
+                f"{loaded.name} version {loaded.version} cannot score a user described by"
+                " features; candidates in the first stage's order"
+            )
+            kept = rows[:k]
+            shown = first.scores[:k]
+            return Recommendation(kept, shown, index, first.strategy, reason, source)
+        raw = np.full(len(scorer.candidates), -np.inf, dtype=np.float32)
+        raw[rows] = scorer.item_scores(scorer.user_queries(np.array([user]), when)[0], rows)
+        best = top_k(raw, k)
+        return Recommendation(best, scorer.shown(raw[best]), index, MODEL, "", source)
+
+    def _candidate_version(self, loaded: LoadedVersion) -> LoadedVersion:
+        """The serving version of a ranking version's candidate model, checked to be a
+        retrieval version trained on the same data.
+
+        Raises:
+            ModelNotReady: it is not loaded.
+            IncompatibleVersions: it was trained otherwise.
+        """
+        source = loaded.scorer.candidate_model
+        assert source is not None
+        label = f"{loaded.name} version {loaded.version} takes candidates from model {source!r}"
+        try:
+            first = self.registry.get(source)
+        except (NotFound, ModelNotReady) as error:
+            raise ModelNotReady(f"{label}, which cannot answer: {error}") from None
+        check_same_data(
+            loaded.manifest, first.manifest, f"model {first.name} version {first.version}"
+        )
+        return first
 
     def similar_items(
         self, model: str, version: int, item_id: int, k: int
@@ -341,15 +474,17 @@ class ServingDataPlane:
             )
 
         return Evaluation(
-            model=VersionInfo("most-popular", 0, "popularity", RETRIEVAL),
+            model=VersionInfo(MOST_POPULAR, 0, POPULARITY, RETRIEVAL),
             split=str(loaded.manifest.get("split", "")),
             num_ratings=len(catalog.test_ratings),
             values=self._cached(
-                ("most-popular", loaded.name, loaded.version, id(loaded), k, threshold), compute
+                (MOST_POPULAR, loaded.name, loaded.version, id(loaded), k, threshold), compute
             ),
         )
 
     def _metrics(self, loaded: LoadedVersion, k: int, threshold: float) -> dict[str, float]:
+        if loaded.scorer.candidate_model is not None:
+            return self._two_stage_metrics(loaded, k, threshold)
         stored = loaded.manifest.get("metrics")
         if (
             k == STORED_METRICS_K
@@ -360,6 +495,36 @@ class ServingDataPlane:
             return {str(name): float(value) for name, value in stored.items()}
         key = (loaded.name, loaded.version, id(loaded), k, threshold)
         return self._cached(key, lambda: version_metrics(loaded.scorer, k, threshold))
+
+    def _two_stage_metrics(
+        self, loaded: LoadedVersion, k: int, threshold: float
+    ) -> dict[str, float]:
+        """Metrics of the lists two-stage Recommend gives now: with the candidate version
+        serving now, which may not be the one the version was evaluated with at publish."""
+        scorer = loaded.scorer
+        first: LoadedVersion | None = None
+        source = {"model": POPULARITY, "version": 0}
+        if scorer.candidate_model != POPULARITY:
+            first = self._candidate_version(loaded)
+            if not same_catalogue(scorer, first.scorer):
+                raise IncompatibleVersions(
+                    f"{first.name} version {first.version} indexes other users or items than"
+                    f" {loaded.name} version {loaded.version}"
+                )
+            source = {"model": first.name, "version": first.version}
+        stored = loaded.manifest.get("metrics")
+        if (
+            k == STORED_METRICS_K
+            and threshold == RELEVANCE_THRESHOLD
+            and loaded.manifest.get("candidates_from") == source
+            and isinstance(stored, dict)
+        ):
+            return {str(name): float(value) for name, value in stored.items()}
+        score_fn = score_function(
+            scorer, None if first is None else first.scorer, max(k, scorer.num_candidates)
+        )
+        key = (loaded.name, loaded.version, id(loaded), id(first), k, threshold)
+        return self._cached(key, lambda: version_metrics(scorer, k, threshold, score_fn))
 
     def _cached(self, key: tuple, compute) -> dict[str, float]:
         with self._evaluations_lock:

@@ -96,7 +96,9 @@ def _validation(data, model: keras.Model) -> dict:
     validation = data.validation
     if data.spec.objective == RATING:
         users, items = validation_rows(validation)
-        predicted = scorer.pair_scores(scorer.queries[users], items)
+        predicted = scorer.pair_scores(
+            scorer.user_queries(users, validation.test_timestamps), items
+        )
         error = predicted.astype(np.float64) - validation.test_ratings
         return {"val_rmse": float(np.sqrt(np.mean(error**2)))}
     figures = evaluate_ranking(

@@ -69,6 +69,11 @@ class PolicyConflict(MovierecError):
     (maps to FAILED_PRECONDITION)."""
 
 
+class IncompatibleVersions(MovierecError):
+    """Two versions that must work together cannot: a ranking version's candidate source
+    was trained for another objective or on other data (maps to FAILED_PRECONDITION)."""
+
+
 class CorruptVersion(MovierecError):
     """A stored version is incomplete or fails its checksums; it is never loaded."""
 

@@ -147,23 +147,30 @@ def evaluate_ranking(
 
 
 def held_out_predictions(scorer: Scorer) -> np.ndarray:
-    """A version's clipped predictions of its held-out ratings, float32 [T]; ids unseen in
-    training use the zero OOV rows.
+    """A version's clipped predictions of its held-out ratings, float32 [T], each in the
+    context of its own time where the catalogue keeps it; ids unseen in training use the
+    zero OOV rows.
     """
     catalog = scorer.catalog
     users, _ = IdVocabulary(catalog.user_ids).lookup(catalog.test_user_ids)
     items, _ = IdVocabulary(catalog.item_ids).lookup(catalog.test_item_ids)
-    return scorer.pair_scores(scorer.queries[users], items)
+    times = catalog.test_timestamps if len(catalog.test_timestamps) else None
+    return scorer.pair_scores(scorer.user_queries(users, times), items)
 
 
 def version_metrics(
-    scorer: Scorer, k: int = 10, threshold: float = RELEVANCE_THRESHOLD
+    scorer: Scorer,
+    k: int = 10,
+    threshold: float = RELEVANCE_THRESHOLD,
+    score_fn: ScoreFunction | None = None,
 ) -> dict[str, float]:
     """Everything a version is judged by on its held-out split: the ranking metrics at k of
     the lists Recommend gives held-out users and, for rating versions, RMSE and MAE.
+    `score_fn` scores users as Recommend does when that is not the scorer's own scores
+    (a two-stage version: movierec.two_stage.score_function).
     """
     values = evaluate_ranking(
-        lambda users: scorer.scores(scorer.queries[users]),
+        score_fn or (lambda users: scorer.scores(scorer.queries[users])),
         scorer.catalog,
         k,
         threshold,

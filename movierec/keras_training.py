@@ -38,6 +38,7 @@ class TrainingData:
         fit_users: int32 [n] user rows of the ratings fitted on.
         fit_items: int32 [n] item rows.
         fit_ratings: float32 [n].
+        fit_timestamps: int64 [n], unix seconds of those ratings.
         validation: Catalogue whose seen items are the fitted ratings and whose held-out
             ratings are the validation share; None without a validation share.
         global_mean: Mean fitted rating.
@@ -48,6 +49,7 @@ class TrainingData:
     fit_users: np.ndarray
     fit_items: np.ndarray
     fit_ratings: np.ndarray
+    fit_timestamps: np.ndarray
     validation: Catalog | None
     global_mean: float
 
@@ -191,6 +193,7 @@ class _Progress(keras.callbacks.Callback):
             val_rmse=float(logs.get("val_rmse", 0.0)),
             seconds=time.perf_counter() - self._started,
             val_ndcg=float(logs.get("val_ndcg", 0.0)),
+            val_loss=float(logs.get("val_loss", 0.0)),
         )
         self.reports.append(report)
         self.on_epoch(report)
@@ -263,11 +266,26 @@ def row_batches(
     ).apply(tf.data.experimental.assert_cardinality(whole + (1 if rest else 0)))
 
 
-def _rating_dataset(users, items, ratings, batch_size: int, seed: int | None) -> tf.data.Dataset:
-    columns = (users.astype(np.int32), items.astype(np.int32), ratings.astype(np.float32))
+def rating_rows(
+    data: TrainingData, kind_keras: ModuleType, users, items, timestamps
+) -> dict[str, np.ndarray]:
+    """A rating model's inputs for rows of (user, item, time): user and item, and what the
+    kind's `rating_features` adds (context kinds: the time features)."""
+    inputs = {"user": users.astype(np.int32), "item": items.astype(np.int32)}
+    features = getattr(kind_keras, "rating_features", None)
+    if features is not None:
+        inputs.update(features(data, users, items, timestamps))
+    return inputs
+
+
+def _rating_dataset(
+    inputs: dict[str, np.ndarray], ratings, batch_size: int, seed: int | None
+) -> tf.data.Dataset:
+    names = tuple(inputs)
+    columns = (*inputs.values(), ratings.astype(np.float32))
     return (
         row_batches(columns, batch_size, seed)
-        .map(lambda u, i, r: ({"user": u, "item": i}, r))
+        .map(lambda *row: (dict(zip(names, row[:-1], strict=True)), row[-1]))
         .prefetch(tf.data.AUTOTUNE)
     )
 
@@ -357,9 +375,8 @@ def fit_model(
     if spec.objective == RATING:
         if data.validation is not None:
             users, items = validation_rows(data.validation)
-            validation_data = _rating_dataset(
-                users, items, data.validation.test_ratings, 8192, None
-            )
+            inputs = rating_rows(data, kind_keras, users, items, data.validation.test_timestamps)
+            validation_data = _rating_dataset(inputs, data.validation.test_ratings, 8192, None)
         monitor, mode = "val_rmse", "min"
     else:
         if data.validation is not None:
@@ -395,9 +412,8 @@ def _compiled_model(data: TrainingData, kind_keras: ModuleType):
             loss=loss,
             metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
         )
-        train = _rating_dataset(
-            data.fit_users, data.fit_items, data.fit_ratings, params.batch_size, data.spec.seed
-        )
+        inputs = rating_rows(data, kind_keras, data.fit_users, data.fit_items, data.fit_timestamps)
+        train = _rating_dataset(inputs, data.fit_ratings, params.batch_size, data.spec.seed)
         return model, loss, train
     model = kind_keras.build_retrieval_model(data, 1 + params.num_negatives)
     if params.retrieval_loss == "softmax":

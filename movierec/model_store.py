@@ -25,7 +25,13 @@ from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 from movierec.arrays import check_stored
-from movierec.errors import CorruptVersion, InvalidRequest, UnknownModel, UnknownVersion
+from movierec.errors import (
+    CorruptVersion,
+    InvalidRequest,
+    NotFound,
+    UnknownModel,
+    UnknownVersion,
+)
 from movierec.kinds import KINDS
 from movierec.kinds.base import OBJECTIVES
 
@@ -36,6 +42,8 @@ FORMAT_VERSION = 2
 """Layout of a version this code writes and reads: 2 = manifest, model.keras, weights.npz
 (the kind's arrays) and catalog.npz. Other format versions are refused at load."""
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_ARTIFACT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\.[a-z0-9]{1,8}$")
+_CONTENT_TYPES = {".png": "image/png", ".json": "application/json", ".csv": "text/csv"}
 _VERSION_NAME = re.compile(r"^[1-9][0-9]{0,17}$")
 STALE_STAGING_S = 3600.0
 """Age after which a staging folder no known writer owns is taken for a dead writer's."""
@@ -62,6 +70,46 @@ class VersionDescription:
     metrics: dict[str, float] = dataclasses.field(default_factory=dict)
     created_at: float = 0.0
     error: str = ""
+    artifacts: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass
+class Artifact:
+    """An open artifact of a version: read it in chunks with `chunks`, which checks the
+    bytes against the manifest's sha256 as they pass."""
+
+    model: str
+    version: int
+    name: str
+    size: int
+    sha256: str
+    handle: BinaryIO
+
+    @property
+    def content_type(self) -> str:
+        """The media type its file name suggests."""
+        return _CONTENT_TYPES.get(
+            pathlib.Path(self.name).suffix.lower(), "application/octet-stream"
+        )
+
+    def chunks(self, size: int = 64 * 1024) -> Iterator[bytes]:
+        """The file's bytes in chunks of at most `size`; closes it at the end.
+
+        Raises:
+            CorruptVersion: after the last chunk, when the bytes do not match the sha256
+                (or the size) the manifest recorded.
+        """
+        digest = hashlib.sha256()
+        read = 0
+        with self.handle:
+            while chunk := self.handle.read(size):
+                digest.update(chunk)
+                read += len(chunk)
+                yield chunk
+        if digest.hexdigest() != self.sha256 or read != self.size:
+            raise CorruptVersion(
+                f"{self.model} version {self.version}: {self.name} does not match its checksum"
+            )
 
 
 def check_model_name(name: str) -> None:
@@ -334,9 +382,43 @@ class ModelStore:
                 split=str(manifest.get("split", "")),
                 metrics={str(k): float(v) for k, v in manifest.get("metrics", {}).items()},
                 created_at=float(manifest.get("created_at", 0.0)),
+                artifacts=tuple(str(a) for a in manifest.get("artifacts", [])),
             )
         except (CorruptVersion, AttributeError, TypeError, ValueError) as error:
             return VersionDescription(version, False, error=str(error))
+
+    def open_artifact(self, name: str, version: int, artifact: str) -> Artifact:
+        """Opens one artifact of a version (a file its manifest lists under "artifacts",
+        such as "loss.png") for streaming; version 0 means the newest. Nothing outside the
+        version folder is ever opened: the name must be listed, be a plain file name, and
+        have a checksum in the manifest, and links are refused.
+
+        Raises:
+            InvalidRequest: a malformed artifact name.
+            UnknownModel, UnknownVersion: no such model or version.
+            NotFound: the version lists no such artifact (the message lists those it has).
+            CorruptVersion: the file is missing, a link or not a regular file.
+        """
+        check_model_name(name)
+        if not _ARTIFACT_NAME.fullmatch(artifact or ""):
+            raise InvalidRequest(f"bad artifact name {artifact!r}: a file name such as 'loss.png'")
+        if version == 0:
+            version = self.latest_version(name)
+            if not version:
+                raise UnknownModel(name)
+        manifest = self.read_manifest(name, version)
+        listed = [str(a) for a in manifest.get("artifacts", []) if isinstance(a, str)]
+        checksum = manifest.get("files", {}).get(artifact) if artifact in listed else None
+        if not isinstance(checksum, str):
+            has = ", ".join(listed) or "none"
+            raise NotFound(f"{name} version {version} has no artifact {artifact!r} (it has: {has})")
+        path = self.version_path(name, version) / artifact
+        try:
+            handle = open_regular(path)
+        except FileNotFoundError:
+            raise CorruptVersion(f"{name} version {version}: {artifact} is missing") from None
+        size = os.fstat(handle.fileno()).st_size
+        return Artifact(name, version, artifact, size, checksum, handle)
 
     def read_policy(self, name: str) -> dict[str, Any] | None:
         """A model's serving policy record; None when it has none.

@@ -42,6 +42,7 @@ from movierec.serving_policy import (
     policy_of_record,
     record_of,
 )
+from movierec.two_stage import check_source_in_store
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +140,7 @@ def load_version(
                 raise CorruptVersion(f"{label}: unreadable arrays: {error}") from error
             raise
         checksums.result()
+    check_source_in_store(store, manifest, label)
     try:
         scorer.probe()
     except (ValueError, IndexError, TypeError, FloatingPointError) as error:

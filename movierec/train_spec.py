@@ -12,7 +12,6 @@ from movierec.kinds.base import OBJECTIVES, RETRIEVAL, KindParams, check
 from movierec.model_store import check_model_name
 from movierec.splits import RANDOM, check_split_name
 
-DEFAULT_OBJECTIVE = RETRIEVAL
 MIN_TEST_FRACTION, MAX_TEST_FRACTION = 0.01, 0.5
 """A random split holds out 1 % to 50 % of the ratings (each side must still hold
 movierec.splits.MIN_SPLIT_RATINGS ratings, checked when the data is read)."""
@@ -129,7 +128,8 @@ class Hyperparameters:
 @dataclasses.dataclass(frozen=True)
 class EpochReport:
     """Figures after one epoch: training loss and the objective's validation metric
-    (val_rmse in rating units for rating, val_ndcg = NDCG@10 for retrieval; 0 otherwise).
+    (val_rmse in rating units for rating, val_ndcg = NDCG@10 for retrieval; 0 otherwise),
+    and the loss on the validation share (rating objective, single-process fit; else 0).
     """
 
     epoch: int
@@ -137,6 +137,7 @@ class EpochReport:
     val_rmse: float
     seconds: float
     val_ndcg: float = 0.0
+    val_loss: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -206,7 +207,8 @@ def build_train_spec(
         hyperparameters: Overrides of the shared Hyperparameters; None values are ignored.
             Names of the kind's own hyperparameters are accepted here too (the contract's
             deprecated fields) and must agree with kind_params.
-        objective: "retrieval" or "rating"; "" means "retrieval".
+        objective: "retrieval" or "rating"; "" means the kind's first (retrieval, but
+            rating for ranking kinds).
         kind_params: Overrides of the kind's hyperparameters; None values are ignored.
         kind_params_for: The kind kind_params were written for; must equal `kind`.
 
@@ -215,10 +217,16 @@ def build_train_spec(
     """
     check_model_name(model_name)
     kind = kind or DEFAULT_KIND
-    params_class = get_kind(kind).params_class
-    objective = objective or DEFAULT_OBJECTIVE
+    registered = get_kind(kind)
+    params_class = registered.params_class
+    objective = objective or registered.objectives[0]
     if objective not in OBJECTIVES:
         raise InvalidRequest(f"unknown objective {objective!r}; choose {', '.join(OBJECTIVES)}")
+    if objective not in registered.objectives:
+        raise InvalidRequest(
+            f"kind {kind!r} trains the {' or '.join(registered.objectives)} objective only,"
+            f" not {objective!r}"
+        )
     if kind_params_for not in (None, kind):
         raise InvalidRequest(
             f"{kind_params_for} hyperparameters were given for a model of kind {kind!r}"

@@ -12,24 +12,27 @@ import os
 import pathlib
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
-from movierec import __version__
+from movierec import __version__, plots
 from movierec.arrays import save_arrays
 from movierec.catalog import CATALOG_FILE, Catalog, save_catalog
 from movierec.catalog_builder import build_catalog, with_held_out
 from movierec.datasets import load_dataset
 from movierec.distributed_training import Cluster, join_cluster
-from movierec.errors import MovierecError
-from movierec.evaluation import version_metrics
+from movierec.errors import CorruptVersion, MovierecError
+from movierec.evaluation import held_out_predictions, version_metrics
 from movierec.keras_training import TrainingData, fit_model
 from movierec.kinds import get_kind
-from movierec.kinds.base import Scorer
+from movierec.kinds.base import RATING, Scorer
 from movierec.model_store import KERAS_FILE, WEIGHTS_FILE, ModelStore
+from movierec.registry import load_version
 from movierec.splits import Split, make_split, random_split
 from movierec.train_spec import EpochReport, TrainSpec
+from movierec.two_stage import POPULARITY, check_source_in_store, same_catalogue, score_function
 from movierec.vocab import IdVocabulary
 
 logger = logging.getLogger(__name__)
@@ -85,6 +88,7 @@ def training_data(spec: TrainSpec, catalog: Catalog, split: Split) -> TrainingDa
     users, _ = IdVocabulary(catalog.user_ids).lookup(fit["user_id"].to_numpy())
     items, _ = IdVocabulary(catalog.item_ids).lookup(fit["item_id"].to_numpy())
     ratings = fit["rating"].to_numpy(dtype=np.float32)
+    timestamps = fit["timestamp"].to_numpy(dtype=np.int64)
     validation = with_held_out(catalog, users, items, ratings, held) if held is not None else None
     return TrainingData(
         spec=spec,
@@ -92,6 +96,7 @@ def training_data(spec: TrainSpec, catalog: Catalog, split: Split) -> TrainingDa
         fit_users=users,
         fit_items=items,
         fit_ratings=ratings,
+        fit_timestamps=timestamps,
         validation=validation,
         global_mean=float(ratings.mean()),
     )
@@ -143,19 +148,30 @@ def run_training(
     strategy = join_cluster(cluster) if cluster is not None else None  # before any TF op
     dataset = load_dataset(spec.dataset, data_dir)
     split = make_split(dataset, spec.split, spec.test_fraction, spec.seed)
+    spec_dict = spec.to_dict()
+    identity = {
+        "kind_params": spec_dict["kind_params"],
+        "split": split.name,
+        "data_fingerprint": data_fingerprint(split),
+    }
+    check_source_in_store(store, identity, f"a {spec.kind} model")  # before hours of fitting
     started = time.perf_counter()
     fitted = fit(spec, split, build_catalog(dataset, split), on_epoch, strategy)
     if cluster is not None and not cluster.is_chief:
         return TrainingResult(0, {}, fitted.epochs)
-    values = version_metrics(fitted.scorer, REPORT_K)
+    values, candidates_from = _test_metrics(fitted.scorer, store, identity)
     logger.info("trained %s in %.1fs: %s", spec.model_name, time.perf_counter() - started, values)
+
+    artifacts = [plots.LOSS_PNG, plots.ITEM_MAP_PNG]
+    if spec.objective == RATING:
+        artifacts.insert(1, plots.RATINGS_PNG)
 
     def write_files(folder: pathlib.Path) -> None:
         fitted.model.save(folder / KERAS_FILE)  # type: ignore[attr-defined]
         save_arrays(folder / WEIGHTS_FILE, fitted.weights)
         save_catalog(folder / CATALOG_FILE, fitted.catalog)
+        draw_plots(folder, spec, fitted)
 
-    spec_dict = spec.to_dict()
     manifest = {
         "kind": spec.kind,
         "objective": spec.objective,
@@ -164,8 +180,9 @@ def run_training(
         "spec": spec_dict,
         "dataset": spec.dataset,
         "split": split.name,
-        "data_fingerprint": data_fingerprint(split),
+        "data_fingerprint": identity["data_fingerprint"],
         "metrics": values,
+        "artifacts": artifacts,
         "num_train_ratings": len(split.train),
         "num_test_ratings": len(split.test),
         "epochs_run": len(fitted.epochs),
@@ -174,7 +191,44 @@ def run_training(
         "movierec_version": __version__,
         "tensorflow_version": tf.__version__,
     }
+    if candidates_from is not None:
+        manifest["candidates_from"] = candidates_from
     if not may_publish():
         raise PublishRefused(f"{spec.model_name}: publishing was refused (job cancelled)")
     version = store.publish_version(spec.model_name, manifest, write_files, staging_name)
     return TrainingResult(version, values, fitted.epochs)
+
+
+def _test_metrics(
+    scorer: Scorer, store: ModelStore, identity: dict[str, Any]
+) -> tuple[dict[str, float], dict[str, Any] | None]:
+    """The new version's test metrics, and for a ranking version the candidate version
+    they were measured with (movierec.two_stage): the newest of its candidate model."""
+    source = scorer.candidate_model
+    if source is None:
+        return version_metrics(scorer, REPORT_K), None
+    first = None
+    version = 0
+    if source != POPULARITY:
+        version = store.latest_version(source)
+        first = load_version(store, source, version).scorer
+        if not same_catalogue(scorer, first):
+            raise CorruptVersion(f"{source} version {version} indexes other users or items")
+    score_fn = score_function(scorer, first, max(REPORT_K, scorer.num_candidates))
+    values = version_metrics(scorer, REPORT_K, score_fn=score_fn)
+    return values, {"model": source, "version": version}
+
+
+def draw_plots(folder: pathlib.Path, spec: TrainSpec, fitted: FittedModel) -> None:
+    """Draws the version's pictures into its folder (movierec.plots): loss per epoch,
+    held-out true against predicted ratings for rating versions, the item map."""
+    title = f"{spec.model_name} ({spec.kind}, {spec.objective})"
+    plots.draw_loss(folder / plots.LOSS_PNG, title, fitted.epochs)
+    if spec.objective == RATING:
+        predicted = held_out_predictions(fitted.scorer)
+        plots.draw_true_vs_predicted(
+            folder / plots.RATINGS_PNG, title, fitted.catalog.test_ratings, predicted
+        )
+    plots.draw_item_map(
+        folder / plots.ITEM_MAP_PNG, title, fitted.catalog, fitted.scorer.item_vectors
+    )

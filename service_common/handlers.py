@@ -32,6 +32,7 @@ STATUS_OF = (
     (errors.QueueFull, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (errors.CorruptVersion, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.PolicyConflict, grpc.StatusCode.FAILED_PRECONDITION),
+    (errors.IncompatibleVersions, grpc.StatusCode.FAILED_PRECONDITION),
 )
 """Domain error class to status code; the first match wins."""
 

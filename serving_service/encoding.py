@@ -22,6 +22,7 @@ MODEL_FIELD = b"\x0a"  # field 1, length-delimited: the ModelVersion of every re
 ITEMS_FIELD = b"\x12"  # field 2, length-delimited: repeated ScoredItem
 STRATEGY_FIELD = b"\x1a"  # RecommendResponse field 3
 REASON_FIELD = b"\x22"  # RecommendResponse field 4
+CANDIDATES_FROM_FIELD = b"\x2a"  # RecommendResponse field 5, a ModelVersion
 SCORE_FIELD = b"\x25"  # ScoredItem field 4, 32-bit: the score
 RATINGS_FIELD = b"\x12"  # PredictResponse field 2, packed floats
 SCORES_FIELD = b"\x1a"  # PredictResponse field 3, packed floats
@@ -49,10 +50,11 @@ def field(tag: bytes, payload: bytes) -> bytes:
 
 
 @functools.lru_cache(maxsize=64)
-def model_field(info: VersionInfo) -> bytes:
-    """The `model` field (a ModelVersion) of every response of a version."""
+def model_field(info: VersionInfo, tag: bytes = MODEL_FIELD) -> bytes:
+    """The `model` field (a ModelVersion) of every response of a version, or another
+    ModelVersion field."""
     return field(
-        MODEL_FIELD,
+        tag,
         common_pb2.ModelVersion(
             name=info.name, version=info.version, kind=info.kind, objective=info.objective
         ).SerializeToString(),
@@ -124,7 +126,12 @@ class ItemEncoder:
         )
 
     def recommend_response(
-        self, rows: np.ndarray, scores: np.ndarray, strategy: str, reason: str
+        self,
+        rows: np.ndarray,
+        scores: np.ndarray,
+        strategy: str,
+        reason: str,
+        candidates_from: VersionInfo | None = None,
     ) -> bytes:
         """A serialized RecommendResponse."""
         tail = b""
@@ -132,6 +139,8 @@ class ItemEncoder:
             tail += field(STRATEGY_FIELD, strategy.encode())
         if reason:
             tail += field(REASON_FIELD, reason.encode())
+        if candidates_from is not None:
+            tail += model_field(candidates_from, CANDIDATES_FROM_FIELD)
         return self.model_field + self.items(rows, scores) + tail
 
     def similar_items_response(self, rows: np.ndarray, scores: np.ndarray) -> bytes:

@@ -82,6 +82,13 @@ def features_of(message: common_pb2.UserFeatures) -> UserFeatures:
     )
 
 
+def _timestamp(request) -> float | None:
+    """The request context's timestamp, None when unset."""
+    if request.HasField("context") and request.context.HasField("timestamp"):
+        return request.context.timestamp
+    return None
+
+
 def _user(message) -> tuple[int | None, UserFeatures | None]:
     chosen = message.WhichOneof("user")
     if chosen == "user_features":
@@ -134,6 +141,7 @@ class ServingServicer(serving_pb2_grpc.ServingServiceServicer):
             user_ids,
             [i.item_id for i in instances],
             features=features,
+            timestamp=_timestamp(request),
         )
         prediction = answer.value
         return predict_response(
@@ -155,10 +163,12 @@ class ServingServicer(serving_pb2_grpc.ServingServiceServicer):
             include_seen=request.include_seen,
             exclude_item_ids=list(request.exclude_item_ids),
             features=features,
+            num_candidates=request.num_candidates,
+            timestamp=_timestamp(request),
         )
         ranked = answer.value
         return self._encoder(answer.model, ranked).recommend_response(
-            ranked.rows, ranked.scores, ranked.strategy, ranked.reason
+            ranked.rows, ranked.scores, ranked.strategy, ranked.reason, ranked.candidates_from
         )
 
     def SimilarItems(self, request, context):

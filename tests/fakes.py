@@ -124,6 +124,54 @@ def publish_fake_two_tower(store: ModelStore, name: str = "tower") -> int:
     return store.publish_version(name, manifest, write)
 
 
+def make_ranking_weights() -> dict[str, np.ndarray]:
+    """A ranking head over the fake catalogue: the dot fake's embeddings, one hidden layer
+    adding user and item vectors (identity kernels, zero bias), output 3 + h0 + 2 h1 of
+    h = relu(u + i). So user 10 = [1, 0] rates items 100..104 at 5, 6, 5.5, 3, 10: among
+    its unseen items 101, 102, 103 the order is 101, 102, 103, where the fake dot
+    retrieval version (scores 0.1, 0.7, -0.7) orders them 102, 101, 103.
+    """
+    dot = make_weights()
+    eye = np.eye(2, dtype=np.float32)
+    return {
+        "user_embeddings": dot["user_embeddings"],
+        "item_embeddings": dot["item_embeddings"],
+        "hidden_kernel_0": np.vstack([eye, eye]),
+        "hidden_bias_0": np.zeros(2, dtype=np.float32),
+        "output_kernel": np.array([1.0, 2.0], dtype=np.float32),
+        "output_bias": np.array([3.0], dtype=np.float32),
+    }
+
+
+def publish_fake_ranking(
+    store: ModelStore,
+    name: str = "ranker",
+    candidate_model: str = "popularity",
+    num_candidates: int = 3,
+) -> int:
+    """Publishes the fake ranking version of `name`, taking candidates from
+    `candidate_model`; returns its number."""
+
+    def write(folder: pathlib.Path) -> None:
+        save_arrays(folder / WEIGHTS_FILE, make_ranking_weights())
+        save_catalog(folder / CATALOG_FILE, make_catalog())
+
+    manifest = {
+        "kind": "ranking",
+        "objective": "rating",
+        "kind_params": {
+            "embedding_dim": 2,
+            "layers": [2],
+            "l2": 0.0,
+            "candidate_model": candidate_model,
+            "num_candidates": num_candidates,
+        },
+        "split": "fake/test",
+        "metrics": {},
+    }
+    return store.publish_version(name, manifest, write)
+
+
 def job_manifest(job_id: str, rmse: float) -> dict:
     """Manifest of the fake dot version as a job with this id publishes it."""
     return {
@@ -193,3 +241,66 @@ def record_environment(spec_dict, store_root, data_dir, job_id, conn) -> None:
     pathlib.Path(store_root).mkdir(parents=True, exist_ok=True)
     (pathlib.Path(store_root) / "environment.json").write_text(json.dumps(names))
     conn.send(("failed", "recorded the environment"))
+
+
+def make_manifest_with_artifacts(names: list[str]) -> dict:
+    """A fake dot manifest listing `names` as artifacts."""
+    return {
+        "kind": "dot",
+        "objective": "rating",
+        "kind_params": {"embedding_dim": 2, "l2": 0.0, "output": "linear"},
+        "split": "fake/test",
+        "metrics": {},
+        "artifacts": names,
+    }
+
+
+def publish_with_artifacts(store: ModelStore, name: str, files: dict[str, bytes]) -> int:
+    """Publishes the fake dot version of `name` with extra files listed as artifacts."""
+
+    def write(folder: pathlib.Path) -> None:
+        write_fake(folder)
+        for file_name, data in files.items():
+            (folder / file_name).write_bytes(data)
+
+    return store.publish_version(name, make_manifest_with_artifacts(list(files)), write)
+
+
+def make_context_ranking_weights() -> dict[str, np.ndarray]:
+    """A ranking_context head over the fake catalogue: width-2 user, item, title and
+    time-bucket vectors, 3 time buckets cut at 10 and 20 over a period 0..30 (mean 15,
+    std 5), a first layer of 9 inputs and 2 units whose time column weighs 1 and -1, and
+    an output 3 + 0.3 (h0 + h1) that keeps ratings inside the scale."""
+    rng = np.random.default_rng(7)
+    weights = make_ranking_weights()
+    kernel = rng.normal(0, 0.5, (9, 2)).astype(np.float32)
+    kernel[8] = [1.0, -1.0]
+    weights.update(
+        hidden_kernel_0=kernel,
+        hidden_bias_0=np.array([0.5, 0.5], dtype=np.float32),
+        title_vectors=rng.normal(0, 1, (6, 2)).astype(np.float32),
+        bucket_embeddings=rng.normal(0, 1, (3, 2)).astype(np.float32),
+        time_boundaries=np.array([10.0, 20.0]),
+        time_stats=np.array([15.0, 5.0, 0.0, 30.0]),
+        output_kernel=np.array([0.3, 0.3], dtype=np.float32),
+        output_bias=np.array([3.0], dtype=np.float32),
+    )
+    weights["title_vectors"][0] = 0.0
+    return weights
+
+
+def publish_fake_context_ranking(store: ModelStore, name: str = "context") -> int:
+    """Publishes the fake ranking_context version of `name` (candidates by popularity)."""
+
+    def write(folder: pathlib.Path) -> None:
+        save_arrays(folder / WEIGHTS_FILE, make_context_ranking_weights())
+        save_catalog(folder / CATALOG_FILE, make_catalog())
+
+    manifest = {
+        "kind": "ranking_context",
+        "objective": "rating",
+        "kind_params": {"embedding_dim": 2, "layers": [2], "time_buckets": 3},
+        "split": "fake/test",
+        "metrics": {},
+    }
+    return store.publish_version(name, manifest, write)

@@ -340,3 +340,91 @@ def test_sigterm_goes_not_serving_then_drains_without_failing_a_call(
     assert process.wait(timeout=20) == 0
     process.stdout.close()
     assert outcomes["ok"] > 50 and outcomes["failed"] == 0, outcomes
+
+
+def test_a_ranking_model_trains_and_reranks_the_retrieval_candidates(trained, services):
+    _, trainer, _, serving = services
+    result = run(
+        "train",
+        "--trainer",
+        trainer,
+        "--model",
+        "ranker",
+        "--kind",
+        "ranking",
+        "--candidate-model",
+        "demo",
+        "--epochs",
+        "2",
+        "--quiet",
+    )
+    assert "SUCCEEDED" in result.stdout
+    run("status", "--serving", serving, "--model", "ranker", "--wait-version", "1")
+    table = run("recommend", "--serving", serving, "--model", "ranker", "--user", "196", "-k", "5")
+    assert "model ranker version 1 (ranking, rating)" in table.stdout
+    assert "re-ranked the candidates of demo version 1" in table.stdout
+    answer = json.loads(
+        run(
+            *("recommend", "--serving", serving, "--model", "ranker", "--user", "196"),
+            *("-k", "5", "--num-candidates", "20", "--json"),
+        ).stdout
+    )
+    first = json.loads(
+        run(
+            *("recommend", "--serving", serving, "--model", "demo", "--user", "196"),
+            *("-k", "20", "--json"),
+        ).stdout
+    )
+    assert answer["candidates_from"]["name"] == "demo"
+    assert {i["item_id"] for i in answer["items"]} <= {i["item_id"] for i in first["items"]}
+    scores = [i["score"] for i in answer["items"]]
+    assert scores == sorted(scores, reverse=True) and 1 < scores[0] < 6
+
+
+def test_plots_writes_the_pictures_of_a_version(trained, services, tmp_path):
+    _, trainer, _, _ = services
+    out = tmp_path / "pictures"
+    result = run("plots", "--trainer", trainer, "--model", "demo", "--out", str(out))
+    assert "model demo version 1: 2 pictures" in result.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["item_map.png", "loss.png"]
+    assert all(p.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") for p in out.iterdir())
+    missing = run(
+        "plots",
+        "--trainer",
+        trainer,
+        "--model",
+        "demo",
+        "--version",
+        "9",
+        "--out",
+        str(out),
+        check=False,
+    )
+    assert missing.returncode != 0 and "demo has no version 9" in missing.stderr
+
+
+def test_a_context_ranking_model_answers_at_the_time_asked(trained, services):
+    _, trainer, _, serving = services
+    result = run(
+        *("train", "--trainer", trainer, "--model", "timely", "--kind", "ranking_context"),
+        *("--candidate-model", "demo", "--epochs", "1", "--quiet"),
+    )
+    assert "SUCCEEDED" in result.stdout
+    run("status", "--serving", serving, "--model", "timely", "--wait-version", "1")
+
+    def predicted(*extra):
+        answer = run(
+            *("predict", "--serving", serving, "--model", "timely", "--user", "196"),
+            *("--item", "50", "242", "--json", *extra),
+        )
+        return json.loads(answer.stdout)["scores"]
+
+    # ml-100k runs from September 1997 to April 1998; later times are its end
+    assert predicted() == predicted("--timestamp", "2000000000")
+    assert predicted("--timestamp", "875000000") != predicted()
+    bad = run(
+        *("predict", "--serving", serving, "--model", "timely", "--user", "196"),
+        *("--item", "50", "--timestamp", "nan"),
+        check=False,
+    )
+    assert bad.returncode == 1 and "INVALID_ARGUMENT" in bad.stderr

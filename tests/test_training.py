@@ -9,7 +9,7 @@ from movierec.arrays import load_arrays
 from movierec.catalog import popular_well_rated_scores
 from movierec.dataplane import MODEL, USER_FEATURES, ServingDataPlane
 from movierec.datasets import load_dataset
-from movierec.evaluation import evaluate_ranking
+from movierec.evaluation import evaluate_ranking, relevant_items
 from movierec.features import UserFeatures
 from movierec.model_store import KERAS_FILE, ModelStore
 from movierec.registry import ModelRegistry, load_version
@@ -64,6 +64,29 @@ def bce_sgd_trained(tmp_path_factory, data_dir):
 def retrieval_trained(tmp_path_factory, data_dir):
     """The dot model for retrieval, 8 epochs (about 15 s here)."""
     return _train(tmp_path_factory, data_dir, "dot", hyperparameters={"epochs": 8})
+
+
+@pytest.fixture(scope="session")
+def ranking_trained(retrieval_trained, data_dir):
+    """The TFRS notebook's ranking model, 3 epochs, taking its candidates from the
+    retrieval fixture's dot model in the same store (about 5 s here)."""
+    store = retrieval_trained[0]
+    epochs = []
+    spec = build_train_spec(
+        "ranker",
+        kind="ranking",
+        hyperparameters={"epochs": 3},
+        kind_params={"candidate_model": "dot", "num_candidates": 50},
+    )
+    return store, training.run_training(spec, store, data_dir, epochs.append), epochs
+
+
+@pytest.fixture(scope="session")
+def context_trained(tmp_path_factory, data_dir):
+    """The notebook's enriched ranking model (time and title features), 3 epochs."""
+    return _train(
+        tmp_path_factory, data_dir, "context", kind="ranking_context", hyperparameters={"epochs": 3}
+    )
 
 
 @pytest.fixture(scope="session")
@@ -143,7 +166,9 @@ def test_published_version_is_complete_and_verified(trained):
     store, result, _ = trained
     assert result.version == 1
     manifest = store.verify_version("dot", 1)
-    assert set(manifest["files"]) == {"model.keras", "weights.npz", "catalog.npz"}
+    pictures = {"loss.png", "true_vs_predicted.png", "item_map.png"}
+    assert set(manifest["files"]) == {"model.keras", "weights.npz", "catalog.npz"} | pictures
+    assert set(manifest["artifacts"]) == pictures
     assert manifest["kind"] == "dot" and manifest["split"] == "ml-100k/u1"
     assert manifest["objective"] == "rating" and manifest["format_version"] == 2
     assert manifest["metrics"] == result.metrics
@@ -297,3 +322,90 @@ def test_row_batches_visit_every_row_once_per_pass_in_a_new_reproducible_order()
     assert np.array_equal(again, orders[0])  # the same seed, the same order
     in_order = np.concatenate([u.numpy() for u, _ in row_batches((users, ratings), 64, None)])
     assert np.array_equal(in_order, users)
+
+
+def test_numpy_ranking_head_equals_keras(ranking_trained):
+    store, result, _ = ranking_trained
+    model = keras.models.load_model(store.version_path("ranker", result.version) / KERAS_FILE)
+    scorer = load_version(store, "ranker", result.version).scorer
+    rng = np.random.default_rng(0)
+    users = rng.integers(1, len(scorer.queries), 3000)
+    items = rng.integers(1, len(scorer.candidates), 3000)
+    expected = model.predict({"user": users, "item": items}, batch_size=4096, verbose=0)[:, 0]
+    every_item = scorer.scores(scorer.queries[users[:50]])
+    np.testing.assert_allclose(every_item[np.arange(50), items[:50]], expected[:50], atol=1e-5)
+    low, high = scorer.catalog.rating_scale
+    clipped = np.clip(expected, low, high)
+    np.testing.assert_allclose(scorer.pair_scores(scorer.queries[users], items), clipped, atol=1e-5)
+
+
+def test_two_stage_metrics_at_publish_are_what_serving_reports(ranking_trained):
+    store, result, _ = ranking_trained
+    manifest = store.read_manifest("ranker", result.version)
+    assert manifest["candidates_from"] == {"model": "dot", "version": 1}
+    assert 0.8 < result.metrics["rmse"] < 1.1
+    registry = ModelRegistry(store)
+    registry.refresh()
+    plane = ServingDataPlane(registry)
+    plane._evaluations.clear()
+    stored = plane.evaluate("ranker", 0)[0].values
+    assert stored == pytest.approx(result.metrics)
+    # the figures stored at publish are those of the lists two-stage Recommend gives
+    catalog = registry.get("ranker").scorer.catalog
+    users, relevant = relevant_items(catalog)
+    precision, recall = [], []
+    for user, items in zip(users.tolist(), relevant, strict=True):
+        rows = plane.recommend("ranker", 0, user, 10).value.rows
+        hits = len(set(rows.tolist()) & set(items.tolist()))
+        precision.append(hits / 10)
+        recall.append(hits / len(items))
+    assert np.mean(precision) == pytest.approx(result.metrics["precision@10"], abs=1e-6)
+    assert np.mean(recall) == pytest.approx(result.metrics["recall@10"], abs=1e-6)
+    answer = plane.recommend("ranker", 0, 196, 10).value
+    assert answer.candidates_from.name == "dot"
+    first_stage = plane.recommend("dot", 0, 196, 50).value
+    assert set(answer.rows.tolist()) <= set(first_stage.rows.tolist())
+
+
+@pytest.mark.parametrize(
+    ("which", "pictures"),
+    [
+        ("trained", ["loss.png", "true_vs_predicted.png", "item_map.png"]),
+        ("retrieval_trained", ["loss.png", "item_map.png"]),
+    ],
+)
+def test_each_version_stores_its_pictures(which, pictures, request):
+    image = pytest.importorskip("matplotlib.image")
+    store, result, _ = request.getfixturevalue(which)
+    manifest = store.verify_version("dot", result.version)
+    assert manifest["artifacts"] == pictures
+    for name in pictures:
+        pixels = image.imread(store.version_path("dot", result.version) / name)
+        assert pixels.shape[0] > 300 and pixels.shape[1] > 500, name
+        assert pixels[..., :3].std() > 0.05, f"{name} is blank"
+
+
+def test_numpy_context_ranking_equals_keras_at_any_time(context_trained):
+    from movierec.kinds.ranking_context import time_features
+
+    store, result, _ = context_trained
+    folder = store.version_path("context", result.version)
+    model = keras.models.load_model(folder / KERAS_FILE)
+    loaded = load_version(store, "context", result.version)
+    scorer = loaded.scorer
+    stats = scorer.time_stats
+    rng = np.random.default_rng(0)
+    users = rng.integers(1, len(scorer.queries), 2000)
+    items = rng.integers(1, len(scorer.candidates), 2000)
+    times = rng.uniform(stats[2] - 1e6, stats[3] + 1e6, 2000)  # some outside the period
+    bucket, standardised = time_features(times, scorer.time_boundaries, stats)
+    inputs = {"user": users, "item": items, "bucket": bucket, "time": standardised}
+    expected = model.predict(inputs, batch_size=4096, verbose=0)[:, 0]
+    queries = scorer.user_queries(users, times)
+    raw = [scorer.item_scores(q, items[[n]])[0] for n, q in enumerate(queries[:200])]
+    np.testing.assert_allclose(raw, expected[:200], atol=1e-5)
+    low, high = scorer.catalog.rating_scale
+    clipped = np.clip(expected, low, high)
+    np.testing.assert_allclose(scorer.pair_scores(queries, items), clipped, atol=1e-5)
+    assert loaded.manifest["kind_params"]["time_buckets"] == 1000
+    assert 0.85 < result.metrics["rmse"] < 1.1

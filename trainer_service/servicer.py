@@ -150,6 +150,7 @@ class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):
                             metrics=v.metrics,
                             created_at_unix=v.created_at,
                             error=v.error,
+                            artifacts=v.artifacts,
                         )
                         for v in self.audit.describe(name)
                     ],
@@ -157,3 +158,21 @@ class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):
                 for name in names
             ]
         )
+
+    def GetArtifact(self, request, context):
+        """Streams a file a version's manifest lists as an artifact."""
+        artifact = self.store.open_artifact(request.model_name, request.version, request.name)
+        first = True
+        for data in artifact.chunks():
+            if first:
+                first = False
+                yield trainer_pb2.ArtifactChunk(
+                    version=artifact.version,
+                    name=artifact.name,
+                    content_type=artifact.content_type,
+                    size=artifact.size,
+                    sha256=artifact.sha256,
+                    data=data,
+                )
+            else:
+                yield trainer_pb2.ArtifactChunk(data=data)

@@ -3,8 +3,10 @@
 
 Adding a kind: write `movierec/kinds/<kind>.py` (PARAMS, WEIGHT_ARRAYS, and load_scorer
 returning a movierec.kinds.base.Scorer) and `movierec/kinds/<kind>_keras.py`
-(build_rating_model, build_retrieval_model, export_weights), add its line to KINDS and its
-hyperparameter message to the TrainRequest oneof of protos/movierec/v1/trainer.proto.
+(build_rating_model, build_retrieval_model, export_weights, and optionally rating_features
+for model inputs beyond user and item, such as the time of a rating), add its line to KINDS
+(with the objectives it trains) and its hyperparameter message to the TrainRequest oneof of
+protos/movierec/v1/trainer.proto.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import importlib
 from types import ModuleType
 
 from movierec.errors import InvalidRequest
-from movierec.kinds.base import KindParams
+from movierec.kinds.base import OBJECTIVES, RATING, KindParams
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,11 +27,13 @@ class Kind:
         name: The kind's name in requests and manifests.
         serving_module: Numpy half (no TensorFlow, no pandas).
         training_module: Keras half (trainer job processes only).
+        objectives: The objectives it trains, the default first.
     """
 
     name: str
     serving_module: str
     training_module: str
+    objectives: tuple[str, ...] = OBJECTIVES
 
     def serving(self) -> ModuleType:
         """The numpy half, imported on first use."""
@@ -50,6 +54,13 @@ KINDS: dict[str, Kind] = {
     for kind in (
         Kind("dot", "movierec.kinds.dot", "movierec.kinds.dot_keras"),
         Kind("two_tower", "movierec.kinds.two_tower", "movierec.kinds.two_tower_keras"),
+        Kind("ranking", "movierec.kinds.ranking", "movierec.kinds.ranking_keras", (RATING,)),
+        Kind(
+            "ranking_context",
+            "movierec.kinds.ranking_context",
+            "movierec.kinds.ranking_context_keras",
+            (RATING,),
+        ),
     )
 }
 DEFAULT_KIND = "dot"

@@ -46,6 +46,14 @@ class Scorer:
     """
 
     supports_user_features: ClassVar[bool] = False
+    inner_product: ClassVar[bool] = True
+    """Whether raw scores are queries @ candidates.T (what an approximate inner-product
+    index can answer); a kind whose scores are not overrides scores and pair_scores."""
+    candidate_model: str | None = None
+    """For a second-stage scorer: the model name (or "popularity") whose top candidates
+    Recommend re-scores (movierec.two_stage); None for one stage."""
+    num_candidates: int = 0
+    """For a second-stage scorer: how many candidates Recommend takes from stage one."""
 
     def __init__(
         self,
@@ -124,11 +132,24 @@ class Scorer:
         """
         raise CannotScoreFeatures(f"kind {self.kind!r} has no user tower")
 
+    def user_queries(
+        self, rows: np.ndarray, timestamps: float | np.ndarray | None = None
+    ) -> np.ndarray:
+        """Query vectors [n, D] of user rows [n] in the request context of `timestamps`
+        (unix seconds, one or one per row; None: the version's default). Only kinds that
+        use context look at the timestamps."""
+        del timestamps
+        return self.queries[rows]
+
     def scores(self, queries: np.ndarray) -> np.ndarray:
         """Raw scores of every item, float32 [n, I + 1] for queries [n, D]."""
         if self._candidates_by_dimension is not None:
             return queries @ self._candidates_by_dimension
         return queries @ self.candidates.T
+
+    def item_scores(self, query: np.ndarray, item_index: np.ndarray) -> np.ndarray:
+        """Raw scores, float32 [m], of item rows `item_index` for one query [D]."""
+        return self.candidates[item_index] @ query
 
     def pair_scores(self, queries: np.ndarray, item_index: np.ndarray) -> np.ndarray:
         """Shown scores of item rows `item_index` [n] for queries [n, D]; ratings clipped

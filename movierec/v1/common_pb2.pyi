@@ -26,6 +26,12 @@ class ModelVersion(_message.Message):
     objective: str
     def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ..., kind: _Optional[str] = ..., objective: _Optional[str] = ...) -> None: ...
 
+class RequestContext(_message.Message):
+    __slots__ = ("timestamp",)
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    timestamp: float
+    def __init__(self, timestamp: _Optional[float] = ...) -> None: ...
+
 class UserFeatures(_message.Message):
     __slots__ = ("genre_ratings", "rating_count", "mean_rating", "age", "gender", "occupation")
     class GenreRatingsEntry(_message.Message):

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from movierec.v1 import common_pb2 as movierec_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19movierec/v1/serving.proto\x12\x0bmovierec.v1\x1a\x18movierec/v1/common.proto\"q\n\x0fPredictInstance\x12\x11\n\x07user_id\x18\x01 \x01(\x03H\x00\x12\x32\n\ruser_features\x18\x03 \x01(\x0b\x32\x19.movierec.v1.UserFeaturesH\x00\x12\x0f\n\x07item_id\x18\x02 \x01(\x03\x42\x06\n\x04user\"h\n\x0ePredictRequest\x12%\n\x05model\x18\x01 \x01(\x0b\x32\x16.movierec.v1.ModelSpec\x12/\n\tinstances\x18\x02 \x03(\x0b\x32\x1c.movierec.v1.PredictInstance\"\xb6\x01\n\x0fPredictResponse\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x19.movierec.v1.ModelVersion\x12\x0f\n\x07ratings\x18\x02 \x03(\x02\x12\x0e\n\x06scores\x18\x03 \x03(\x02\x12*\n\nscore_type\x18\x04 \x01(\x0e\x32\x16.movierec.v1.ScoreType\x12\x10\n\x08strategy\x18\x05 \x01(\t\x12\x1a\n\x12\x66\x61llback_instances\x18\x06 \x03(\x05\"\xc3\x01\n\x10RecommendRequest\x12%\n\x05model\x18\x01 \x01(\x0b\x32\x16.movierec.v1.ModelSpec\x12\x11\n\x07user_id\x18\x02 \x01(\x03H\x00\x12\x32\n\ruser_features\x18\x03 \x01(\x0b\x32\x19.movierec.v1.UserFeaturesH\x00\x12\t\n\x01k\x18\x04 \x01(\x05\x12\x14\n\x0cinclude_seen\x18\x05 \x01(\x08\x12\x18\n\x10\x65xclude_item_ids\x18\x06 \x03(\x03\x42\x06\n\x04user\"\x87\x01\n\x11RecommendResponse\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x19.movierec.v1.ModelVersion\x12&\n\x05items\x18\x02 \x03(\x0b\x32\x17.movierec.v1.ScoredItem\x12\x10\n\x08strategy\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"X\n\x13SimilarItemsRequest\x12%\n\x05model\x18\x01 \x01(\x0b\x32\x16.movierec.v1.ModelSpec\x12\x0f\n\x07item_id\x18\x02 \x01(\x03\x12\t\n\x01k\x18\x03 \x01(\x05\"h\n\x14SimilarItemsResponse\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x19.movierec.v1.ModelVersion\x12&\n\x05items\x18\x02 \x03(\x0b\x32\x17.movierec.v1.ScoredItem\"\xa6\x01\n\x0eMetricsRequest\x12%\n\x05model\x18\x01 \x01(\x0b\x32\x16.movierec.v1.ModelSpec\x12\t\n\x01k\x18\x02 \x01(\x05\x12(\n\x08\x62\x61seline\x18\x03 \x01(\x0b\x32\x16.movierec.v1.ModelSpec\x12 \n\x13relevance_threshold\x18\x04 \x01(\x02H\x00\x88\x01\x01\x42\x16\n\x14_relevance_threshold\"\xd2\x01\n\x0fMetricsResponse\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x19.movierec.v1.ModelVersion\x12/\n\x07metrics\x18\x02 \x01(\x0b\x32\x1e.movierec.v1.EvaluationMetrics\x12\x30\n\x08\x62\x61seline\x18\x03 \x01(\x0b\x32\x1e.movierec.v1.EvaluationMetrics\x12\x32\n\npopularity\x18\x04 \x01(\x0b\x32\x1e.movierec.v1.EvaluationMetrics\"+\n\x15GetModelStatusRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t\"B\n\x16GetModelStatusResponse\x12(\n\x06models\x18\x01 \x03(\x0b\x32\x18.movierec.v1.ModelStatus\"\x8e\x01\n\x0bModelStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0fserving_version\x18\x02 \x01(\x03\x12,\n\x08versions\x18\x03 \x03(\x0b\x32\x1a.movierec.v1.VersionStatus\x12*\n\x06policy\x18\x04 \x01(\x0b\x32\x1a.movierec.v1.ServingPolicy\"\xeb\x01\n\rServingPolicy\x12-\n\x04mode\x18\x01 \x01(\x0e\x32\x1f.movierec.v1.ServingPolicy.Mode\x12\x16\n\x0epinned_version\x18\x02 \x01(\x03\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x17\n\x0fupdated_at_unix\x18\x05 \x01(\x01\x12\r\n\x05\x65rror\x18\x06 \x01(\t\x12\x15\n\rkeep_versions\x18\x07 \x01(\x05\"4\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\n\n\x06LATEST\x10\x01\x12\n\n\x06PINNED\x10\x02\"\x81\x01\n\x18SetServingVersionRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x11\n\x07version\x18\x02 \x01(\x03H\x00\x12\x10\n\x06latest\x18\x03 \x01(\x08H\x00\x12\x12\n\x08rollback\x18\x04 \x01(\x08H\x00\x12\x0e\n\x06reason\x18\x05 \x01(\tB\x08\n\x06target\"\xcf\x01\n\rVersionStatus\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12/\n\x05state\x18\x02 \x01(\x0e\x32 .movierec.v1.VersionStatus.State\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x16\n\x0eloaded_at_unix\x18\x05 \x01(\x01\"G\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\r\n\tAVAILABLE\x10\x01\x12\n\n\x06\x46\x41ILED\x10\x02\x12\x0c\n\x08UNLOADED\x10\x03*B\n\tScoreType\x12\x1a\n\x16SCORE_TYPE_UNSPECIFIED\x10\x00\x12\n\n\x06RATING\x10\x01\x12\r\n\tRELEVANCE\x10\x02\x32\xee\x03\n\x0eServingService\x12\x44\n\x07Predict\x12\x1b.movierec.v1.PredictRequest\x1a\x1c.movierec.v1.PredictResponse\x12J\n\tRecommend\x12\x1d.movierec.v1.RecommendRequest\x1a\x1e.movierec.v1.RecommendResponse\x12S\n\x0cSimilarItems\x12 .movierec.v1.SimilarItemsRequest\x1a!.movierec.v1.SimilarItemsResponse\x12\x44\n\x07Metrics\x12\x1b.movierec.v1.MetricsRequest\x1a\x1c.movierec.v1.MetricsResponse\x12Y\n\x0eGetModelStatus\x12\".movierec.v1.GetModelStatusRequest\x1a#.movierec.v1.GetModelStatusResponse\x12T\n\x11SetServingVersion\x12%.movierec.v1.SetServingVersionRequest\x1a\x18.movierec.v1.ModelStatusBN\n\x0eio.movierec.v1P\x01Z:github.com/movierec/movierec/gen/go/movierec/v1;movierecv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19movierec/v1/serving.proto\x12\x0bmovierec.v1\x1a\x18movierec/v1/common.proto\"q\n\x0fPredictInstance\x12\x11\n\x07user_id\x18\x01 \x01(\x03H\x00\x12\x32\n\ruser_features\x18\x03 \x01(\x0b\x32\x19.movierec.v1.UserFeaturesH\x00\x12\x0f\n\x07item_id\x18\x02 \x01(\x03\x42\x06\n\x04user\"\x96\x01\n\x0ePredictRequest\x12%\n\x05model\x18\x01 \x01(\x0b\x32\x16.movierec.v1.ModelSpec\x12/\n\tinstances\x18\x02 \x03(\x0b\x32\x1c.movierec.v1.PredictInstance\x12,\n\x07\x63ontext\x18\x03 \x01(\x0b\x32\x1b.movierec.v1.RequestContext\"\xb6\x01\n\x0fPredictResponse\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x19.movierec.v1.ModelVersion\x12\x0f\n\x07ratings\x18\x02 \x03(\x02\x12\x0e\n\x06scores\x18\x03 \x03(\x02\x12*\n\nscore_type\x18\x04 \x01(\x0e\x32\x16.movierec.v1.ScoreType\x12\x10\n\x08strategy\x18\x05 \x01(\t\x12\x1a\n\x12\x66\x61llback_instances\x18\x06 \x03(\x05\"\x89\x02\n\x10RecommendRequest\x12%\n\x05model\x18\x01 \x01(\x0b\x32\x16.movierec.v1.ModelSpec\x12\x11\n\x07user_id\x18\x02 \x01(\x03H\x00\x12\x32\n\ruser_features\x18\x03 \x01(\x0b\x32\x19.movierec.v1.UserFeaturesH\x00\x12\t\n\x01k\x18\x04 \x01(\x05\x12\x14\n\x0cinclude_seen\x18\x05 \x01(\x08\x12\x18\n\x10\x65xclude_item_ids\x18\x06 \x03(\x03\x12\x16\n\x0enum_candidates\x18\x07 \x01(\x05\x12,\n\x07\x63ontext\x18\x08 \x01(\x0b\x32\x1b.movierec.v1.RequestContextB\x06\n\x04user\"\xbb\x01\n\x11RecommendResponse\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x19.movierec.v1.ModelVersion\x12&\n\x05items\x18\x02 \x03(\x0b\x32\x17.movierec.v1.ScoredItem\x12\x10\n\x08strategy\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x32\n\x0f\x63\x61ndidates_from\x18\x05 \x01(\x0b\x32\x19.movierec.v1.ModelVersion\"X\n\x13SimilarItemsRequest\x12%\n\x05model\x18\x01 \x01(\x0b\x32\x16.movierec.v1.ModelSpec\x12\x0f\n\x07item_id\x18\x02 \x01(\x03\x12\t\n\x01k\x18\x03 \x01(\x05\"h\n\x14SimilarItemsResponse\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x19.movierec.v1.ModelVersion\x12&\n\x05items\x18\x02 \x03(\x0b\x32\x17.movierec.v1.ScoredItem\"\xa6\x01\n\x0eMetricsRequest\x12%\n\x05model\x18\x01 \x01(\x0b\x32\x16.movierec.v1.ModelSpec\x12\t\n\x01k\x18\x02 \x01(\x05\x12(\n\x08\x62\x61seline\x18\x03 \x01(\x0b\x32\x16.movierec.v1.ModelSpec\x12 \n\x13relevance_threshold\x18\x04 \x01(\x02H\x00\x88\x01\x01\x42\x16\n\x14_relevance_threshold\"\xd2\x01\n\x0fMetricsResponse\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x19.movierec.v1.ModelVersion\x12/\n\x07metrics\x18\x02 \x01(\x0b\x32\x1e.movierec.v1.EvaluationMetrics\x12\x30\n\x08\x62\x61seline\x18\x03 \x01(\x0b\x32\x1e.movierec.v1.EvaluationMetrics\x12\x32\n\npopularity\x18\x04 \x01(\x0b\x32\x1e.movierec.v1.EvaluationMetrics\"+\n\x15GetModelStatusRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t\"B\n\x16GetModelStatusResponse\x12(\n\x06models\x18\x01 \x03(\x0b\x32\x18.movierec.v1.ModelStatus\"\x8e\x01\n\x0bModelStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0fserving_version\x18\x02 \x01(\x03\x12,\n\x08versions\x18\x03 \x03(\x0b\x32\x1a.movierec.v1.VersionStatus\x12*\n\x06policy\x18\x04 \x01(\x0b\x32\x1a.movierec.v1.ServingPolicy\"\xeb\x01\n\rServingPolicy\x12-\n\x04mode\x18\x01 \x01(\x0e\x32\x1f.movierec.v1.ServingPolicy.Mode\x12\x16\n\x0epinned_version\x18\x02 \x01(\x03\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x17\n\x0fupdated_at_unix\x18\x05 \x01(\x01\x12\r\n\x05\x65rror\x18\x06 \x01(\t\x12\x15\n\rkeep_versions\x18\x07 \x01(\x05\"4\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\n\n\x06LATEST\x10\x01\x12\n\n\x06PINNED\x10\x02\"\x81\x01\n\x18SetServingVersionRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x11\n\x07version\x18\x02 \x01(\x03H\x00\x12\x10\n\x06latest\x18\x03 \x01(\x08H\x00\x12\x12\n\x08rollback\x18\x04 \x01(\x08H\x00\x12\x0e\n\x06reason\x18\x05 \x01(\tB\x08\n\x06target\"\xcf\x01\n\rVersionStatus\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12/\n\x05state\x18\x02 \x01(\x0e\x32 .movierec.v1.VersionStatus.State\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x16\n\x0eloaded_at_unix\x18\x05 \x01(\x01\"G\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\r\n\tAVAILABLE\x10\x01\x12\n\n\x06\x46\x41ILED\x10\x02\x12\x0c\n\x08UNLOADED\x10\x03*B\n\tScoreType\x12\x1a\n\x16SCORE_TYPE_UNSPECIFIED\x10\x00\x12\n\n\x06RATING\x10\x01\x12\r\n\tRELEVANCE\x10\x02\x32\xee\x03\n\x0eServingService\x12\x44\n\x07Predict\x12\x1b.movierec.v1.PredictRequest\x1a\x1c.movierec.v1.PredictResponse\x12J\n\tRecommend\x12\x1d.movierec.v1.RecommendRequest\x1a\x1e.movierec.v1.RecommendResponse\x12S\n\x0cSimilarItems\x12 .movierec.v1.SimilarItemsRequest\x1a!.movierec.v1.SimilarItemsResponse\x12\x44\n\x07Metrics\x12\x1b.movierec.v1.MetricsRequest\x1a\x1c.movierec.v1.MetricsResponse\x12Y\n\x0eGetModelStatus\x12\".movierec.v1.GetModelStatusRequest\x1a#.movierec.v1.GetModelStatusResponse\x12T\n\x11SetServingVersion\x12%.movierec.v1.SetServingVersionRequest\x1a\x18.movierec.v1.ModelStatusBN\n\x0eio.movierec.v1P\x01Z:github.com/movierec/movierec/gen/go/movierec/v1;movierecv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,42 +33,42 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'movierec.v1.serving_pb2', _
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\016io.movierec.v1P\001Z:github.com/movierec/movierec/gen/go/movierec/v1;movierecv1'
-  _globals['_SCORETYPE']._serialized_start=2226
-  _globals['_SCORETYPE']._serialized_end=2292
+  _globals['_SCORETYPE']._serialized_start=2395
+  _globals['_SCORETYPE']._serialized_end=2461
   _globals['_PREDICTINSTANCE']._serialized_start=68
   _globals['_PREDICTINSTANCE']._serialized_end=181
-  _globals['_PREDICTREQUEST']._serialized_start=183
-  _globals['_PREDICTREQUEST']._serialized_end=287
-  _globals['_PREDICTRESPONSE']._serialized_start=290
-  _globals['_PREDICTRESPONSE']._serialized_end=472
-  _globals['_RECOMMENDREQUEST']._serialized_start=475
-  _globals['_RECOMMENDREQUEST']._serialized_end=670
-  _globals['_RECOMMENDRESPONSE']._serialized_start=673
-  _globals['_RECOMMENDRESPONSE']._serialized_end=808
-  _globals['_SIMILARITEMSREQUEST']._serialized_start=810
-  _globals['_SIMILARITEMSREQUEST']._serialized_end=898
-  _globals['_SIMILARITEMSRESPONSE']._serialized_start=900
-  _globals['_SIMILARITEMSRESPONSE']._serialized_end=1004
-  _globals['_METRICSREQUEST']._serialized_start=1007
-  _globals['_METRICSREQUEST']._serialized_end=1173
-  _globals['_METRICSRESPONSE']._serialized_start=1176
-  _globals['_METRICSRESPONSE']._serialized_end=1386
-  _globals['_GETMODELSTATUSREQUEST']._serialized_start=1388
-  _globals['_GETMODELSTATUSREQUEST']._serialized_end=1431
-  _globals['_GETMODELSTATUSRESPONSE']._serialized_start=1433
-  _globals['_GETMODELSTATUSRESPONSE']._serialized_end=1499
-  _globals['_MODELSTATUS']._serialized_start=1502
-  _globals['_MODELSTATUS']._serialized_end=1644
-  _globals['_SERVINGPOLICY']._serialized_start=1647
-  _globals['_SERVINGPOLICY']._serialized_end=1882
-  _globals['_SERVINGPOLICY_MODE']._serialized_start=1830
-  _globals['_SERVINGPOLICY_MODE']._serialized_end=1882
-  _globals['_SETSERVINGVERSIONREQUEST']._serialized_start=1885
-  _globals['_SETSERVINGVERSIONREQUEST']._serialized_end=2014
-  _globals['_VERSIONSTATUS']._serialized_start=2017
-  _globals['_VERSIONSTATUS']._serialized_end=2224
-  _globals['_VERSIONSTATUS_STATE']._serialized_start=2153
-  _globals['_VERSIONSTATUS_STATE']._serialized_end=2224
-  _globals['_SERVINGSERVICE']._serialized_start=2295
-  _globals['_SERVINGSERVICE']._serialized_end=2789
+  _globals['_PREDICTREQUEST']._serialized_start=184
+  _globals['_PREDICTREQUEST']._serialized_end=334
+  _globals['_PREDICTRESPONSE']._serialized_start=337
+  _globals['_PREDICTRESPONSE']._serialized_end=519
+  _globals['_RECOMMENDREQUEST']._serialized_start=522
+  _globals['_RECOMMENDREQUEST']._serialized_end=787
+  _globals['_RECOMMENDRESPONSE']._serialized_start=790
+  _globals['_RECOMMENDRESPONSE']._serialized_end=977
+  _globals['_SIMILARITEMSREQUEST']._serialized_start=979
+  _globals['_SIMILARITEMSREQUEST']._serialized_end=1067
+  _globals['_SIMILARITEMSRESPONSE']._serialized_start=1069
+  _globals['_SIMILARITEMSRESPONSE']._serialized_end=1173
+  _globals['_METRICSREQUEST']._serialized_start=1176
+  _globals['_METRICSREQUEST']._serialized_end=1342
+  _globals['_METRICSRESPONSE']._serialized_start=1345
+  _globals['_METRICSRESPONSE']._serialized_end=1555
+  _globals['_GETMODELSTATUSREQUEST']._serialized_start=1557
+  _globals['_GETMODELSTATUSREQUEST']._serialized_end=1600
+  _globals['_GETMODELSTATUSRESPONSE']._serialized_start=1602
+  _globals['_GETMODELSTATUSRESPONSE']._serialized_end=1668
+  _globals['_MODELSTATUS']._serialized_start=1671
+  _globals['_MODELSTATUS']._serialized_end=1813
+  _globals['_SERVINGPOLICY']._serialized_start=1816
+  _globals['_SERVINGPOLICY']._serialized_end=2051
+  _globals['_SERVINGPOLICY_MODE']._serialized_start=1999
+  _globals['_SERVINGPOLICY_MODE']._serialized_end=2051
+  _globals['_SETSERVINGVERSIONREQUEST']._serialized_start=2054
+  _globals['_SETSERVINGVERSIONREQUEST']._serialized_end=2183
+  _globals['_VERSIONSTATUS']._serialized_start=2186
+  _globals['_VERSIONSTATUS']._serialized_end=2393
+  _globals['_VERSIONSTATUS_STATE']._serialized_start=2322
+  _globals['_VERSIONSTATUS_STATE']._serialized_end=2393
+  _globals['_SERVINGSERVICE']._serialized_start=2464
+  _globals['_SERVINGSERVICE']._serialized_end=2958
 # @@protoc_insertion_point(module_scope)

@@ -28,12 +28,14 @@ class PredictInstance(_message.Message):
     def __init__(self, user_id: _Optional[int] = ..., user_features: _Optional[_Union[_common_pb2.UserFeatures, _Mapping]] = ..., item_id: _Optional[int] = ...) -> None: ...
 
 class PredictRequest(_message.Message):
-    __slots__ = ("model", "instances")
+    __slots__ = ("model", "instances", "context")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     INSTANCES_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
     model: _common_pb2.ModelSpec
     instances: _containers.RepeatedCompositeFieldContainer[PredictInstance]
-    def __init__(self, model: _Optional[_Union[_common_pb2.ModelSpec, _Mapping]] = ..., instances: _Optional[_Iterable[_Union[PredictInstance, _Mapping]]] = ...) -> None: ...
+    context: _common_pb2.RequestContext
+    def __init__(self, model: _Optional[_Union[_common_pb2.ModelSpec, _Mapping]] = ..., instances: _Optional[_Iterable[_Union[PredictInstance, _Mapping]]] = ..., context: _Optional[_Union[_common_pb2.RequestContext, _Mapping]] = ...) -> None: ...
 
 class PredictResponse(_message.Message):
     __slots__ = ("model", "ratings", "scores", "score_type", "strategy", "fallback_instances")
@@ -52,32 +54,38 @@ class PredictResponse(_message.Message):
     def __init__(self, model: _Optional[_Union[_common_pb2.ModelVersion, _Mapping]] = ..., ratings: _Optional[_Iterable[float]] = ..., scores: _Optional[_Iterable[float]] = ..., score_type: _Optional[_Union[ScoreType, str]] = ..., strategy: _Optional[str] = ..., fallback_instances: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class RecommendRequest(_message.Message):
-    __slots__ = ("model", "user_id", "user_features", "k", "include_seen", "exclude_item_ids")
+    __slots__ = ("model", "user_id", "user_features", "k", "include_seen", "exclude_item_ids", "num_candidates", "context")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     USER_FEATURES_FIELD_NUMBER: _ClassVar[int]
     K_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_SEEN_FIELD_NUMBER: _ClassVar[int]
     EXCLUDE_ITEM_IDS_FIELD_NUMBER: _ClassVar[int]
+    NUM_CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
     model: _common_pb2.ModelSpec
     user_id: int
     user_features: _common_pb2.UserFeatures
     k: int
     include_seen: bool
     exclude_item_ids: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, model: _Optional[_Union[_common_pb2.ModelSpec, _Mapping]] = ..., user_id: _Optional[int] = ..., user_features: _Optional[_Union[_common_pb2.UserFeatures, _Mapping]] = ..., k: _Optional[int] = ..., include_seen: _Optional[bool] = ..., exclude_item_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+    num_candidates: int
+    context: _common_pb2.RequestContext
+    def __init__(self, model: _Optional[_Union[_common_pb2.ModelSpec, _Mapping]] = ..., user_id: _Optional[int] = ..., user_features: _Optional[_Union[_common_pb2.UserFeatures, _Mapping]] = ..., k: _Optional[int] = ..., include_seen: _Optional[bool] = ..., exclude_item_ids: _Optional[_Iterable[int]] = ..., num_candidates: _Optional[int] = ..., context: _Optional[_Union[_common_pb2.RequestContext, _Mapping]] = ...) -> None: ...
 
 class RecommendResponse(_message.Message):
-    __slots__ = ("model", "items", "strategy", "reason")
+    __slots__ = ("model", "items", "strategy", "reason", "candidates_from")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     STRATEGY_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATES_FROM_FIELD_NUMBER: _ClassVar[int]
     model: _common_pb2.ModelVersion
     items: _containers.RepeatedCompositeFieldContainer[_common_pb2.ScoredItem]
     strategy: str
     reason: str
-    def __init__(self, model: _Optional[_Union[_common_pb2.ModelVersion, _Mapping]] = ..., items: _Optional[_Iterable[_Union[_common_pb2.ScoredItem, _Mapping]]] = ..., strategy: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    candidates_from: _common_pb2.ModelVersion
+    def __init__(self, model: _Optional[_Union[_common_pb2.ModelVersion, _Mapping]] = ..., items: _Optional[_Iterable[_Union[_common_pb2.ScoredItem, _Mapping]]] = ..., strategy: _Optional[str] = ..., reason: _Optional[str] = ..., candidates_from: _Optional[_Union[_common_pb2.ModelVersion, _Mapping]] = ...) -> None: ...
 
 class SimilarItemsRequest(_message.Message):
     __slots__ = ("model", "item_id", "k")

@@ -90,8 +90,38 @@ class TwoTowerHyperparameters(_message.Message):
     temperature: float
     def __init__(self, layers: _Optional[_Iterable[int]] = ..., l2: _Optional[float] = ..., use_demographics: _Optional[bool] = ..., temperature: _Optional[float] = ...) -> None: ...
 
+class RankingHyperparameters(_message.Message):
+    __slots__ = ("embedding_dim", "layers", "l2", "candidate_model", "num_candidates")
+    EMBEDDING_DIM_FIELD_NUMBER: _ClassVar[int]
+    LAYERS_FIELD_NUMBER: _ClassVar[int]
+    L2_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATE_MODEL_FIELD_NUMBER: _ClassVar[int]
+    NUM_CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    embedding_dim: int
+    layers: _containers.RepeatedScalarFieldContainer[int]
+    l2: float
+    candidate_model: str
+    num_candidates: int
+    def __init__(self, embedding_dim: _Optional[int] = ..., layers: _Optional[_Iterable[int]] = ..., l2: _Optional[float] = ..., candidate_model: _Optional[str] = ..., num_candidates: _Optional[int] = ...) -> None: ...
+
+class RankingContextHyperparameters(_message.Message):
+    __slots__ = ("embedding_dim", "layers", "l2", "candidate_model", "num_candidates", "time_buckets")
+    EMBEDDING_DIM_FIELD_NUMBER: _ClassVar[int]
+    LAYERS_FIELD_NUMBER: _ClassVar[int]
+    L2_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATE_MODEL_FIELD_NUMBER: _ClassVar[int]
+    NUM_CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    TIME_BUCKETS_FIELD_NUMBER: _ClassVar[int]
+    embedding_dim: int
+    layers: _containers.RepeatedScalarFieldContainer[int]
+    l2: float
+    candidate_model: str
+    num_candidates: int
+    time_buckets: int
+    def __init__(self, embedding_dim: _Optional[int] = ..., layers: _Optional[_Iterable[int]] = ..., l2: _Optional[float] = ..., candidate_model: _Optional[str] = ..., num_candidates: _Optional[int] = ..., time_buckets: _Optional[int] = ...) -> None: ...
+
 class TrainRequest(_message.Message):
-    __slots__ = ("model_name", "kind", "dataset", "hyperparameters", "objective", "dot", "two_tower", "max_seconds")
+    __slots__ = ("model_name", "kind", "dataset", "hyperparameters", "objective", "dot", "two_tower", "ranking", "ranking_context", "max_seconds")
     MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     DATASET_FIELD_NUMBER: _ClassVar[int]
@@ -99,6 +129,8 @@ class TrainRequest(_message.Message):
     OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
     DOT_FIELD_NUMBER: _ClassVar[int]
     TWO_TOWER_FIELD_NUMBER: _ClassVar[int]
+    RANKING_FIELD_NUMBER: _ClassVar[int]
+    RANKING_CONTEXT_FIELD_NUMBER: _ClassVar[int]
     MAX_SECONDS_FIELD_NUMBER: _ClassVar[int]
     model_name: str
     kind: str
@@ -107,22 +139,26 @@ class TrainRequest(_message.Message):
     objective: str
     dot: DotHyperparameters
     two_tower: TwoTowerHyperparameters
+    ranking: RankingHyperparameters
+    ranking_context: RankingContextHyperparameters
     max_seconds: float
-    def __init__(self, model_name: _Optional[str] = ..., kind: _Optional[str] = ..., dataset: _Optional[_Union[DatasetSpec, _Mapping]] = ..., hyperparameters: _Optional[_Union[Hyperparameters, _Mapping]] = ..., objective: _Optional[str] = ..., dot: _Optional[_Union[DotHyperparameters, _Mapping]] = ..., two_tower: _Optional[_Union[TwoTowerHyperparameters, _Mapping]] = ..., max_seconds: _Optional[float] = ...) -> None: ...
+    def __init__(self, model_name: _Optional[str] = ..., kind: _Optional[str] = ..., dataset: _Optional[_Union[DatasetSpec, _Mapping]] = ..., hyperparameters: _Optional[_Union[Hyperparameters, _Mapping]] = ..., objective: _Optional[str] = ..., dot: _Optional[_Union[DotHyperparameters, _Mapping]] = ..., two_tower: _Optional[_Union[TwoTowerHyperparameters, _Mapping]] = ..., ranking: _Optional[_Union[RankingHyperparameters, _Mapping]] = ..., ranking_context: _Optional[_Union[RankingContextHyperparameters, _Mapping]] = ..., max_seconds: _Optional[float] = ...) -> None: ...
 
 class EpochProgress(_message.Message):
-    __slots__ = ("epoch", "loss", "val_rmse", "seconds", "val_ndcg")
+    __slots__ = ("epoch", "loss", "val_rmse", "seconds", "val_ndcg", "val_loss")
     EPOCH_FIELD_NUMBER: _ClassVar[int]
     LOSS_FIELD_NUMBER: _ClassVar[int]
     VAL_RMSE_FIELD_NUMBER: _ClassVar[int]
     SECONDS_FIELD_NUMBER: _ClassVar[int]
     VAL_NDCG_FIELD_NUMBER: _ClassVar[int]
+    VAL_LOSS_FIELD_NUMBER: _ClassVar[int]
     epoch: int
     loss: float
     val_rmse: float
     seconds: float
     val_ndcg: float
-    def __init__(self, epoch: _Optional[int] = ..., loss: _Optional[float] = ..., val_rmse: _Optional[float] = ..., seconds: _Optional[float] = ..., val_ndcg: _Optional[float] = ...) -> None: ...
+    val_loss: float
+    def __init__(self, epoch: _Optional[int] = ..., loss: _Optional[float] = ..., val_rmse: _Optional[float] = ..., seconds: _Optional[float] = ..., val_ndcg: _Optional[float] = ..., val_loss: _Optional[float] = ...) -> None: ...
 
 class Job(_message.Message):
     __slots__ = ("job_id", "request", "state", "error", "version", "epochs", "metrics", "created_at_unix", "started_at_unix", "finished_at_unix", "max_seconds")
@@ -204,7 +240,7 @@ class ModelInfo(_message.Message):
     def __init__(self, name: _Optional[str] = ..., versions: _Optional[_Iterable[_Union[VersionInfo, _Mapping]]] = ...) -> None: ...
 
 class VersionInfo(_message.Message):
-    __slots__ = ("version", "state", "kind", "split", "metrics", "created_at_unix", "error", "objective")
+    __slots__ = ("version", "state", "kind", "split", "metrics", "created_at_unix", "error", "objective", "artifacts")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[VersionInfo.State]
@@ -228,6 +264,7 @@ class VersionInfo(_message.Message):
     CREATED_AT_UNIX_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACTS_FIELD_NUMBER: _ClassVar[int]
     version: int
     state: VersionInfo.State
     kind: str
@@ -236,7 +273,8 @@ class VersionInfo(_message.Message):
     created_at_unix: float
     error: str
     objective: str
-    def __init__(self, version: _Optional[int] = ..., state: _Optional[_Union[VersionInfo.State, str]] = ..., kind: _Optional[str] = ..., split: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., created_at_unix: _Optional[float] = ..., error: _Optional[str] = ..., objective: _Optional[str] = ...) -> None: ...
+    artifacts: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, version: _Optional[int] = ..., state: _Optional[_Union[VersionInfo.State, str]] = ..., kind: _Optional[str] = ..., split: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., created_at_unix: _Optional[float] = ..., error: _Optional[str] = ..., objective: _Optional[str] = ..., artifacts: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ListJobsRequest(_message.Message):
     __slots__ = ("model_name", "states", "page_size", "page_token")
@@ -257,3 +295,29 @@ class ListJobsResponse(_message.Message):
     jobs: _containers.RepeatedCompositeFieldContainer[Job]
     next_page_token: str
     def __init__(self, jobs: _Optional[_Iterable[_Union[Job, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class GetArtifactRequest(_message.Message):
+    __slots__ = ("model_name", "version", "name")
+    MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    model_name: str
+    version: int
+    name: str
+    def __init__(self, model_name: _Optional[str] = ..., version: _Optional[int] = ..., name: _Optional[str] = ...) -> None: ...
+
+class ArtifactChunk(_message.Message):
+    __slots__ = ("version", "name", "content_type", "size", "sha256", "data")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+    data: bytes
+    def __init__(self, version: _Optional[int] = ..., name: _Optional[str] = ..., content_type: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ..., data: _Optional[bytes] = ...) -> None: ...

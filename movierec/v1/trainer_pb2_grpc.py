@@ -66,6 +66,11 @@ class TrainerServiceStub:
                 request_serializer=movierec_dot_v1_dot_trainer__pb2.ListJobsRequest.SerializeToString,
                 response_deserializer=movierec_dot_v1_dot_trainer__pb2.ListJobsResponse.FromString,
                 _registered_method=True)
+        self.GetArtifact = channel.unary_stream(
+                '/movierec.v1.TrainerService/GetArtifact',
+                request_serializer=movierec_dot_v1_dot_trainer__pb2.GetArtifactRequest.SerializeToString,
+                response_deserializer=movierec_dot_v1_dot_trainer__pb2.ArtifactChunk.FromString,
+                _registered_method=True)
 
 
 class TrainerServiceServicer:
@@ -119,6 +124,16 @@ class TrainerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetArtifact(self, request, context):
+        """Streams one artifact of a version, a file its manifest lists (VersionInfo.artifacts:
+        the pictures the training job drew, e.g. "loss.png"), in chunks of at most 64 KiB.
+        A name the version does not list is NOT_FOUND; a file that fails its checksum ends
+        the stream with FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TrainerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -151,6 +166,11 @@ def add_TrainerServiceServicer_to_server(servicer, server):
                     servicer.ListJobs,
                     request_deserializer=movierec_dot_v1_dot_trainer__pb2.ListJobsRequest.FromString,
                     response_serializer=movierec_dot_v1_dot_trainer__pb2.ListJobsResponse.SerializeToString,
+            ),
+            'GetArtifact': grpc.unary_stream_rpc_method_handler(
+                    servicer.GetArtifact,
+                    request_deserializer=movierec_dot_v1_dot_trainer__pb2.GetArtifactRequest.FromString,
+                    response_serializer=movierec_dot_v1_dot_trainer__pb2.ArtifactChunk.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -317,6 +337,33 @@ class TrainerService:
             '/movierec.v1.TrainerService/ListJobs',
             movierec_dot_v1_dot_trainer__pb2.ListJobsRequest.SerializeToString,
             movierec_dot_v1_dot_trainer__pb2.ListJobsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetArtifact(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/movierec.v1.TrainerService/GetArtifact',
+            movierec_dot_v1_dot_trainer__pb2.GetArtifactRequest.SerializeToString,
+            movierec_dot_v1_dot_trainer__pb2.ArtifactChunk.FromString,
             options,
             channel_credentials,
             insecure,
