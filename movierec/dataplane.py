@@ -293,7 +293,11 @@ class ServingDataPlane:
                     f" {loaded.version}; answered with popular well-rated items"
                 )
             else:
-                query = scorer.user_queries(np.array([user]), when)[0]
+                query = (
+                    scorer.user_queries(np.array([user]), when)[0]
+                    if scorer.uses_context
+                    else scorer.queries[user]
+                )
                 if not include_seen:
                     seen = scorer.catalog.seen(user)
         if popular:

@@ -66,13 +66,13 @@ def draw_loss(path: pathlib.Path, title: str, epochs: Sequence[EpochReport]) -> 
 
 
 def draw_true_vs_predicted(
-    path: pathlib.Path, title: str, true: np.ndarray, predicted: np.ndarray
+    path: pathlib.Path, title: str, true: np.ndarray, predicted: np.ndarray, is_rating: bool
 ) -> None:
-    """Predicted against true held-out ratings: a jittered scatter (at most
-    MAX_SCATTER_POINTS, sampled), each true rating's mean prediction, and the diagonal."""
+    """Predicted ratings (or, for retrieval versions, relevance scores) against true
+    held-out ratings: a jittered scatter (at most MAX_SCATTER_POINTS, sampled), each true
+    rating's mean prediction, and for ratings the diagonal."""
     true = np.asarray(true, dtype=np.float64)
     predicted = np.asarray(predicted, dtype=np.float64)
-    rmse = float(np.sqrt(np.mean((true - predicted) ** 2))) if len(true) else float("nan")
     rng = np.random.default_rng(0)
     shown = rng.permutation(len(true))[:MAX_SCATTER_POINTS]
     figure, axes = plt.subplots(figsize=(6, 5))
@@ -82,14 +82,40 @@ def draw_true_vs_predicted(
     axes.scatter(true[shown] + jitter, predicted[shown], s=3, alpha=0.15, label="held-out ratings")
     means = [predicted[true == level].mean() for level in levels]
     axes.plot(levels, means, marker="D", color="tab:red", label="mean prediction")
-    low, high = (float(levels.min()), float(levels.max())) if len(levels) else (0.0, 1.0)
-    axes.plot([low, high], [low, high], linestyle="--", color="black", label="perfect")
     axes.set_xlabel("true rating")
-    axes.set_ylabel("predicted rating")
-    axes.set_title(f"{title}: held-out ratings, RMSE {rmse:.4f}")
+    if is_rating:
+        low, high = (float(levels.min()), float(levels.max())) if len(levels) else (0.0, 1.0)
+        axes.plot([low, high], [low, high], linestyle="--", color="black", label="perfect")
+        rmse = float(np.sqrt(np.mean((true - predicted) ** 2))) if len(true) else float("nan")
+        axes.set_ylabel("predicted rating")
+        axes.set_title(f"{title}: held-out ratings, RMSE {rmse:.4f}")
+    else:
+        axes.set_ylabel("relevance score")
+        axes.set_title(
+            f"{title}: held-out ratings against relevance, Spearman {spearman(true, predicted):.3f}"
+        )
     axes.legend(loc="upper left")
     axes.grid(alpha=0.3)
     _save(figure, path)
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rank correlation of two samples, ties given their mean rank."""
+    if len(a) < 2:
+        return float("nan")
+    ranks = [_mean_ranks(np.asarray(x, dtype=np.float64)) for x in (a, b)]
+    return float(np.corrcoef(ranks[0], ranks[1])[0, 1])
+
+
+def _mean_ranks(values: np.ndarray) -> np.ndarray:
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    ends = np.r_[starts[1:], len(values)]
+    mean_rank = (starts + ends - 1) / 2.0
+    ranks = np.empty(len(values))
+    ranks[order] = np.repeat(mean_rank, ends - starts)
+    return ranks
 
 
 def item_map_coordinates(vectors: np.ndarray) -> tuple[np.ndarray, str]:

@@ -162,9 +162,7 @@ def run_training(
     values, candidates_from = _test_metrics(fitted.scorer, store, identity)
     logger.info("trained %s in %.1fs: %s", spec.model_name, time.perf_counter() - started, values)
 
-    artifacts = [plots.LOSS_PNG, plots.ITEM_MAP_PNG]
-    if spec.objective == RATING:
-        artifacts.insert(1, plots.RATINGS_PNG)
+    artifacts = [plots.LOSS_PNG, plots.RATINGS_PNG, plots.ITEM_MAP_PNG]
 
     def write_files(folder: pathlib.Path) -> None:
         fitted.model.save(folder / KERAS_FILE)  # type: ignore[attr-defined]
@@ -221,14 +219,17 @@ def _test_metrics(
 
 def draw_plots(folder: pathlib.Path, spec: TrainSpec, fitted: FittedModel) -> None:
     """Draws the version's pictures into its folder (movierec.plots): loss per epoch,
-    held-out true against predicted ratings for rating versions, the item map."""
+    held-out true ratings against predicted ratings (relevance scores for retrieval
+    versions), the item map."""
     title = f"{spec.model_name} ({spec.kind}, {spec.objective})"
     plots.draw_loss(folder / plots.LOSS_PNG, title, fitted.epochs)
-    if spec.objective == RATING:
-        predicted = held_out_predictions(fitted.scorer)
-        plots.draw_true_vs_predicted(
-            folder / plots.RATINGS_PNG, title, fitted.catalog.test_ratings, predicted
-        )
+    plots.draw_true_vs_predicted(
+        folder / plots.RATINGS_PNG,
+        title,
+        fitted.catalog.test_ratings,
+        held_out_predictions(fitted.scorer),
+        spec.objective == RATING,
+    )
     plots.draw_item_map(
         folder / plots.ITEM_MAP_PNG, title, fitted.catalog, fitted.scorer.item_vectors
     )

@@ -385,8 +385,9 @@ def test_plots_writes_the_pictures_of_a_version(trained, services, tmp_path):
     _, trainer, _, _ = services
     out = tmp_path / "pictures"
     result = run("plots", "--trainer", trainer, "--model", "demo", "--out", str(out))
-    assert "model demo version 1: 2 pictures" in result.stdout
-    assert sorted(p.name for p in out.iterdir()) == ["item_map.png", "loss.png"]
+    assert "model demo version 1: 3 pictures" in result.stdout
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["item_map.png", "loss.png", "true_vs_predicted.png"]
     assert all(p.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") for p in out.iterdir())
     missing = run(
         "plots",

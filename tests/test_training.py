@@ -371,7 +371,7 @@ def test_two_stage_metrics_at_publish_are_what_serving_reports(ranking_trained):
     ("which", "pictures"),
     [
         ("trained", ["loss.png", "true_vs_predicted.png", "item_map.png"]),
-        ("retrieval_trained", ["loss.png", "item_map.png"]),
+        ("retrieval_trained", ["loss.png", "true_vs_predicted.png", "item_map.png"]),
     ],
 )
 def test_each_version_stores_its_pictures(which, pictures, request):

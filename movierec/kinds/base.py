@@ -54,6 +54,8 @@ class Scorer:
     Recommend re-scores (movierec.two_stage); None for one stage."""
     num_candidates: int = 0
     """For a second-stage scorer: how many candidates Recommend takes from stage one."""
+    uses_context: ClassVar[bool] = False
+    """Whether user_queries depends on the request's time (ranking_context)."""
 
     def __init__(
         self,

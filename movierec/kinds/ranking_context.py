@@ -116,6 +116,8 @@ class ContextRankingScorer(RankingScorer):
         num_candidates: Candidates taken from it per Recommend.
     """
 
+    uses_context = True
+
     def _first_layer_halves(
         self, weights: dict[str, np.ndarray], kernel: np.ndarray, bias: np.ndarray, kind: str
     ) -> tuple[np.ndarray, np.ndarray]:
