@@ -1,7 +1,8 @@
 """Recommendation quality of every kind and objective beside baselines, on ml-100k folds.
 
     python -m bench.quality [--folds u1 ... u5] [--kinds dot two_tower ranking]
-        [--epochs N] [--candidates 20 50 200]
+        [--epochs N] [--candidates 20 50 200] [--objectives retrieval rating]
+        [--negative-sharing example batch] [--shared-negatives 16]
 
 For each fold: fits dot and two_tower for both objectives and ranking (rating only) with
 their defaults, and scores,
@@ -123,7 +124,17 @@ def cold_start_scores(scorer, catalog: Catalog):
     return lambda users: scorer.scores(np.stack([query(int(u)) for u in users]))
 
 
-def evaluate_fold(dataset, fold: str, kinds, epochs: int | None, candidates, table) -> None:
+def evaluate_fold(
+    dataset,
+    fold: str,
+    kinds,
+    epochs: int | None,
+    candidates,
+    table,
+    objectives=None,
+    sharing=None,
+    shared_negatives: int = 16,
+) -> None:
     """Adds one row per recommender of one fold to table; with the ranking kind, also
     one per two-stage pipeline: each retrieval kind fitted (and popularity) giving its
     top `candidates` unseen items, which the ranking model re-orders."""
@@ -153,35 +164,48 @@ def evaluate_fold(dataset, fold: str, kinds, epochs: int | None, candidates, tab
     add("EASE (lambda 500)", ease_scores(catalog), started)
     retrieval: dict[str, object] = {}
     ranking = None
-    for kind in kinds:
-        for objective in KINDS[kind].objectives:
-            overrides = {"epochs": epochs} if epochs else {}
-            spec = build_train_spec(
-                "bench", kind=kind, objective=objective, split=fold, hyperparameters=overrides
-            )
-            started = time.perf_counter()
-            scorer = training.fit(spec, split, catalog).scorer
-            values = version_metrics(scorer, 10)
-            accuracy = {k: v for k, v in values.items() if k in ("rmse", "mae")}
+    runs = [
+        (kind, objective, negatives)
+        for kind in kinds
+        for objective in KINDS[kind].objectives
+        if objective in (objectives or KINDS[kind].objectives)
+        for negatives in ((sharing or ["example"]) if objective == "retrieval" else ["example"])
+    ]
+    for kind, objective, negatives in runs:
+        overrides: dict = {"epochs": epochs} if epochs else {}
+        if objective == "retrieval":
+            overrides["negative_sharing"] = negatives
+            if negatives == "batch":
+                overrides["num_negatives"] = shared_negatives
+        spec = build_train_spec(
+            "bench", kind=kind, objective=objective, split=fold, hyperparameters=overrides
+        )
+        started = time.perf_counter()
+        scorer = training.fit(spec, split, catalog).scorer
+        values = version_metrics(scorer, 10)
+        accuracy = {k: v for k, v in values.items() if k in ("rmse", "mae")}
+        name = f"{kind} {objective}"
+        if negatives != "example":
+            name += f", {shared_negatives} negatives shared by the {negatives}"
+        add(
+            name,
+            lambda u, s=scorer: s.scores(s.queries[u]),
+            started,
+            accuracy,
+            scorer.item_vectors,
+        )
+        if kind == "two_tower" and negatives == "example":
             add(
-                f"{kind} {objective}",
-                lambda u, s=scorer: s.scores(s.queries[u]),
-                started,
-                accuracy,
-                scorer.item_vectors,
+                f"{kind} {objective}, cold start (genres only)",
+                cold_start_scores(scorer, catalog),
+                time.perf_counter(),
             )
-            if kind == "two_tower":
-                add(
-                    f"{kind} {objective}, cold start (genres only)",
-                    cold_start_scores(scorer, catalog),
-                    time.perf_counter(),
-                )
-            if objective == "retrieval":
-                retrieval[kind] = scorer
-            if scorer.candidate_model is not None:
-                ranking = scorer
-            rmse = f" rmse {values['rmse']:.4f}" if "rmse" in values else ""
-            print(f"{fold} {kind} {objective}: ndcg@10 {values['ndcg@10']:.4f}{rmse}", flush=True)
+        if objective == "retrieval" and negatives == "example":
+            retrieval[kind] = scorer
+        if scorer.candidate_model is not None:
+            ranking = scorer
+        rmse = f" rmse {values['rmse']:.4f}" if "rmse" in values else ""
+        print(f"{fold} {name}: ndcg@10 {values['ndcg@10']:.4f}{rmse}", flush=True)
     if ranking is None:
         return
     sources = {"popular well-rated": None, **{f"{k} retrieval": s for k, s in retrieval.items()}}
@@ -208,11 +232,32 @@ def main() -> None:
         help="two-stage rows: candidates taken from the first stage",
     )
     parser.add_argument("--epochs", type=int, default=None, help="cap epochs (quick runs)")
+    parser.add_argument("--objectives", nargs="+", help="only these objectives")
+    parser.add_argument(
+        "--negative-sharing",
+        nargs="+",
+        default=["example"],
+        choices=("example", "batch"),
+        help="retrieval rows for each way of drawing negatives",
+    )
+    parser.add_argument(
+        "--shared-negatives", type=int, default=16, help="negatives of the batch-shared rows"
+    )
     args = parser.parse_args()
     dataset = load_dataset("ml-100k", os.environ.get("MOVIEREC_DATA_DIR"))
     table: dict[str, list[dict[str, float]]] = defaultdict(list)
     for fold in args.folds:
-        evaluate_fold(dataset, fold, args.kinds, args.epochs, args.candidates, table)
+        evaluate_fold(
+            dataset,
+            fold,
+            args.kinds,
+            args.epochs,
+            args.candidates,
+            table,
+            args.objectives,
+            args.negative_sharing,
+            args.shared_negatives,
+        )
     print(f"\nml-100k folds {', '.join(args.folds)}: means (relevant = rating >= 4, k = 10)\n")
     width = max(len(name) for name in table)
     print("recommender".ljust(width) + "".join(f"{c:>13}" for c in COLUMNS))

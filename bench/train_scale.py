@@ -10,6 +10,7 @@ epochs) in a process of its own, so that its peak RSS is its own. Prints one tab
     python -m bench.train_scale [--ratings 1000000 5000000 25000000]
                                 [--kinds dot two_tower] [--objectives rating retrieval]
                                 [--epochs 1] [--batch-size 4096]
+                                [--negative-sharing example|batch] [--num-negatives 16]
 
 The goal on the 2-core development machine: 25 million ratings, one epoch, within 10
 minutes at a peak RSS of at most 8 GB.
@@ -54,6 +55,8 @@ def child(args) -> int:
             "epochs": args.epochs,
             "batch_size": args.batch_size,
             "validation_fraction": 0.0,
+            "negative_sharing": args.negative_sharing,
+            "num_negatives": args.num_negatives,
         },
     )
     epoch_seconds: list[float] = []
@@ -97,6 +100,13 @@ def main() -> int:
     parser.add_argument("--objectives", nargs="+", default=["rating", "retrieval"])
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=4096)
+    parser.add_argument("--num-negatives", type=int, default=16, help="retrieval")
+    parser.add_argument(
+        "--negative-sharing",
+        choices=("example", "batch"),
+        default="example",
+        help="retrieval: negatives per positive, or one draw per batch",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--kind", help=argparse.SUPPRESS)
     parser.add_argument("--objective", help=argparse.SUPPRESS)
@@ -137,6 +147,8 @@ def main() -> int:
                     command = [sys.executable, "-m", "bench.train_scale", "--child"]
                     command += ["--kind", kind, "--objective", objective]
                     command += ["--epochs", str(args.epochs), "--batch-size", str(args.batch_size)]
+                    command += ["--negative-sharing", args.negative_sharing]
+                    command += ["--num-negatives", str(args.num_negatives)]
                     command += ["--store", str(pathlib.Path(tmp) / "store")]
                     command += ["--data-dir", str(data_dir)]
                     done = subprocess.run(command, capture_output=True, text=True, env=env)

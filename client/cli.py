@@ -411,6 +411,7 @@ def cmd_train(args) -> str | None:
         "optimizer": args.optimizer,
         "workers": args.workers,
         "negative_sampling": args.negative_sampling,
+        "negative_sharing": args.negative_sharing,
         "retrieval_loss": args.retrieval_loss,
         "layers": args.layers,
         "use_demographics": args.demographics,
@@ -734,6 +735,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--validation-fraction", type=float)
     train.add_argument("--num-negatives", type=int, help="retrieval: negatives per positive")
     train.add_argument("--negative-sampling", choices=("uniform", "popularity"))
+    train.add_argument(
+        "--negative-sharing",
+        choices=("example", "batch"),
+        help="retrieval: negatives per positive (default) or one draw per batch",
+    )
     train.add_argument(
         "--min-positive-rating",
         type=float,

@@ -484,14 +484,17 @@ class TrainerClient(_SyncClient):
 
         Args:
             model: Model name.
-            **options: kind ("dot" or "two_tower"), objective ("retrieval" or "rating"),
-                dataset ("ml-100k"), split ("u1"), seed, test_fraction, the shared
-                hyperparameters (epochs, learning_rate, batch_size, patience,
-                validation_fraction, num_negatives, negative_sampling, retrieval_loss,
-                min_positive_rating, rating_loss, optimizer, workers) and the kind's own (dot:
-                embedding_dim, l2, output; two_tower: layers, l2, use_demographics,
-                temperature); those left out or None take the server's defaults; and
-                max_seconds, the job's wall-clock limit (at most the trainer's).
+            **options: kind ("dot", "two_tower", "ranking" or "ranking_context"),
+                objective ("retrieval" or "rating"), dataset ("ml-100k"), split ("u1"),
+                seed, test_fraction, the shared hyperparameters (epochs, learning_rate,
+                batch_size, patience, validation_fraction, num_negatives,
+                negative_sampling, negative_sharing, retrieval_loss, min_positive_rating,
+                rating_loss, optimizer, workers) and the kind's own (dot: embedding_dim, l2,
+                output; two_tower: layers, l2, use_demographics, temperature; ranking:
+                embedding_dim, layers, l2, candidate_model, num_candidates;
+                ranking_context: those and time_buckets); those left out or None take the
+                server's defaults; and max_seconds, the job's wall-clock limit (at most the
+                trainer's).
 
         Raises:
             InvalidArgumentError: bad name, kind, dataset, split or hyperparameter.

@@ -307,18 +307,22 @@ def _retrieval_dataset(data: TrainingData) -> tf.data.Dataset:
     log_kq = tf.constant(np.log(negatives * q), dtype=tf.float32)
     uniform = params.negative_sampling == "uniform"
     correct = params.retrieval_loss == "softmax" and not uniform
+    shared = params.negative_sharing == "batch"
     seed = data.spec.seed
 
     def add_negatives(positives, batch_seed):
         users, items = positives
         batch = tf.shape(users)[0]
+        rows = 1 if shared else batch
         if uniform:
             sampled = tf.random.stateless_uniform(
-                [batch, negatives], batch_seed, 0, num_items, dtype=tf.int32
+                [rows, negatives], batch_seed, 0, num_items, dtype=tf.int32
             )
         else:
-            sampled = tf.random.stateless_categorical(logits, batch * negatives, batch_seed)
-            sampled = tf.reshape(tf.cast(sampled, tf.int32), [batch, negatives])
+            sampled = tf.random.stateless_categorical(logits, rows * negatives, batch_seed)
+            sampled = tf.reshape(tf.cast(sampled, tf.int32), [rows, negatives])
+        if shared:
+            sampled = tf.tile(sampled, [batch, 1])
         candidates = tf.concat([items[:, None], sampled + 1], axis=1)
         log_q = tf.concat([tf.zeros([batch, 1]), tf.gather(log_kq, sampled)], axis=1)
         if not correct:

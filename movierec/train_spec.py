@@ -16,6 +16,7 @@ MIN_TEST_FRACTION, MAX_TEST_FRACTION = 0.01, 0.5
 """A random split holds out 1 % to 50 % of the ratings (each side must still hold
 movierec.splits.MIN_SPLIT_RATINGS ratings, checked when the data is read)."""
 NEGATIVE_SAMPLING = ("uniform", "popularity")
+NEGATIVE_SHARING = ("example", "batch")
 RETRIEVAL_LOSSES = ("softmax", "bce")
 RATING_LOSSES = ("mse", "mae", "bce")
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adagrad")
@@ -38,6 +39,10 @@ class Hyperparameters:
         validation_fraction: Share of the training ratings held out for early stopping.
         num_negatives: Retrieval: sampled negatives per positive.
         negative_sampling: Retrieval: "uniform" or "popularity" (with log-q correction).
+        negative_sharing: Retrieval: "example" (each positive gets negatives of its own)
+            or "batch" (one draw of num_negatives serves every positive of a batch, so a
+            two_tower item tower runs on at most batch_size + num_negatives items per
+            step instead of up to batch_size x (1 + num_negatives)).
         retrieval_loss: Retrieval: "softmax" or "bce".
         min_positive_rating: Retrieval: ratings below it are not positives (0: every
             rated item is).
@@ -55,6 +60,7 @@ class Hyperparameters:
     validation_fraction: float = 0.05
     num_negatives: int = 16
     negative_sampling: str = "uniform"
+    negative_sharing: str = "example"
     retrieval_loss: str = "softmax"
     min_positive_rating: float = 0.0
     rating_loss: str = "mse"
@@ -99,6 +105,11 @@ class Hyperparameters:
                     self.negative_sampling in NEGATIVE_SAMPLING,
                     f"negative_sampling must be one of {NEGATIVE_SAMPLING},"
                     f" got {self.negative_sampling!r}",
+                ),
+                (
+                    self.negative_sharing in NEGATIVE_SHARING,
+                    f"negative_sharing must be one of {NEGATIVE_SHARING},"
+                    f" got {self.negative_sharing!r}",
                 ),
                 (
                     0 <= self.min_positive_rating <= 10,

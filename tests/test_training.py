@@ -409,3 +409,21 @@ def test_numpy_context_ranking_equals_keras_at_any_time(context_trained):
     np.testing.assert_allclose(scorer.pair_scores(queries, items), clipped, atol=1e-5)
     assert loaded.manifest["kind_params"]["time_buckets"] == 1000
     assert 0.85 < result.metrics["rmse"] < 1.1
+
+
+@pytest.mark.parametrize("sharing", ["example", "batch"])
+def test_negatives_per_example_or_shared_by_the_batch(data_dir, sharing):
+    from movierec.catalog_builder import build_catalog
+    from movierec.keras_training import _retrieval_dataset
+
+    dataset = load_dataset("ml-100k", data_dir)
+    split = make_split(dataset, "u1")
+    spec = build_train_spec("m", hyperparameters={"negative_sharing": sharing, "batch_size": 256})
+    data = training.training_data(spec, build_catalog(dataset, split), split)
+    inputs, labels = next(iter(_retrieval_dataset(data)))
+    items = inputs["items"].numpy()
+    assert items.shape == (256, 17) and labels.shape == (256, 17)
+    assert items[:, 1:].min() >= 1 and items[:, 1:].max() <= data.catalog.num_items
+    negatives_alike = (items[:, 1:] == items[0, 1:]).all()
+    assert negatives_alike == (sharing == "batch")
+    assert len(set(items[:, 0].tolist())) > 100  # the positives stay the batch's own

@@ -35,7 +35,7 @@ class DatasetSpec(_message.Message):
     def __init__(self, name: _Optional[str] = ..., split: _Optional[str] = ..., test_fraction: _Optional[float] = ..., seed: _Optional[int] = ...) -> None: ...
 
 class Hyperparameters(_message.Message):
-    __slots__ = ("epochs", "embedding_dim", "learning_rate", "batch_size", "l2", "output", "patience", "validation_fraction", "num_negatives", "negative_sampling", "retrieval_loss", "min_positive_rating", "rating_loss", "optimizer", "workers")
+    __slots__ = ("epochs", "embedding_dim", "learning_rate", "batch_size", "l2", "output", "patience", "validation_fraction", "num_negatives", "negative_sampling", "retrieval_loss", "min_positive_rating", "rating_loss", "optimizer", "workers", "negative_sharing")
     EPOCHS_FIELD_NUMBER: _ClassVar[int]
     EMBEDDING_DIM_FIELD_NUMBER: _ClassVar[int]
     LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
@@ -51,6 +51,7 @@ class Hyperparameters(_message.Message):
     RATING_LOSS_FIELD_NUMBER: _ClassVar[int]
     OPTIMIZER_FIELD_NUMBER: _ClassVar[int]
     WORKERS_FIELD_NUMBER: _ClassVar[int]
+    NEGATIVE_SHARING_FIELD_NUMBER: _ClassVar[int]
     epochs: int
     embedding_dim: int
     learning_rate: float
@@ -66,7 +67,8 @@ class Hyperparameters(_message.Message):
     rating_loss: str
     optimizer: str
     workers: int
-    def __init__(self, epochs: _Optional[int] = ..., embedding_dim: _Optional[int] = ..., learning_rate: _Optional[float] = ..., batch_size: _Optional[int] = ..., l2: _Optional[float] = ..., output: _Optional[str] = ..., patience: _Optional[int] = ..., validation_fraction: _Optional[float] = ..., num_negatives: _Optional[int] = ..., negative_sampling: _Optional[str] = ..., retrieval_loss: _Optional[str] = ..., min_positive_rating: _Optional[float] = ..., rating_loss: _Optional[str] = ..., optimizer: _Optional[str] = ..., workers: _Optional[int] = ...) -> None: ...
+    negative_sharing: str
+    def __init__(self, epochs: _Optional[int] = ..., embedding_dim: _Optional[int] = ..., learning_rate: _Optional[float] = ..., batch_size: _Optional[int] = ..., l2: _Optional[float] = ..., output: _Optional[str] = ..., patience: _Optional[int] = ..., validation_fraction: _Optional[float] = ..., num_negatives: _Optional[int] = ..., negative_sampling: _Optional[str] = ..., retrieval_loss: _Optional[str] = ..., min_positive_rating: _Optional[float] = ..., rating_loss: _Optional[str] = ..., optimizer: _Optional[str] = ..., workers: _Optional[int] = ..., negative_sharing: _Optional[str] = ...) -> None: ...
 
 class DotHyperparameters(_message.Message):
     __slots__ = ("embedding_dim", "l2", "output")
