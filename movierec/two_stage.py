@@ -5,7 +5,9 @@ data or popularity, after seen and excluded items are removed.
 The serving data plane runs the stages per request; `score_function` runs the same two
 stages for many users at once, so that Metrics judges exactly the lists Recommend gives.
 Both keep the stage-one candidates by the same rule (its k largest scores, ties by item
-row) and order the survivors by the ranking's score, ties by item row.
+row) and order the survivors by the ranking's score, ties by item row. (A first stage whose
+catalogue is large enough for an approximate index answers online from that index, so
+there Metrics' exact first stage may differ slightly.)
 """
 
 from __future__ import annotations
