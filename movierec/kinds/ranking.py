@@ -103,6 +103,7 @@ class RankingScorer(Scorer):
     """
 
     inner_product: ClassVar[bool] = False
+    KIND: ClassVar[str] = "ranking"
 
     def __init__(
         self,
@@ -110,8 +111,9 @@ class RankingScorer(Scorer):
         catalog: Catalog,
         candidate_model: str = POPULARITY,
         num_candidates: int = 200,
-        kind: str = "ranking",
+        kind: str = "",
     ):
+        kind = kind or self.KIND
         for name, array in weights.items():
             if not np.all(np.isfinite(array)):
                 raise ValueError(f"{kind}: {name} holds NaN or infinite values")
@@ -129,6 +131,21 @@ class RankingScorer(Scorer):
             raise ValueError(f"{kind}: the output layer takes {len(self.output_kernel)} inputs")
         self.candidate_model = candidate_model
         self.num_candidates = num_candidates
+
+    @classmethod
+    def from_manifest(
+        cls, weights: dict[str, np.ndarray], catalog: Catalog, manifest: dict[str, Any]
+    ) -> RankingScorer:
+        """The scorer of a stored version of this kind (manifest gives its candidate
+        source)."""
+        params = manifest.get("kind_params", {})
+        return cls(
+            weights,
+            catalog,
+            params.get("candidate_model", POPULARITY),
+            int(params.get("num_candidates", 200)),
+            kind=str(manifest.get("kind", "")),
+        )
 
     def _first_layer_halves(
         self, weights: dict[str, np.ndarray], kernel: np.ndarray, bias: np.ndarray, kind: str
@@ -192,17 +209,7 @@ def _hidden_layers(weights: dict[str, np.ndarray]) -> tuple[list[np.ndarray], li
     return kernels, biases
 
 
-def load_scorer(
-    weights: dict[str, np.ndarray], catalog: Catalog, manifest: dict[str, Any]
-) -> RankingScorer:
-    """The scorer of a stored ranking version (manifest gives its candidate source)."""
-    params = manifest.get("kind_params", {})
-    return RankingScorer(
-        weights,
-        catalog,
-        params.get("candidate_model", POPULARITY),
-        int(params.get("num_candidates", 200)),
-    )
+load_scorer = RankingScorer.from_manifest
 
 
 PARAMS = RankingParams

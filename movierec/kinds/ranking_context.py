@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any
 
 import numpy as np
 
-from movierec.catalog import Catalog
 from movierec.kinds.base import check
 from movierec.kinds.ranking import RankingParams, RankingScorer
-from movierec.two_stage import POPULARITY
 
 WEIGHT_ARRAYS = (
     "user_embeddings",
@@ -117,6 +114,7 @@ class ContextRankingScorer(RankingScorer):
     """
 
     uses_context = True
+    KIND = "ranking_context"
 
     def _first_layer_halves(
         self, weights: dict[str, np.ndarray], kernel: np.ndarray, bias: np.ndarray, kind: str
@@ -162,18 +160,7 @@ class ContextRankingScorer(RankingScorer):
         return (queries + offset).astype(np.float32)
 
 
-def load_scorer(
-    weights: dict[str, np.ndarray], catalog: Catalog, manifest: dict[str, Any]
-) -> ContextRankingScorer:
-    """The scorer of a stored ranking_context version."""
-    params = manifest.get("kind_params", {})
-    return ContextRankingScorer(
-        weights,
-        catalog,
-        params.get("candidate_model", POPULARITY),
-        int(params.get("num_candidates", 200)),
-        kind="ranking_context",
-    )
+load_scorer = ContextRankingScorer.from_manifest
 
 
 PARAMS = ContextRankingParams
