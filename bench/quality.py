@@ -2,7 +2,7 @@
 
     python -m bench.quality [--folds u1 ... u5] [--kinds dot two_tower ranking]
         [--epochs N] [--candidates 20 50 200] [--objectives retrieval rating]
-        [--negative-sharing example batch] [--shared-negatives 16]
+        [--negative-sharing example batch] [--shared-negatives 1024]
 
 For each fold: fits dot and two_tower for both objectives and ranking (rating only) with
 their defaults, and scores,
@@ -133,7 +133,7 @@ def evaluate_fold(
     table,
     objectives=None,
     sharing=None,
-    shared_negatives: int = 16,
+    shared_negatives: int | None = None,
 ) -> None:
     """Adds one row per recommender of one fold to table; with the ranking kind, also
     one per two-stage pipeline: each retrieval kind fitted (and popularity) giving its
@@ -169,13 +169,13 @@ def evaluate_fold(
         for kind in kinds
         for objective in KINDS[kind].objectives
         if objective in (objectives or KINDS[kind].objectives)
-        for negatives in ((sharing or ["example"]) if objective == "retrieval" else ["example"])
+        for negatives in ((sharing or [None]) if objective == "retrieval" else [None])
     ]
     for kind, objective, negatives in runs:
         overrides: dict = {"epochs": epochs} if epochs else {}
-        if objective == "retrieval":
+        if negatives is not None:
             overrides["negative_sharing"] = negatives
-            if negatives == "batch":
+            if negatives == "batch" and shared_negatives:
                 overrides["num_negatives"] = shared_negatives
         spec = build_train_spec(
             "bench", kind=kind, objective=objective, split=fold, hyperparameters=overrides
@@ -185,8 +185,11 @@ def evaluate_fold(
         values = version_metrics(scorer, 10)
         accuracy = {k: v for k, v in values.items() if k in ("rmse", "mae")}
         name = f"{kind} {objective}"
-        if negatives != "example":
-            name += f", {shared_negatives} negatives shared by the {negatives}"
+        params = spec.hyperparameters
+        if negatives == "example":
+            name += f", {params.num_negatives} negatives per example"
+        elif negatives == "batch":
+            name += f", a pool of {params.num_negatives} shared by the batch"
         add(
             name,
             lambda u, s=scorer: s.scores(s.queries[u]),
@@ -194,13 +197,14 @@ def evaluate_fold(
             accuracy,
             scorer.item_vectors,
         )
-        if kind == "two_tower" and negatives == "example":
+        first_way = negatives == (sharing or [None])[0]
+        if kind == "two_tower" and first_way:
             add(
                 f"{kind} {objective}, cold start (genres only)",
                 cold_start_scores(scorer, catalog),
                 time.perf_counter(),
             )
-        if objective == "retrieval" and negatives == "example":
+        if objective == "retrieval" and first_way:
             retrieval[kind] = scorer
         if scorer.candidate_model is not None:
             ranking = scorer
@@ -236,12 +240,13 @@ def main() -> None:
     parser.add_argument(
         "--negative-sharing",
         nargs="+",
-        default=["example"],
         choices=("example", "batch"),
-        help="retrieval rows for each way of drawing negatives",
+        help="retrieval rows for each way of drawing negatives (default: each kind's own)",
     )
     parser.add_argument(
-        "--shared-negatives", type=int, default=16, help="negatives of the batch-shared rows"
+        "--shared-negatives",
+        type=int,
+        help="pool size of the batch-shared rows (default: movierec.train_spec's)",
     )
     args = parser.parse_args()
     dataset = load_dataset("ml-100k", os.environ.get("MOVIEREC_DATA_DIR"))

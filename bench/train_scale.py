@@ -10,7 +10,7 @@ epochs) in a process of its own, so that its peak RSS is its own. Prints one tab
     python -m bench.train_scale [--ratings 1000000 5000000 25000000]
                                 [--kinds dot two_tower] [--objectives rating retrieval]
                                 [--epochs 1] [--batch-size 4096]
-                                [--negative-sharing example|batch] [--num-negatives 16]
+                                [--negative-sharing example|batch] [--num-negatives N]
 
 The goal on the 2-core development machine: 25 million ratings, one epoch, within 10
 minutes at a peak RSS of at most 8 GB.
@@ -70,6 +70,14 @@ def child(args) -> int:
     wall = time.perf_counter() - started
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     manifest = ModelStore(args.store).read_manifest(spec.model_name, result.version)
+    params = spec.hyperparameters
+    negatives = ""
+    if args.objective == "retrieval":
+        negatives = (
+            f"pool {params.num_negatives}"
+            if params.negative_sharing == "batch"
+            else f"{params.num_negatives} each"
+        )
     print(
         json.dumps(
             {
@@ -78,6 +86,7 @@ def child(args) -> int:
                 "train_ratings": manifest["num_train_ratings"],
                 "peak_rss_gb": peak_kb / 2**20,
                 "metrics": result.metrics,
+                "negatives": negatives,
             }
         )
     )
@@ -100,12 +109,13 @@ def main() -> int:
     parser.add_argument("--objectives", nargs="+", default=["rating", "retrieval"])
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=4096)
-    parser.add_argument("--num-negatives", type=int, default=16, help="retrieval")
+    parser.add_argument(
+        "--num-negatives", type=int, help="retrieval (default: movierec.train_spec's)"
+    )
     parser.add_argument(
         "--negative-sharing",
         choices=("example", "batch"),
-        default="example",
-        help="retrieval: negatives per positive, or one draw per batch",
+        help="retrieval: negatives per positive, or a pool per batch (default: the kind's)",
     )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--kind", help=argparse.SUPPRESS)
@@ -147,14 +157,16 @@ def main() -> int:
                     command = [sys.executable, "-m", "bench.train_scale", "--child"]
                     command += ["--kind", kind, "--objective", objective]
                     command += ["--epochs", str(args.epochs), "--batch-size", str(args.batch_size)]
-                    command += ["--negative-sharing", args.negative_sharing]
-                    command += ["--num-negatives", str(args.num_negatives)]
+                    if args.negative_sharing:
+                        command += ["--negative-sharing", args.negative_sharing]
+                    if args.num_negatives:
+                        command += ["--num-negatives", str(args.num_negatives)]
                     command += ["--store", str(pathlib.Path(tmp) / "store")]
                     command += ["--data-dir", str(data_dir)]
                     done = subprocess.run(command, capture_output=True, text=True, env=env)
                     if done.returncode != 0:
                         print(done.stderr[-2000:], file=sys.stderr)
-                        rows.append((f"{ratings:,}", kind, objective, "failed", "", "", "", ""))
+                        rows.append((f"{ratings:,}", kind, objective, "", "failed", *[""] * 4))
                         continue
                     result = json.loads(done.stdout.strip().splitlines()[-1])
                     metric = (
@@ -168,6 +180,7 @@ def main() -> int:
                             f"{ratings:,}",
                             kind,
                             objective,
+                            result["negatives"],
                             f"{result['wall_s']:.0f}",
                             f"{result['fit_s']:.0f}",
                             f"{per_second:,.0f}",
@@ -185,6 +198,7 @@ HEADERS = (
     "ratings",
     "kind",
     "objective",
+    "negatives",
     "wall_s",
     "fit_s",
     "examples/s",

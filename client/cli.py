@@ -733,12 +733,17 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--output", choices=("linear", "sigmoid"))
     train.add_argument("--patience", type=int)
     train.add_argument("--validation-fraction", type=float)
-    train.add_argument("--num-negatives", type=int, help="retrieval: negatives per positive")
+    train.add_argument(
+        "--num-negatives",
+        type=int,
+        help="retrieval: negatives per positive, or the size of a batch's shared pool",
+    )
     train.add_argument("--negative-sampling", choices=("uniform", "popularity"))
     train.add_argument(
         "--negative-sharing",
         choices=("example", "batch"),
-        help="retrieval: negatives per positive (default) or one draw per batch",
+        help="retrieval: negatives per positive (dot's default) or a pool shared by the batch"
+        " (two_tower's)",
     )
     train.add_argument(
         "--min-positive-rating",

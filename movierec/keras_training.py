@@ -22,7 +22,7 @@ from movierec.catalog import Catalog
 from movierec.evaluation import evaluate_ranking
 from movierec.kinds import get_kind
 from movierec.kinds.base import RATING
-from movierec.train_spec import EpochReport, TrainSpec
+from movierec.train_spec import EpochReport, Hyperparameters, TrainSpec
 from movierec.vocab import IdVocabulary
 
 VALIDATION_K = 10
@@ -88,6 +88,107 @@ class CandidateLogits(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="movierec")
+class SharedNegatives(keras.layers.Layer):
+    """Splits retrieval inputs drawn for negatives shared by the batch into the batch's
+    positives and one pool of negatives: items [B, 1 + m] (positive first, then each row's
+    m draws) and log_q [B, 1 + m] -> (positives [B], pool [P], pool log_q [P]), the pool
+    being the first `size` draws of the batch in row order (fewer in a short last batch).
+    """
+
+    def __init__(self, size: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        self.size = int(size)
+
+    def call(self, inputs):
+        """Returns (positives, pool, pool_log_q)."""
+        items, log_q = inputs
+        pool = tf.reshape(items[:, 1:], [-1])[: self.size]
+        pool_log_q = tf.reshape(log_q[:, 1:], [-1])[: self.size]
+        return items[:, 0], pool, pool_log_q
+
+    def get_config(self):
+        """Config for saving."""
+        return {**super().get_config(), "size": self.size}
+
+
+@keras.saving.register_keras_serializable(package="movierec")
+class SharedCandidateLogits(keras.layers.Layer):
+    """Retrieval logits of each user against their own positive and a pool of negatives
+    shared by the batch, as one matrix product:
+    logits[b, 0] = (u_b · p_b + c_b) / temperature and
+    logits[b, 1 + j] = (u_b · n_j + d_j) / temperature - log_q_j, or -1e9 where n_j is b's
+    own positive (an accidental hit, common when the pool is a large share of the
+    catalogue), so that it counts as neither.
+
+    Inputs: user [B, D], positive [B, D], pool [P, D], positive ids [B], pool ids [P],
+    pool log_q [P], and optionally positive bias [B] and pool bias [P]. Output [B, 1 + P].
+    """
+
+    def __init__(self, temperature: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.temperature = float(temperature)
+
+    def call(self, inputs):
+        """Computes the logits."""
+        user, positive, pool, positive_ids, pool_ids, pool_log_q = inputs[:6]
+        user = user / self.temperature
+        own = tf.reduce_sum(user * positive, axis=1, keepdims=True)
+        offset = -pool_log_q
+        if len(inputs) == 8:
+            own = own + inputs[6][:, None] / self.temperature
+            offset = offset + inputs[7] / self.temperature
+        # The offsets ride in the product as one more column, so that no [B, P] pass
+        # adds them.
+        others = tf.matmul(
+            tf.concat([user, tf.ones_like(user[:, :1])], axis=1),
+            tf.concat([pool, offset[:, None]], axis=1),
+            transpose_b=True,
+        )
+        hits = tf.where(tf.equal(positive_ids[:, None], pool_ids[None, :]))
+        others = tf.tensor_scatter_nd_update(
+            others, hits, tf.fill(tf.shape(hits)[:1], tf.constant(-1e9, others.dtype))
+        )
+        return tf.concat([own, others], axis=1)
+
+    def get_config(self):
+        """Config for saving."""
+        return {**super().get_config(), "temperature": self.temperature}
+
+
+@keras.saving.register_keras_serializable(package="movierec")
+class PositiveFirstSoftmax(keras.losses.Loss):
+    """Softmax cross-entropy of retrieval logits [B, C] whose column 0 is the positive
+    (the labels are not read: every batch's positive is first, and C may change with a
+    batch's pool of shared negatives).
+    """
+
+    def __init__(self, name="positive_first_softmax", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        """Loss per example [B]."""
+        del y_true
+        return tf.reduce_logsumexp(y_pred, axis=1) - y_pred[:, 0]
+
+
+@keras.saving.register_keras_serializable(package="movierec")
+class PositiveFirstBinary(keras.losses.Loss):
+    """Binary cross-entropy of retrieval logits [B, C]: column 0 the positive, the rest
+    negatives (labels not read), averaged over the columns.
+    """
+
+    def __init__(self, name="positive_first_binary", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        """Loss per example [B]."""
+        del y_true
+        labels = tf.one_hot(tf.zeros(tf.shape(y_pred)[:1], tf.int32), tf.shape(y_pred)[1])
+        values = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=y_pred)
+        return tf.reduce_mean(values, axis=1)
+
+
+@keras.saving.register_keras_serializable(package="movierec")
 class PerExampleL2(keras.layers.Layer):
     """Adds an L2 penalty on the rows a batch looked up, averaged over the batch, and
     passes its first input through. Rows shrink in proportion to how often they are used,
@@ -99,13 +200,19 @@ class PerExampleL2(keras.layers.Layer):
         super().__init__(**kwargs)
         self.l2 = float(l2)
 
-    def call(self, inputs):
-        """Adds the penalty over a list of [B, ...] row batches; returns inputs[0]."""
+    def call(self, inputs, shared=None):
+        """Adds the penalty over a list of [B, ...] row batches, and over `shared` rows
+        [P, D] used by the whole batch (a pool of shared negatives: each counted once per
+        batch); returns inputs[0]."""
         penalty = 0.0
         for rows in inputs:
             axes = tuple(range(1, len(rows.shape)))
             penalty = penalty + keras.ops.sum(keras.ops.square(rows), axis=axes)
-        self.add_loss(self.l2 * keras.ops.mean(penalty))
+        total = keras.ops.mean(penalty)
+        if shared is not None:
+            batch = keras.ops.cast(keras.ops.shape(inputs[0])[0], "float32")
+            total = total + keras.ops.sum(keras.ops.square(shared)) / batch
+        self.add_loss(self.l2 * total)
         return inputs[0]
 
     def get_config(self):
@@ -290,10 +397,22 @@ def _rating_dataset(
     )
 
 
+def retrieval_columns(params: Hyperparameters) -> int:
+    """Candidate columns of a retrieval batch: the positive, then each row's draws (the
+    row's own negatives, or its share of the batch's pool, enough for every worker's
+    share of a batch to fill a pool of num_negatives)."""
+    if params.negative_sharing != "batch":
+        return 1 + params.num_negatives
+    rows = max(1, params.batch_size // max(1, params.workers))
+    return 1 + -(-params.num_negatives // rows)
+
+
 def _retrieval_dataset(data: TrainingData) -> tf.data.Dataset:
     """Batches of positives (ratings at or above min_positive_rating), each with its sampled
     negatives drawn from stateless generators seeded by the spec's seed, so that a run is
-    reproducible whatever else the process has trained before.
+    reproducible whatever else the process has trained before. Features: user [B], items
+    [B, C] (positive first, C = retrieval_columns) and log_q [B, C]; labels [B, 1] are
+    unused (the losses know the positive is first).
     """
     params = data.spec.hyperparameters
     num_items = data.catalog.num_items
@@ -307,28 +426,24 @@ def _retrieval_dataset(data: TrainingData) -> tf.data.Dataset:
     log_kq = tf.constant(np.log(negatives * q), dtype=tf.float32)
     uniform = params.negative_sampling == "uniform"
     correct = params.retrieval_loss == "softmax" and not uniform
-    shared = params.negative_sharing == "batch"
+    draws = retrieval_columns(params) - 1
     seed = data.spec.seed
 
     def add_negatives(positives, batch_seed):
         users, items = positives
         batch = tf.shape(users)[0]
-        rows = 1 if shared else batch
         if uniform:
             sampled = tf.random.stateless_uniform(
-                [rows, negatives], batch_seed, 0, num_items, dtype=tf.int32
+                [batch, draws], batch_seed, 0, num_items, dtype=tf.int32
             )
         else:
-            sampled = tf.random.stateless_categorical(logits, rows * negatives, batch_seed)
-            sampled = tf.reshape(tf.cast(sampled, tf.int32), [rows, negatives])
-        if shared:
-            sampled = tf.tile(sampled, [batch, 1])
+            sampled = tf.random.stateless_categorical(logits, batch * draws, batch_seed)
+            sampled = tf.reshape(tf.cast(sampled, tf.int32), [batch, draws])
         candidates = tf.concat([items[:, None], sampled + 1], axis=1)
         log_q = tf.concat([tf.zeros([batch, 1]), tf.gather(log_kq, sampled)], axis=1)
         if not correct:
             log_q = tf.zeros_like(log_q)
-        labels = tf.concat([tf.ones([batch, 1]), tf.zeros([batch, negatives])], axis=1)
-        return {"user": users, "items": candidates, "log_q": log_q}, labels
+        return {"user": users, "items": candidates, "log_q": log_q}, tf.zeros([batch, 1])
 
     keep = data.fit_ratings >= params.min_positive_rating
     batches = row_batches(
@@ -419,11 +534,8 @@ def _compiled_model(data: TrainingData, kind_keras: ModuleType):
         inputs = rating_rows(data, kind_keras, data.fit_users, data.fit_items, data.fit_timestamps)
         train = _rating_dataset(inputs, data.fit_ratings, params.batch_size, data.spec.seed)
         return model, loss, train
-    model = kind_keras.build_retrieval_model(data, 1 + params.num_negatives)
-    if params.retrieval_loss == "softmax":
-        loss = keras.losses.CategoricalCrossentropy(from_logits=True)
-    else:
-        loss = keras.losses.BinaryCrossentropy(from_logits=True)
+    model = kind_keras.build_retrieval_model(data, retrieval_columns(params))
+    loss = PositiveFirstSoftmax() if params.retrieval_loss == "softmax" else PositiveFirstBinary()
     model.compile(optimizer=optimizer, loss=loss)
     return model, loss, _retrieval_dataset(data)
 

@@ -17,6 +17,12 @@ MIN_TEST_FRACTION, MAX_TEST_FRACTION = 0.01, 0.5
 movierec.splits.MIN_SPLIT_RATINGS ratings, checked when the data is read)."""
 NEGATIVE_SAMPLING = ("uniform", "popularity")
 NEGATIVE_SHARING = ("example", "batch")
+# A pool shared by the batch costs one [batch, pool] product; per-example draws cost a
+# tower pass and a vector per draw.
+MAX_NEGATIVES = {"example": 1000, "batch": 100_000}
+# num_negatives when a request leaves it out: on ml-100k u1 a shared pool of 16 ranked at
+# most-popular's level, a pool of 1,024 level with 16 per example (README, "Scaling out").
+DEFAULT_NEGATIVES = {"example": 16, "batch": 1024}
 RETRIEVAL_LOSSES = ("softmax", "bce")
 RATING_LOSSES = ("mse", "mae", "bce")
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adagrad")
@@ -37,12 +43,15 @@ class Hyperparameters:
         batch_size: Examples per step (ratings, or positives for retrieval).
         patience: Epochs without validation improvement before stopping; 0 never stops.
         validation_fraction: Share of the training ratings held out for early stopping.
-        num_negatives: Retrieval: sampled negatives per positive.
+        num_negatives: Retrieval: sampled negatives per positive, or with
+            negative_sharing "batch" the size of the batch's pool (every positive is
+            scored against all of it, its own item masked out). Left out of a request,
+            DEFAULT_NEGATIVES for the sharing (16 per example, a pool of 1,024).
         negative_sampling: Retrieval: "uniform" or "popularity" (with log-q correction).
         negative_sharing: Retrieval: "example" (each positive gets negatives of its own)
-            or "batch" (one draw of num_negatives serves every positive of a batch, so a
-            two_tower item tower runs on at most batch_size + num_negatives items per
-            step instead of up to batch_size x (1 + num_negatives)).
+            or "batch" (one pool of num_negatives serves every positive of a batch, so a
+            two_tower item tower runs on batch_size + num_negatives items per step
+            instead of up to batch_size x (1 + num_negatives)).
         retrieval_loss: Retrieval: "softmax" or "bce".
         min_positive_rating: Retrieval: ratings below it are not positives (0: every
             rated item is).
@@ -81,6 +90,7 @@ class Hyperparameters:
 
     def validate(self) -> None:
         """Raises InvalidRequest naming the first out-of-range value."""
+        most_negatives = MAX_NEGATIVES.get(self.negative_sharing, MAX_NEGATIVES["example"])
         check(
             [
                 (1 <= self.epochs <= 1000, f"epochs must be 1 to 1000, got {self.epochs}"),
@@ -98,8 +108,9 @@ class Hyperparameters:
                     f"validation_fraction must be 0 to 0.5, got {self.validation_fraction}",
                 ),
                 (
-                    1 <= self.num_negatives <= 1000,
-                    f"num_negatives must be 1 to 1000, got {self.num_negatives}",
+                    1 <= self.num_negatives <= most_negatives,
+                    f"num_negatives must be 1 to {most_negatives} with negative_sharing"
+                    f" {self.negative_sharing!r}, got {self.num_negatives}",
                 ),
                 (
                     self.negative_sampling in NEGATIVE_SAMPLING,
@@ -274,8 +285,17 @@ def build_train_spec(
                 f"{name} is given twice with different values ({value!r} and {own[name]!r})"
             )
         own[name] = value
+    values = {
+        **Hyperparameters.defaults(objective),
+        **params_class.shared_defaults(objective),
+        **shared,
+    }
+    if "num_negatives" not in shared:
+        sharing = values.get("negative_sharing", Hyperparameters.negative_sharing)
+        if sharing in DEFAULT_NEGATIVES:
+            values["num_negatives"] = DEFAULT_NEGATIVES[sharing]
     try:
-        params = Hyperparameters(**{**Hyperparameters.defaults(objective), **shared})
+        params = Hyperparameters(**values)
     except TypeError as error:
         raise InvalidRequest(str(error)) from error
     params.validate()

@@ -69,6 +69,12 @@ def test_overrides_apply_and_none_is_ignored():
         ({"kind": "two_tower", "kind_params": {"temperature": 0.0}}, "temperature"),
         ({"objective": "retrieval", "kind_params": {"output": "sigmoid"}}, "rating objective"),
         ({"hyperparameters": {"num_negatives": 0}}, "num_negatives"),
+        ({"hyperparameters": {"num_negatives": 1024}}, "1 to 1000 with negative_sharing 'exa"),
+        (
+            {"hyperparameters": {"negative_sharing": "batch", "num_negatives": 100_001}},
+            "num_negatives must be 1 to 100000 with negative_sharing 'batch'",
+        ),
+        ({"hyperparameters": {"negative_sharing": "row"}}, "negative_sharing must be one of"),
         ({"hyperparameters": {"negative_sampling": "x"}}, "negative_sampling"),
         ({"hyperparameters": {"retrieval_loss": "x"}}, "retrieval_loss"),
         ({"hyperparameters": {"rating_loss": "huber"}}, "rating_loss must be one of"),
@@ -87,3 +93,27 @@ def test_bad_requests_are_refused_with_the_reason(arguments, message):
     arguments = {"model_name": "m", **arguments}
     with pytest.raises(InvalidRequest, match=message):
         build_train_spec(**arguments)
+
+
+@pytest.mark.parametrize(
+    ("given", "negatives"),
+    [
+        ({}, 16),
+        ({"negative_sharing": "example"}, 16),
+        ({"negative_sharing": "batch"}, 1024),
+        ({"negative_sharing": "batch", "num_negatives": 300}, 300),
+        ({"negative_sharing": "example", "num_negatives": 40}, 40),
+    ],
+)
+def test_num_negatives_left_out_follows_the_sharing(given, negatives):
+    spec = build_train_spec("m", hyperparameters=given)
+    assert spec.hyperparameters.num_negatives == negatives
+
+
+def test_two_tower_retrieval_shares_a_pool_of_negatives_by_default():
+    spec = build_train_spec("m", kind="two_tower")
+    assert spec.hyperparameters.negative_sharing == "batch"
+    assert spec.hyperparameters.num_negatives == 1024
+    spec = build_train_spec("m", kind="two_tower", hyperparameters={"negative_sharing": "example"})
+    assert spec.hyperparameters.num_negatives == 16
+    assert build_train_spec("m", kind="dot").hyperparameters.negative_sharing == "example"

@@ -11,10 +11,11 @@ from movierec.dataplane import MODEL, USER_FEATURES, ServingDataPlane
 from movierec.datasets import load_dataset
 from movierec.evaluation import evaluate_ranking, relevant_items
 from movierec.features import UserFeatures
+from movierec.keras_training import retrieval_columns
 from movierec.model_store import KERAS_FILE, ModelStore
 from movierec.registry import ModelRegistry, load_version
 from movierec.splits import make_split
-from movierec.train_spec import build_train_spec
+from movierec.train_spec import Hyperparameters, build_train_spec
 
 keras = pytest.importorskip("keras")
 training = pytest.importorskip("movierec.training")
@@ -115,12 +116,34 @@ def two_tower_rating_trained(tmp_path_factory, data_dir):
     )
 
 
+@pytest.fixture(scope="session")
+def pooled_dot_trained(tmp_path_factory, data_dir):
+    """dot retrieval with a pool of negatives shared by the batch (not its default), BCE."""
+    hyperparameters = {"epochs": 2, "negative_sharing": "batch", "retrieval_loss": "bce"}
+    return _train(tmp_path_factory, data_dir, "dot", hyperparameters=hyperparameters)
+
+
+@pytest.fixture(scope="session")
+def two_tower_per_example_trained(tmp_path_factory, data_dir):
+    """two_tower retrieval with negatives per example (not its default), 2 epochs."""
+    return _train(
+        tmp_path_factory,
+        data_dir,
+        "dot",
+        kind="two_tower",
+        hyperparameters={"epochs": 2, "negative_sharing": "example"},
+        kind_params={"layers": [32, 16]},
+    )
+
+
 ALL_TRAINED = [
     "trained",
     "sigmoid_trained",
     "bce_sgd_trained",
     "retrieval_trained",
+    "pooled_dot_trained",
     "two_tower_trained",
+    "two_tower_per_example_trained",
     "two_tower_rating_trained",
 ]
 
@@ -198,17 +221,24 @@ def test_numpy_scores_equal_the_keras_model(which, request):
     scorer = loaded.scorer
     rng = np.random.default_rng(0)
     users = rng.integers(0, len(scorer.queries), 3000)
-    candidates = 1 + loaded.manifest["hyperparameters"]["num_negatives"]
-    items = rng.integers(1, len(scorer.candidates), (3000, candidates))
+    params = Hyperparameters(**loaded.manifest["hyperparameters"])
+    items = rng.integers(1, len(scorer.candidates), (3000, retrieval_columns(params)))
     raw = np.einsum("nd,ncd->nc", scorer.queries[users], scorer.candidates[items])
     if loaded.objective == "rating":
         expected = model.predict({"user": users, "item": items[:, 0]}, batch_size=4096, verbose=0)
         np.testing.assert_allclose(scorer.shown(raw[:, 0]), expected[:, 0], atol=1e-5)
-    else:
-        inputs = {"user": users, "items": items, "log_q": np.zeros(items.shape, np.float32)}
-        logits = model.predict(inputs, batch_size=4096, verbose=0)
-        temperature = loaded.manifest["kind_params"].get("temperature", 1.0)
-        np.testing.assert_allclose(raw / temperature, logits, atol=1e-4 / temperature)
+        return
+    inputs = {"user": users, "items": items, "log_q": np.zeros(items.shape, np.float32)}
+    logits = model.predict(inputs, batch_size=4096, verbose=0)
+    temperature = loaded.manifest["kind_params"].get("temperature", 1.0)
+    if params.negative_sharing == "batch":  # one batch: its first num_negatives draws
+        pool = items[:, 1:].reshape(-1)[: params.num_negatives]
+        pooled = scorer.queries[users] @ scorer.candidates[pool].T
+        hits = items[:, :1] == pool[None, :]
+        assert logits.shape == (3000, 1 + len(pool)) and (logits[:, 1:][hits] < -1e8).all()
+        np.testing.assert_allclose(logits[:, 1:][~hits], pooled[~hits] / temperature, atol=1e-3)
+        raw, logits = raw[:, :1], logits[:, :1]
+    np.testing.assert_allclose(raw / temperature, logits, atol=1e-4 / temperature)
 
 
 @pytest.mark.parametrize("which", ["two_tower_trained", "two_tower_rating_trained"])
@@ -412,18 +442,67 @@ def test_numpy_context_ranking_equals_keras_at_any_time(context_trained):
 
 
 @pytest.mark.parametrize("sharing", ["example", "batch"])
-def test_negatives_per_example_or_shared_by_the_batch(data_dir, sharing):
+def test_negatives_per_example_or_a_pool_shared_by_the_batch(data_dir, sharing):
     from movierec.catalog_builder import build_catalog
     from movierec.keras_training import _retrieval_dataset
+    from movierec.kinds import two_tower_keras
 
     dataset = load_dataset("ml-100k", data_dir)
     split = make_split(dataset, "u1")
-    spec = build_train_spec("m", hyperparameters={"negative_sharing": sharing, "batch_size": 256})
+    hyperparameters = {"negative_sharing": sharing, "batch_size": 256, "num_negatives": 600}
+    spec = build_train_spec("m", kind="two_tower", hyperparameters=hyperparameters)
     data = training.training_data(spec, build_catalog(dataset, split), split)
-    inputs, labels = next(iter(_retrieval_dataset(data)))
+    inputs, _ = next(iter(_retrieval_dataset(data)))
     items = inputs["items"].numpy()
-    assert items.shape == (256, 17) and labels.shape == (256, 17)
+    # per example: 600 draws per row; shared: 3 per row, the batch's first 600 the pool
+    assert items.shape == ((256, 601) if sharing == "example" else (256, 4))
     assert items[:, 1:].min() >= 1 and items[:, 1:].max() <= data.catalog.num_items
-    negatives_alike = (items[:, 1:] == items[0, 1:]).all()
-    assert negatives_alike == (sharing == "batch")
     assert len(set(items[:, 0].tolist())) > 100  # the positives stay the batch's own
+    model = two_tower_keras.build_retrieval_model(data, items.shape[1])
+    logits = model(inputs).numpy()
+    assert logits.shape == (256, 601)
+    if sharing == "batch":
+        pool = items[:, 1:].reshape(-1)[:600]
+        hits = items[:, :1] == pool[None, :]
+        assert hits.any()  # 600 draws from 1,650 items: some rows meet their own item
+        assert (logits[:, 1:][hits] < -1e8).all() and (logits[:, 1:][~hits] > -1e8).all()
+
+
+def test_shared_pool_logits_and_losses_match_their_definitions():
+    import keras
+
+    from movierec.keras_training import (
+        PositiveFirstBinary,
+        PositiveFirstSoftmax,
+        SharedCandidateLogits,
+    )
+
+    rng = np.random.default_rng(0)
+    user, positive, pool = (
+        rng.normal(size=shape).astype(np.float32) for shape in ((4, 3), (4, 3), (5, 3))
+    )
+    positive_ids = np.array([1, 2, 3, 4], np.int32)
+    pool_ids = np.array([9, 3, 8, 1, 7], np.int32)
+    log_q = rng.normal(size=5).astype(np.float32)
+    bias, pool_bias = rng.normal(size=4).astype(np.float32), rng.normal(size=5).astype(np.float32)
+    logits = SharedCandidateLogits(temperature=0.5)(
+        [user, positive, pool, positive_ids, pool_ids, log_q, bias, pool_bias]
+    ).numpy()
+    own = ((user * positive).sum(1) + bias) / 0.5
+    others = (user @ pool.T + pool_bias) / 0.5 - log_q
+    np.testing.assert_allclose(logits[:, 0], own, rtol=1e-5)
+    hits = positive_ids[:, None] == pool_ids[None, :]
+    np.testing.assert_allclose(logits[:, 1:][~hits], others[~hits], rtol=1e-5)
+    assert (logits[:, 1:][hits] <= -1e8).all() and hits.sum() == 2
+
+    scores = rng.normal(size=(4, 6)).astype(np.float32)
+    labels = np.eye(6, dtype=np.float32)[[0, 0, 0, 0]]
+    softmax = keras.losses.CategoricalCrossentropy(from_logits=True)
+    binary = keras.losses.BinaryCrossentropy(from_logits=True)
+    unused = np.zeros((4, 1), np.float32)
+    np.testing.assert_allclose(
+        float(PositiveFirstSoftmax()(unused, scores)), float(softmax(labels, scores)), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        float(PositiveFirstBinary()(unused, scores)), float(binary(labels, scores)), rtol=1e-5
+    )

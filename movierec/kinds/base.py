@@ -203,6 +203,13 @@ class KindParams:
         del objective
         return {}
 
+    @classmethod
+    def shared_defaults(cls, objective: str) -> dict[str, Any]:
+        """Values of the shared Hyperparameters (movierec.train_spec) that differ for this
+        kind and `objective` from the defaults every kind starts from."""
+        del objective
+        return {}
+
     def validate(self, objective: str) -> None:
         """Raises InvalidRequest naming the first out-of-range value."""
 

@@ -10,6 +10,8 @@ import numpy as np
 from movierec.keras_training import (
     CandidateLogits,
     PerExampleL2,
+    SharedCandidateLogits,
+    SharedNegatives,
     TrainingData,
     rating_inputs,
     retrieval_inputs,
@@ -94,21 +96,45 @@ def build_rating_model(data: TrainingData) -> keras.Model:
 
 
 def build_retrieval_model(data: TrainingData, num_candidates: int) -> keras.Model:
-    """Logits P[u] · Q[i] + b_i of each user against their candidates (positive first).
+    """Logits P[u] · Q[i] + b_i of each user against their candidates (positive first):
+    the row's own negatives, or with negative_sharing "batch" the batch's pool of
+    num_negatives (movierec.keras_training.SharedCandidateLogits).
 
     Returns:
         A model taking movierec.keras_training.retrieval_inputs and returning float32
-        [B, num_candidates].
+        [B, num_candidates], or [B, 1 + pool] with a shared pool.
     """
     inputs = retrieval_inputs(num_candidates)
     tables = _tables(data)
     user_vector = tables["user_embedding"](inputs["user"])
+    if data.spec.hyperparameters.negative_sharing == "batch":
+        return _shared_retrieval_model(data, inputs, tables, user_vector)
     item_vectors = tables["item_embedding"](inputs["items"])
     item_bias = tables["item_bias"](inputs["items"])
     if data.params.l2 > 0:
         user_vector = PerExampleL2(data.params.l2, name="l2_penalty")([user_vector, item_vectors])
     bias = keras.layers.Reshape((num_candidates,), name="candidate_bias")(item_bias)
     logits = CandidateLogits(name="logits")([user_vector, item_vectors, bias, inputs["log_q"]])
+    return keras.Model(inputs, logits, name="dot_retrieval")
+
+
+def _shared_retrieval_model(data: TrainingData, inputs, tables, user_vector) -> keras.Model:
+    size = data.spec.hyperparameters.num_negatives
+    positives, pool, pool_log_q = SharedNegatives(size, name="shared_negatives")(
+        [inputs["items"], inputs["log_q"]]
+    )
+    positive_vector = tables["item_embedding"](positives)
+    pool_vectors = tables["item_embedding"](pool)
+    if data.params.l2 > 0:
+        user_vector = PerExampleL2(data.params.l2, name="l2_penalty")(
+            [user_vector, positive_vector], shared=pool_vectors
+        )
+    positive_bias = keras.layers.Reshape((), name="positive_bias")(tables["item_bias"](positives))
+    pool_bias = keras.ops.reshape(tables["item_bias"](pool), (-1,))
+    logits = SharedCandidateLogits(name="logits")(
+        [user_vector, positive_vector, pool_vectors, positives, pool, pool_log_q]
+        + [positive_bias, pool_bias]
+    )
     return keras.Model(inputs, logits, name="dot_retrieval")
 
 
