@@ -72,8 +72,15 @@ def data_fingerprint(split: Split) -> str:
     """sha256 over the split's (user, item, rating, timestamp) rows, train then test."""
     digest = hashlib.sha256()
     for part in (split.train, split.test):
-        digest.update(part[["user_id", "item_id", "rating", "timestamp"]].to_numpy().tobytes())
+        columns = part[["user_id", "item_id", "rating", "timestamp"]]
+        # The same bytes as the whole frame's float64 rows, a million rows at a time.
+        for start in range(0, len(columns), _FINGERPRINT_ROWS):
+            rows = columns.iloc[start : start + _FINGERPRINT_ROWS]
+            digest.update(rows.to_numpy().tobytes())
     return digest.hexdigest()
+
+
+_FINGERPRINT_ROWS = 1_000_000
 
 
 def training_data(spec: TrainSpec, catalog: Catalog, split: Split) -> TrainingData:
@@ -111,7 +118,16 @@ def fit(
 ) -> FittedModel:
     """Fits the spec's kind for its objective on the split's training part (as one worker
     of `strategy` when given; see movierec.keras_training.fit_model)."""
-    data = training_data(spec, catalog, split)
+    return fit_data(training_data(spec, catalog, split), on_epoch, strategy)
+
+
+def fit_data(
+    data: TrainingData,
+    on_epoch: Callable[[EpochReport], None] = lambda report: None,
+    strategy=None,
+) -> FittedModel:
+    """fit, from the training columns already carved out of a split."""
+    spec, catalog = data.spec, data.catalog
     model, weights, reports = fit_model(data, on_epoch, strategy)
     manifest = {"objective": spec.objective, "kind_params": spec.to_dict()["kind_params"]}
     scorer = get_kind(spec.kind).serving().load_scorer(weights, catalog, manifest)
@@ -156,7 +172,13 @@ def run_training(
     }
     check_source_in_store(store, identity, f"a {spec.kind} model")  # before hours of fitting
     started = time.perf_counter()
-    fitted = fit(spec, split, build_catalog(dataset, split), on_epoch, strategy)
+    data = training_data(spec, build_catalog(dataset, split), split)
+    num_train, num_test = len(split.train), len(split.test)
+    # From here the ratings live in the catalogue and the training columns only: at 25
+    # million ratings the data frames would hold another GB through fitting and scoring.
+    del dataset, split
+    fitted = fit_data(data, on_epoch, strategy)
+    del data
     if cluster is not None and not cluster.is_chief:
         return TrainingResult(0, {}, fitted.epochs)
     values, candidates_from = _test_metrics(fitted.scorer, store, identity)
@@ -177,12 +199,12 @@ def run_training(
         "hyperparameters": spec_dict["hyperparameters"],
         "spec": spec_dict,
         "dataset": spec.dataset,
-        "split": split.name,
+        "split": identity["split"],
         "data_fingerprint": identity["data_fingerprint"],
         "metrics": values,
         "artifacts": artifacts,
-        "num_train_ratings": len(split.train),
-        "num_test_ratings": len(split.test),
+        "num_train_ratings": num_train,
+        "num_test_ratings": num_test,
         "epochs_run": len(fitted.epochs),
         "job_id": job_id,
         "workers": len(cluster.workers) if cluster is not None else 1,

@@ -506,3 +506,14 @@ def test_shared_pool_logits_and_losses_match_their_definitions():
     np.testing.assert_allclose(
         float(PositiveFirstBinary()(unused, scores)), float(binary(labels, scores)), rtol=1e-5
     )
+
+
+def test_data_fingerprint_is_the_digest_of_the_whole_frames_rows(data_dir, monkeypatch):
+    import hashlib
+
+    split = make_split(load_dataset("ml-100k", data_dir), "u1")
+    whole = hashlib.sha256()
+    for part in (split.train, split.test):
+        whole.update(part[["user_id", "item_id", "rating", "timestamp"]].to_numpy().tobytes())
+    monkeypatch.setattr(training, "_FINGERPRINT_ROWS", 7_777)  # chunks that split a part
+    assert training.data_fingerprint(split) == whole.hexdigest()
