@@ -403,7 +403,7 @@ def retrieval_columns(params: Hyperparameters) -> int:
     share of a batch to fill a pool of num_negatives)."""
     if params.negative_sharing != "batch":
         return 1 + params.num_negatives
-    rows = max(1, params.batch_size // max(1, params.workers))
+    rows = max(1, params.batch_size // params.workers)
     return 1 + -(-params.num_negatives // rows)
 
 

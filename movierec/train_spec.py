@@ -20,8 +20,8 @@ NEGATIVE_SHARING = ("example", "batch")
 # A pool shared by the batch costs one [batch, pool] product; per-example draws cost a
 # tower pass and a vector per draw.
 MAX_NEGATIVES = {"example": 1000, "batch": 100_000}
-# num_negatives when a request leaves it out: on ml-100k u1 a shared pool of 16 ranked at
-# most-popular's level, a pool of 1,024 level with 16 per example (README, "Scaling out").
+# num_negatives when a request leaves it out: on five ml-100k folds a shared pool of 16
+# ranked at most-popular's level, a pool of 1,024 near 16 per example (README, "Scaling out").
 DEFAULT_NEGATIVES = {"example": 16, "batch": 1024}
 RETRIEVAL_LOSSES = ("softmax", "bce")
 RATING_LOSSES = ("mse", "mae", "bce")

@@ -469,8 +469,6 @@ def test_negatives_per_example_or_a_pool_shared_by_the_batch(data_dir, sharing):
 
 
 def test_shared_pool_logits_and_losses_match_their_definitions():
-    import keras
-
     from movierec.keras_training import (
         PositiveFirstBinary,
         PositiveFirstSoftmax,
