@@ -19,9 +19,11 @@ import numpy as np
 import tensorflow as tf
 
 from movierec.catalog import Catalog
+from movierec.errors import DatasetError
 from movierec.evaluation import evaluate_ranking
 from movierec.kinds import get_kind
 from movierec.kinds.base import RATING
+from movierec.row_files import RowFiles, read_batches, read_blocks, rebatched, write_rows
 from movierec.train_spec import EpochReport, Hyperparameters, TrainSpec
 from movierec.vocab import IdVocabulary
 
@@ -32,26 +34,30 @@ VALIDATION_K = 10
 class TrainingData:
     """What a kind's Keras half builds from. Indices are inner (catalogue rows).
 
+    The rows fitted on live in files (movierec.row_files), written by write_training_rows
+    and read back batch by batch; what models and pipelines need of them besides is
+    counted here in the same pass.
+
     Attributes:
         spec: The validated request.
         catalog: Catalogue of the whole training part (what serving will load).
-        fit_users: int32 [n] user rows of the ratings fitted on.
-        fit_items: int32 [n] item rows.
-        fit_ratings: float32 [n].
-        fit_timestamps: int64 [n], unix seconds of those ratings.
+        rows: The fitting rows on disk: a rating model's inputs and "rating", or a
+            retrieval model's positives ("user", "item"); None before they are written.
         validation: Catalogue whose seen items are the fitted ratings and whose held-out
             ratings are the validation share; None without a validation share.
         global_mean: Mean fitted rating.
+        item_counts: int64 [items + 1], fitted ratings per item row.
+        timestamp_stats: float64 [4], mean, std, min and max of the fitted ratings' unix
+            times (movierec.kinds.ranking_context.timestamp_stats).
     """
 
     spec: TrainSpec
     catalog: Catalog
-    fit_users: np.ndarray
-    fit_items: np.ndarray
-    fit_ratings: np.ndarray
-    fit_timestamps: np.ndarray
+    rows: RowFiles | None
     validation: Catalog | None
     global_mean: float
+    item_counts: np.ndarray
+    timestamp_stats: np.ndarray
 
     @property
     def params(self) -> Any:
@@ -397,6 +403,61 @@ def _rating_dataset(
     )
 
 
+def write_training_rows(folder, data: TrainingData, users, items, ratings, timestamps) -> RowFiles:
+    """Writes the rows the spec's objective fits on into `folder` (movierec.row_files), in
+    an order drawn from the spec's seed, and returns them: for rating, the model's inputs
+    (rating_rows) and "rating" of every fitted rating; for retrieval, "user" and "item"
+    of the positives (ratings at or above min_positive_rating).
+
+    Args:
+        folder: An existing folder, kept until fitting ends.
+        data: The training data the rows belong to (its rows are not read).
+        users: Inner user rows [n] of the fitted ratings.
+        items: Inner item rows [n].
+        ratings: float [n].
+        timestamps: int64 [n], unix seconds.
+
+    Raises:
+        DatasetError: no rating is a positive.
+    """
+    seed = data.spec.seed
+    if data.spec.objective == RATING:
+        kind_keras = get_kind(data.spec.kind).training()
+
+        def rating_columns(rows: np.ndarray) -> dict[str, np.ndarray]:
+            inputs = rating_rows(data, kind_keras, users[rows], items[rows], timestamps[rows])
+            return {**inputs, "rating": ratings[rows].astype(np.float32)}
+
+        return write_rows(folder, len(users), rating_columns, seed)
+    threshold = data.spec.hyperparameters.min_positive_rating
+    positives = np.flatnonzero(ratings >= threshold)
+    if len(positives) == 0:
+        raise DatasetError(f"no training rating is at or above min_positive_rating {threshold}")
+
+    def positive_columns(rows: np.ndarray) -> dict[str, np.ndarray]:
+        kept = positives[rows]
+        return {"user": users[kept].astype(np.int32), "item": items[kept].astype(np.int32)}
+
+    return write_rows(folder, len(positives), positive_columns, seed)
+
+
+def _fitting_rows(data: TrainingData) -> RowFiles:
+    if data.rows is None:
+        raise ValueError("the training rows have not been written (write_training_rows)")
+    return data.rows
+
+
+def _rating_batches(data: TrainingData) -> tf.data.Dataset:
+    """The rating model's training batches, read from the rows on disk: (inputs, rating)."""
+    rows = _fitting_rows(data)
+    names = rows.names[:-1]
+    return (
+        read_batches(rows, data.spec.hyperparameters.batch_size, data.spec.seed)
+        .map(lambda *row: (dict(zip(names, row[:-1], strict=True)), row[-1]))
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
 def retrieval_columns(params: Hyperparameters) -> int:
     """Candidate columns of a retrieval batch: the positive, then each row's draws (the
     row's own negatives, or its share of the batch's pool, enough for every worker's
@@ -408,17 +469,21 @@ def retrieval_columns(params: Hyperparameters) -> int:
 
 
 def _retrieval_dataset(data: TrainingData) -> tf.data.Dataset:
-    """Batches of positives (ratings at or above min_positive_rating), each with its sampled
+    """Batches of the positives on disk (write_training_rows), each with its sampled
     negatives drawn from stateless generators seeded by the spec's seed, so that a run is
     reproducible whatever else the process has trained before. Features: user [B], items
     [B, C] (positive first, C = retrieval_columns) and log_q [B, C]; labels [B, 1] are
     unused (the losses know the positive is first).
+
+    Negatives are drawn per block of rows before the blocks are cut into batches, so that
+    the workers of a distributed job, each keeping its share of every batch, draw what
+    one worker would.
     """
     params = data.spec.hyperparameters
     num_items = data.catalog.num_items
     negatives = params.num_negatives
     if params.negative_sampling == "popularity":
-        counts = np.bincount(data.fit_items, minlength=num_items + 1)[1:].astype(np.float64)
+        counts = data.item_counts[1:].astype(np.float64)
         q = (counts + 1.0) / (counts + 1.0).sum()
     else:
         q = np.full(num_items, 1.0 / num_items)
@@ -429,34 +494,28 @@ def _retrieval_dataset(data: TrainingData) -> tf.data.Dataset:
     draws = retrieval_columns(params) - 1
     seed = data.spec.seed
 
-    def add_negatives(positives, batch_seed):
+    def add_negatives(positives, block_seed):
         users, items = positives
-        batch = tf.shape(users)[0]
+        rows = tf.shape(users)[0]
         if uniform:
             sampled = tf.random.stateless_uniform(
-                [batch, draws], batch_seed, 0, num_items, dtype=tf.int32
+                [rows, draws], block_seed, 0, num_items, dtype=tf.int32
             )
         else:
-            sampled = tf.random.stateless_categorical(logits, batch * draws, batch_seed)
-            sampled = tf.reshape(tf.cast(sampled, tf.int32), [batch, draws])
+            sampled = tf.random.stateless_categorical(logits, rows * draws, block_seed)
+            sampled = tf.reshape(tf.cast(sampled, tf.int32), [rows, draws])
         candidates = tf.concat([items[:, None], sampled + 1], axis=1)
-        log_q = tf.concat([tf.zeros([batch, 1]), tf.gather(log_kq, sampled)], axis=1)
+        log_q = tf.concat([tf.zeros([rows, 1]), tf.gather(log_kq, sampled)], axis=1)
         if not correct:
             log_q = tf.zeros_like(log_q)
-        return {"user": users, "items": candidates, "log_q": log_q}, tf.zeros([batch, 1])
+        return {"user": users, "items": candidates, "log_q": log_q}, tf.zeros([rows, 1])
 
-    keep = data.fit_ratings >= params.min_positive_rating
-    batches = row_batches(
-        (data.fit_users[keep].astype(np.int32), data.fit_items[keep].astype(np.int32)),
-        params.batch_size,
-        seed,
-    )
+    rows = _fitting_rows(data)
     seeds = tf.data.Dataset.random(seed=seed + 1, rerandomize_each_iteration=True).batch(2)
-    return (
-        tf.data.Dataset.zip((batches, seeds))
-        .map(add_negatives, num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
+    blocks = tf.data.Dataset.zip((read_blocks(rows, seed), seeds)).map(
+        add_negatives, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
     )
+    return rebatched(blocks, rows.count, params.batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def fit_model(
@@ -531,9 +590,7 @@ def _compiled_model(data: TrainingData, kind_keras: ModuleType):
             loss=loss,
             metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
         )
-        inputs = rating_rows(data, kind_keras, data.fit_users, data.fit_items, data.fit_timestamps)
-        train = _rating_dataset(inputs, data.fit_ratings, params.batch_size, data.spec.seed)
-        return model, loss, train
+        return model, loss, _rating_batches(data)
     model = kind_keras.build_retrieval_model(data, retrieval_columns(params))
     loss = PositiveFirstSoftmax() if params.retrieval_loss == "softmax" else PositiveFirstBinary()
     model.compile(optimizer=optimizer, loss=loss)

@@ -10,6 +10,7 @@ import hashlib
 import logging
 import os
 import pathlib
+import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
@@ -25,9 +26,10 @@ from movierec.datasets import load_dataset
 from movierec.distributed_training import Cluster, join_cluster
 from movierec.errors import CorruptVersion, MovierecError
 from movierec.evaluation import held_out_predictions, version_metrics
-from movierec.keras_training import TrainingData, fit_model
+from movierec.keras_training import TrainingData, fit_model, write_training_rows
 from movierec.kinds import get_kind
 from movierec.kinds.base import RATING, Scorer
+from movierec.kinds.ranking_context import timestamp_stats
 from movierec.model_store import KERAS_FILE, WEIGHTS_FILE, ModelStore
 from movierec.registry import load_version
 from movierec.splits import Split, make_split, random_split
@@ -83,30 +85,36 @@ def data_fingerprint(split: Split) -> str:
 _FINGERPRINT_ROWS = 1_000_000
 
 
-def training_data(spec: TrainSpec, catalog: Catalog, split: Split) -> TrainingData:
+def training_data(
+    spec: TrainSpec, catalog: Catalog, split: Split, folder: str | os.PathLike
+) -> TrainingData:
     """Carves the validation share out of the split's training part (the test part is
-    never looked at) and indexes both by the catalogue's rows.
+    never looked at), indexes both by the catalogue's rows and writes the rows to fit on
+    into `folder` (movierec.keras_training.write_training_rows), counting what fitting
+    needs of them besides in the same pass.
     """
     fraction = spec.hyperparameters.validation_fraction
     if fraction > 0:
-        fit, held = random_split(split.train, fraction, spec.seed)
+        fit_part, held = random_split(split.train, fraction, spec.seed)
     else:
-        fit, held = split.train, None
-    users, _ = IdVocabulary(catalog.user_ids).lookup(fit["user_id"].to_numpy())
-    items, _ = IdVocabulary(catalog.item_ids).lookup(fit["item_id"].to_numpy())
-    ratings = fit["rating"].to_numpy(dtype=np.float32)
-    timestamps = fit["timestamp"].to_numpy(dtype=np.int64)
+        fit_part, held = split.train, None
+    users, _ = IdVocabulary(catalog.user_ids).lookup(fit_part["user_id"].to_numpy())
+    items, _ = IdVocabulary(catalog.item_ids).lookup(fit_part["item_id"].to_numpy())
+    ratings = fit_part["rating"].to_numpy(dtype=np.float32)
+    timestamps = fit_part["timestamp"].to_numpy(dtype=np.int64)
+    del fit_part
     validation = with_held_out(catalog, users, items, ratings, held) if held is not None else None
-    return TrainingData(
+    data = TrainingData(
         spec=spec,
         catalog=catalog,
-        fit_users=users,
-        fit_items=items,
-        fit_ratings=ratings,
-        fit_timestamps=timestamps,
+        rows=None,
         validation=validation,
         global_mean=float(ratings.mean()),
+        item_counts=np.bincount(items, minlength=catalog.num_items + 1).astype(np.int64),
+        timestamp_stats=timestamp_stats(timestamps),
     )
+    rows = write_training_rows(folder, data, users, items, ratings, timestamps)
+    return dataclasses.replace(data, rows=rows)
 
 
 def fit(
@@ -117,8 +125,15 @@ def fit(
     strategy=None,
 ) -> FittedModel:
     """Fits the spec's kind for its objective on the split's training part (as one worker
-    of `strategy` when given; see movierec.keras_training.fit_model)."""
-    return fit_data(training_data(spec, catalog, split), on_epoch, strategy)
+    of `strategy` when given; see movierec.keras_training.fit_model), its rows in a
+    temporary folder for the length of the fit."""
+    with rows_folder() as folder:
+        return fit_data(training_data(spec, catalog, split, folder), on_epoch, strategy)
+
+
+def rows_folder() -> tempfile.TemporaryDirectory:
+    """A temporary folder for a job's training rows (under $TMPDIR), removed on exit."""
+    return tempfile.TemporaryDirectory(prefix="movierec-rows-")
 
 
 def fit_data(
@@ -126,7 +141,7 @@ def fit_data(
     on_epoch: Callable[[EpochReport], None] = lambda report: None,
     strategy=None,
 ) -> FittedModel:
-    """fit, from the training columns already carved out of a split."""
+    """fit, from training data whose rows are written (training_data)."""
     spec, catalog = data.spec, data.catalog
     model, weights, reports = fit_model(data, on_epoch, strategy)
     manifest = {"objective": spec.objective, "kind_params": spec.to_dict()["kind_params"]}
@@ -172,13 +187,14 @@ def run_training(
     }
     check_source_in_store(store, identity, f"a {spec.kind} model")  # before hours of fitting
     started = time.perf_counter()
-    data = training_data(spec, build_catalog(dataset, split), split)
     num_train, num_test = len(split.train), len(split.test)
-    # From here the ratings live in the catalogue and the training columns only: at 25
-    # million ratings the data frames would hold another GB through fitting and scoring.
-    del dataset, split
-    fitted = fit_data(data, on_epoch, strategy)
-    del data
+    with rows_folder() as folder:
+        data = training_data(spec, build_catalog(dataset, split), split, folder)
+        # From here the ratings live in the catalogue and the row files only: at 25
+        # million ratings the data frames would hold another GB through fitting.
+        del dataset, split
+        fitted = fit_data(data, on_epoch, strategy)
+        del data
     if cluster is not None and not cluster.is_chief:
         return TrainingResult(0, {}, fitted.epochs)
     values, candidates_from = _test_metrics(fitted.scorer, store, identity)

@@ -35,11 +35,14 @@ def start_workers(tmp_path, data_dir, spec, count=2, timeout_seconds=60.0):
 
 
 def spec_for(objective):
+    # Three epochs, over which validation improves by 0.02 NDCG@10 or more each: at a
+    # near-tie between two epochs (after a fourth, within 0.002), restoring the best
+    # weights may pick either epoch on two workers, whose sums round differently.
     return build_train_spec(
         "m",
         kind="dot",
         objective=objective,
-        hyperparameters={"epochs": 4, "validation_fraction": 0.05, "patience": 2},
+        hyperparameters={"epochs": 3, "validation_fraction": 0.05, "patience": 2},
     )
 
 

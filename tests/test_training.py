@@ -451,8 +451,9 @@ def test_negatives_per_example_or_a_pool_shared_by_the_batch(data_dir, sharing):
     split = make_split(dataset, "u1")
     hyperparameters = {"negative_sharing": sharing, "batch_size": 256, "num_negatives": 600}
     spec = build_train_spec("m", kind="two_tower", hyperparameters=hyperparameters)
-    data = training.training_data(spec, build_catalog(dataset, split), split)
-    inputs, _ = next(iter(_retrieval_dataset(data)))
+    with training.rows_folder() as folder:
+        data = training.training_data(spec, build_catalog(dataset, split), split, folder)
+        inputs, _ = next(iter(_retrieval_dataset(data)))
     items = inputs["items"].numpy()
     # per example: 600 draws per row; shared: 3 per row, the batch's first 600 the pool
     assert items.shape == ((256, 601) if sharing == "example" else (256, 4))

@@ -78,14 +78,19 @@ def title_tokens(titles: np.ndarray) -> tuple[np.ndarray, list[str]]:
     return table, vocabulary
 
 
-def time_scale(timestamps: np.ndarray, buckets: int) -> tuple[np.ndarray, np.ndarray]:
-    """(boundaries float64 [buckets - 1] cutting [min, max] into equal spans, stats
-    float64 [4]: mean, std, min, max) of training timestamps."""
+def timestamp_stats(timestamps: np.ndarray) -> np.ndarray:
+    """(mean, std, min, max) float64 [4] of training timestamps (std 1 when all are equal)."""
     values = np.asarray(timestamps, dtype=np.float64)
-    low, high = float(values.min()), float(values.max())
-    boundaries = np.linspace(low, high, buckets + 1)[1:-1]
-    std = float(values.std()) or 1.0
-    return boundaries, np.array([values.mean(), std, low, high], dtype=np.float64)
+    return np.array(
+        [values.mean(), float(values.std()) or 1.0, values.min(), values.max()], dtype=np.float64
+    )
+
+
+def time_scale(stats: np.ndarray, buckets: int) -> tuple[np.ndarray, np.ndarray]:
+    """(boundaries float64 [buckets - 1] cutting [min, max] into equal spans, stats
+    float64 [4]: mean, std, min, max) from training timestamps' timestamp_stats."""
+    boundaries = np.linspace(stats[2], stats[3], buckets + 1)[1:-1]
+    return boundaries, np.asarray(stats, dtype=np.float64)
 
 
 def time_features(

@@ -56,7 +56,7 @@ class TitleVectors(keras.layers.Layer):
 
 
 def _scale(data: TrainingData) -> tuple[np.ndarray, np.ndarray]:
-    return time_scale(data.fit_timestamps, data.params.time_buckets)
+    return time_scale(data.timestamp_stats, data.params.time_buckets)
 
 
 def rating_features(
