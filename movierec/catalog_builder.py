@@ -44,11 +44,11 @@ def build_catalog(dataset: Dataset, split: Split) -> Catalog:
     seen_indptr = np.zeros(len(users) + 1, dtype=np.int64)
     np.cumsum(np.bincount(user_index, minlength=len(users)), out=seen_indptr[1:])
 
-    dataset_users = set(dataset.ratings["user_id"].tolist())
+    dataset_users = np.unique(dataset.ratings["user_id"].to_numpy(dtype=np.int64))
     ages = np.zeros(0, np.int32)
     genders = occupations = occupation_names = np.zeros(0, dtype=str)
     if dataset.users is not None:
-        dataset_users |= set(dataset.users["user_id"].tolist())
+        dataset_users = np.union1d(dataset_users, dataset.users["user_id"].to_numpy(np.int64))
         known = dataset.users.drop_duplicates("user_id").set_index("user_id").reindex(users.ids)
         ages = np.concatenate([[0], known["age"].fillna(0).to_numpy(dtype=np.int32)])
         genders = np.concatenate([[""], known["gender"].fillna("").astype(str).to_numpy(str)])
@@ -61,7 +61,7 @@ def build_catalog(dataset: Dataset, split: Split) -> Catalog:
         rating_scale=np.asarray(dataset.rating_scale, dtype=np.float32),
         user_ids=users.ids,
         item_ids=items.ids,
-        dataset_user_ids=np.asarray(sorted(dataset_users), dtype=np.int64),
+        dataset_user_ids=dataset_users,
         item_titles=meta["title"].fillna("").to_numpy(dtype=str),
         item_years=meta["year"].fillna(0).to_numpy(dtype=np.int32),
         genre_names=np.asarray(genres, dtype=str),

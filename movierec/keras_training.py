@@ -28,6 +28,8 @@ from movierec.train_spec import EpochReport, Hyperparameters, TrainSpec
 from movierec.vocab import IdVocabulary
 
 VALIDATION_K = 10
+MAX_BLOCK_ROWS = 1024
+"""Most rows in a block of the training rows on disk (movierec.row_files)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -421,6 +423,9 @@ def write_training_rows(folder, data: TrainingData, users, items, ratings, times
         DatasetError: no rating is a positive.
     """
     seed = data.spec.seed
+    # Eight blocks or more to a batch: each pass mixes blocks, and a block's rows always
+    # travel together. Blocks of 512 read at a third of the CPU of blocks of 128.
+    block_rows = min(MAX_BLOCK_ROWS, max(16, data.spec.hyperparameters.batch_size // 8))
     if data.spec.objective == RATING:
         kind_keras = get_kind(data.spec.kind).training()
 
@@ -428,7 +433,7 @@ def write_training_rows(folder, data: TrainingData, users, items, ratings, times
             inputs = rating_rows(data, kind_keras, users[rows], items[rows], timestamps[rows])
             return {**inputs, "rating": ratings[rows].astype(np.float32)}
 
-        return write_rows(folder, len(users), rating_columns, seed)
+        return write_rows(folder, len(users), rating_columns, seed, block_rows)
     threshold = data.spec.hyperparameters.min_positive_rating
     positives = np.flatnonzero(ratings >= threshold)
     if len(positives) == 0:
@@ -438,7 +443,7 @@ def write_training_rows(folder, data: TrainingData, users, items, ratings, times
         kept = positives[rows]
         return {"user": users[kept].astype(np.int32), "item": items[kept].astype(np.int32)}
 
-    return write_rows(folder, len(positives), positive_columns, seed)
+    return write_rows(folder, len(positives), positive_columns, seed, block_rows)
 
 
 def _fitting_rows(data: TrainingData) -> RowFiles:

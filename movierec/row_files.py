@@ -2,12 +2,11 @@
 back through tf.data (imports TensorFlow; trainer job processes only).
 
 A job writes the rows it fits on (the model's input columns and the label) in one seeded
-random order, `BLOCK_ROWS` rows to a block, each block stored column after column as 4-byte
+random order, a block of rows at a time, each block stored column after column as 4-byte
 values, the blocks spread over up to `MAX_SHARDS` files. Fitting then reads them with
 `tf.data.FixedLengthRecordDataset`: each pass visits the shards in a new order, interleaves
 a few of them, shuffles blocks in a bounded buffer and re-cuts the blocks into batches.
-Memory while fitting is that buffer and the prefetched batches, not the ratings: at 25
-million ratings the in-memory columns and their TensorFlow copies held about 0.5 GB.
+Memory while fitting is that buffer and the prefetched batches, not the ratings.
 """
 
 from __future__ import annotations
@@ -20,11 +19,11 @@ import numpy as np
 import tensorflow as tf
 
 BLOCK_ROWS = 128
-"""Rows per block (one record of a shard file)."""
+"""Rows per block (one record of a shard file) unless the writer says otherwise."""
 MAX_SHARDS = 32
 """Most shard files a job writes; fewer when there are fewer blocks."""
 SHUFFLE_BLOCKS = 256
-"""Blocks in the shuffle buffer of a pass (32,768 rows)."""
+"""Blocks in the shuffle buffer of a pass."""
 INTERLEAVED_SHARDS = 8
 """Shards read side by side in a pass."""
 CHUNK_ROWS = 1 << 20

@@ -131,9 +131,10 @@ def fit(
         return fit_data(training_data(spec, catalog, split, folder), on_epoch, strategy)
 
 
-def rows_folder() -> tempfile.TemporaryDirectory:
-    """A temporary folder for a job's training rows (under $TMPDIR), removed on exit."""
-    return tempfile.TemporaryDirectory(prefix="movierec-rows-")
+def rows_folder(parent: str | os.PathLike | None = None) -> tempfile.TemporaryDirectory:
+    """A temporary folder for a job's training rows in `parent` (default $TMPDIR),
+    removed on exit."""
+    return tempfile.TemporaryDirectory(prefix="movierec-rows-", dir=parent)
 
 
 def fit_data(
@@ -158,6 +159,7 @@ def run_training(
     may_publish: Callable[[], bool] = lambda: True,
     job_id: str = "",
     cluster: Cluster | None = None,
+    work_dir: str | os.PathLike | None = None,
 ) -> TrainingResult:
     """Loads data, fits, evaluates on the test part and publishes a new version.
 
@@ -172,6 +174,8 @@ def run_training(
             a job that died after publishing from one that died before.
         cluster: Train as one worker of this cluster (movierec.distributed_training); only
             its chief evaluates and publishes, the others return version 0.
+        work_dir: Where the training rows are written while fitting (a folder of their
+            own, removed after); default $TMPDIR.
 
     Returns:
         The published version with its test metrics and epoch history.
@@ -188,7 +192,7 @@ def run_training(
     check_source_in_store(store, identity, f"a {spec.kind} model")  # before hours of fitting
     started = time.perf_counter()
     num_train, num_test = len(split.train), len(split.test)
-    with rows_folder() as folder:
+    with rows_folder(work_dir) as folder:
         data = training_data(spec, build_catalog(dataset, split), split, folder)
         # From here the ratings live in the catalogue and the row files only: at 25
         # million ratings the data frames would hold another GB through fitting.

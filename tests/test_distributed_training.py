@@ -19,7 +19,13 @@ def start_workers(tmp_path, data_dir, spec, count=2, timeout_seconds=60.0):
     spec_file = tmp_path / "spec.json"
     spec_file.write_text(json.dumps(spec.to_dict()))
     workers = ",".join(f"127.0.0.1:{p}" for p in free_ports(count))
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1"}
+    # TMPDIR: a killed worker's training rows stay in the test's folder.
+    env = {
+        **os.environ,
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "CUDA_VISIBLE_DEVICES": "-1",
+        "TMPDIR": str(tmp_path),
+    }
     return [
         subprocess.Popen(
             [sys.executable, "-m", "movierec.train_worker", "--spec", str(spec_file)]

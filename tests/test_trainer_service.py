@@ -17,6 +17,7 @@ from client import (
     TrainerClient,
 )
 from movierec.v1 import trainer_pb2, trainer_pb2_grpc
+from trainer_service.jobs import job_scratch
 
 SHORT = {"epochs": 2}
 
@@ -118,6 +119,8 @@ def test_cancelled_job_publishes_nothing(trainer, store):
     _, client = trainer
     job = client.train("m", epochs=1000, patience=0)
     wait_for(client, job.job_id, lambda j: len(j.epochs) >= 1)
+    scratch = job_scratch(job.job_id)
+    assert list(scratch.glob("movierec-rows-*/rows-*.bin"))  # its training rows, on disk
     cancelled = client.cancel_job(job.job_id)
     assert cancelled.state == "CANCELLED"
     assert client.wait(job.job_id).state == "CANCELLED"
@@ -127,6 +130,7 @@ def test_cancelled_job_publishes_nothing(trainer, store):
         assert time.monotonic() < deadline, "the cancelled job's process did not end"
         time.sleep(0.05)
     assert store.list_versions("m") == []
+    assert not scratch.exists()  # the killed job's rows are removed
     assert client.cancel_job(job.job_id).state == "CANCELLED"  # idempotent
 
 
@@ -329,7 +333,7 @@ def _training_workers(job_id: str) -> list[int]:
             command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        if "movierec.train_worker" in command and f"movierec-{job_id}-" in command:
+        if "movierec.train_worker" in command and f"movierec-job-{job_id}/" in command:
             found.append(int(proc.name))
     return found
 

@@ -5,6 +5,7 @@ that one that dies fails the job at once (movierec.distributed_training)."""
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import socket
 import subprocess
@@ -39,7 +40,8 @@ class JobWorkers:
         store_root: The store (only the chief publishes into it).
         data_dir: Dataset folder, or None for the workers' environment.
         count: Workers in all, the chief included (>= 2).
-        folder: A folder for the spec file and the workers' logs.
+        folder: A folder for the spec file, the workers' logs and their scratch files
+            (their TMPDIR, so that removing it removes what killed workers leave).
     """
 
     def __init__(
@@ -63,8 +65,9 @@ class JobWorkers:
             if data_dir:
                 command += ["--data-dir", data_dir]
             with open(log, "w") as err:
+                env = {**os.environ, "TMPDIR": str(folder)}
                 self.processes.append(
-                    subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err)
+                    subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err, env=env)
                 )
         self._done = threading.Event()
 

@@ -103,6 +103,12 @@ def exit_with_parent(interval: float = PARENT_CHECK_INTERVAL_S) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+def job_scratch(job_id: str) -> pathlib.Path:
+    """The job's scratch folder (its training rows, its workers' files) under $TMPDIR; the
+    job removes it, and the manager again when the job ends, killed or not."""
+    return pathlib.Path(tempfile.gettempdir()) / f"movierec-job-{job_id}"
+
+
 def _job_main(spec_dict, store_root, data_dir, job_id, conn) -> None:
     """Entry of a job process: trains, asking the parent before publishing."""
     logging.basicConfig(
@@ -116,8 +122,9 @@ def _job_main(spec_dict, store_root, data_dir, job_id, conn) -> None:
             conn.send(message)
 
     workers = None
-    folder: pathlib.Path | None = None
+    scratch = job_scratch(job_id)
     try:
+        scratch.mkdir(parents=True, exist_ok=True)
         from movierec.training import run_training
 
         def may_publish() -> bool:
@@ -129,7 +136,7 @@ def _job_main(spec_dict, store_root, data_dir, job_id, conn) -> None:
         if spec.hyperparameters.workers > 1:
             from trainer_service.job_workers import JobWorkers
 
-            folder = pathlib.Path(tempfile.mkdtemp(prefix=f"movierec-{job_id}-"))
+            folder = pathlib.Path(tempfile.mkdtemp(prefix="workers-", dir=scratch))
             workers = JobWorkers(
                 spec_dict, store_root, data_dir, spec.hyperparameters.workers, folder
             )
@@ -139,7 +146,7 @@ def _job_main(spec_dict, store_root, data_dir, job_id, conn) -> None:
                 logger.error("job failed: %s", reason)
                 send(("failed", reason))
                 workers.kill()
-                shutil.rmtree(folder, ignore_errors=True)
+                shutil.rmtree(scratch, ignore_errors=True)
                 os._exit(1)  # the chief may be blocked in a collective with the dead worker
 
             workers.watch(worker_died)
@@ -152,6 +159,7 @@ def _job_main(spec_dict, store_root, data_dir, job_id, conn) -> None:
             may_publish=may_publish,
             job_id=job_id,
             cluster=cluster,
+            work_dir=scratch,
         )
         if workers is not None:
             workers.finish()
@@ -167,8 +175,7 @@ def _job_main(spec_dict, store_root, data_dir, job_id, conn) -> None:
         except OSError:
             pass
     finally:
-        if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
         conn.close()
 
 
@@ -566,6 +573,7 @@ class JobManager:
             pass
         process.join()
         conn.close()
+        shutil.rmtree(job_scratch(job_id), ignore_errors=True)  # what a killed job left
         with self._lock:
             self._processes.pop(job_id, None)
             self._publishing.discard(job_id)

@@ -15,6 +15,7 @@ preferences gets the same features from pseudo-ratings (see feature_row).
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from typing import Any
 
 import numpy as np
@@ -106,8 +107,8 @@ def genre_totals(catalog: Catalog) -> tuple[np.ndarray, np.ndarray]:
     floats, 3.6 GB, and as much again for its product with the ratings)."""
     rows = catalog.num_users + 1
     genres = catalog.item_genre_flags.shape[1]
-    owner = np.repeat(np.arange(rows), np.diff(catalog.seen_indptr))
-    item_of_rating = catalog.seen_items - 1
+    owner = np.repeat(np.arange(rows, dtype=np.int32), np.diff(catalog.seen_indptr))
+    item_of_rating = (catalog.seen_items - 1).astype(np.int32)
     counts = np.zeros((rows, genres))
     sums = np.zeros((rows, genres))
     for genre in range(genres):
@@ -139,6 +140,27 @@ def feature_stats(
     )
 
 
+def user_features_of(catalog: Catalog, demographics: bool) -> tuple[np.ndarray, FeatureStats]:
+    """(user_feature_matrix, feature_stats) of a catalogue, remembered for the last
+    catalogue and demographics asked about: a training job needs them to build the model,
+    to export it after every epoch and to load its scorer, and at 25 million ratings each
+    count reads every training rating."""
+    global _remembered
+    last = _remembered
+    if last is not None and last[0]() is catalog and last[1] == demographics:
+        return last[2], last[3]
+    totals = genre_totals(catalog)
+    stats = feature_stats(catalog, totals)
+    raw = user_feature_matrix(catalog, demographics, totals)
+    del totals
+    raw.flags.writeable = False  # shared by every caller
+    _remembered = (weakref.ref(catalog), demographics, raw, stats)
+    return raw, stats
+
+
+_remembered: tuple[weakref.ref, bool, np.ndarray, FeatureStats] | None = None
+
+
 def uses_demographics(catalog: Catalog, params: dict[str, Any]) -> bool:
     """True when the version feeds demographics (asked for, and the dataset has them)."""
     return bool(params.get("use_demographics", True)) and catalog.has_demographics
@@ -154,7 +176,7 @@ def user_feature_matrix(
     stats = feature_stats(catalog, totals)
     num_rows = catalog.num_users + 1
     genre_counts, genre_sums = totals
-    owner = np.repeat(np.arange(num_rows), np.diff(catalog.seen_indptr))
+    owner = np.repeat(np.arange(num_rows, dtype=np.int32), np.diff(catalog.seen_indptr))
     genre_means = np.where(
         genre_counts > 0, genre_sums / np.maximum(genre_counts, 1), stats.genre_means
     )
@@ -297,9 +319,7 @@ class TwoTowerScorer(Scorer):
         self.mean = np.asarray(weights["user_feature_mean"], np.float32)
         self.std = np.asarray(weights["user_feature_std"], np.float32)
         self.demographics = demographics
-        totals = genre_totals(catalog)
-        self.stats = feature_stats(catalog, totals)
-        raw = user_feature_matrix(catalog, demographics, totals)
+        raw, self.stats = user_features_of(catalog, demographics)
         if raw.shape[1] != self.kernels[0].shape[0] or self.mean.shape != (raw.shape[1],):
             raise ValueError(
                 f"user features have {raw.shape[1]} columns, the tower takes"

@@ -20,7 +20,7 @@ from movierec.kinds.two_tower import (
     item_feature_matrix,
     scaler_of,
     standardise,
-    user_feature_matrix,
+    user_features_of,
     uses_demographics,
 )
 
@@ -28,7 +28,7 @@ from movierec.kinds.two_tower import (
 def _features(data: TrainingData) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Standardised user and item feature tables and the user scaler (mean, std)."""
     demographics = uses_demographics(data.catalog, data.spec.to_dict()["kind_params"])
-    users = user_feature_matrix(data.catalog, demographics)
+    users, _ = user_features_of(data.catalog, demographics)
     user_mean, user_std = scaler_of(users[1:])
     items = item_feature_matrix(data.catalog)
     item_mean, item_std = scaler_of(items[1:])
