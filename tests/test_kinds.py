@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import grpc
+import numpy as np
 import pytest
 
 from movierec.errors import InvalidRequest
@@ -14,7 +15,7 @@ from movierec.model_store import MANIFEST_FILE
 from movierec.registry import FAILED, ModelRegistry
 from movierec.train_spec import build_train_spec
 from movierec.v1 import trainer_pb2
-from tests.fakes import publish_fake
+from tests.fakes import make_catalog, publish_fake
 
 
 @pytest.mark.parametrize("name", sorted(KINDS))
@@ -59,3 +60,24 @@ def test_an_unknown_kind_is_refused_at_every_door(store, start_serving, start_tr
     assert registry.get("m").version == 1
     assert registry.status("m")[0].versions[0].state == FAILED
     assert "serving cannot load kind 'svd'" in store.describe_versions("m")[0].error
+
+
+def test_two_tower_user_features_are_counted_once_per_catalogue_and_then_dropped():
+    import gc
+
+    from movierec.kinds import two_tower
+
+    catalog = make_catalog()
+    first, stats = two_tower.user_features_of(catalog, False)
+    again, _ = two_tower.user_features_of(catalog, False)
+    assert again is first and not first.flags.writeable  # shared, so read-only
+    equal = make_catalog()
+    other, _ = two_tower.user_features_of(equal, False)
+    assert other is not first and np.array_equal(other, first)  # counted for that one
+    del equal, other
+    gc.collect()
+    assert two_tower._remembered is None  # gone with its catalogue
+    assert two_tower.user_features_of(catalog, False)[0] is not first  # counted again
+    del catalog, first, again, stats
+    gc.collect()
+    assert two_tower._remembered is None  # gone with its catalogue

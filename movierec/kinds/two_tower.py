@@ -154,8 +154,16 @@ def user_features_of(catalog: Catalog, demographics: bool) -> tuple[np.ndarray, 
     raw = user_feature_matrix(catalog, demographics, totals)
     del totals
     raw.flags.writeable = False  # shared by every caller
-    _remembered = (weakref.ref(catalog), demographics, raw, stats)
+    _remembered = (weakref.ref(catalog, _forget), demographics, raw, stats)
     return raw, stats
+
+
+def _forget(dead: weakref.ref) -> None:
+    """Drops the remembered features once their catalogue is gone (a serving process
+    that loaded a version keeps no copy of them)."""
+    global _remembered
+    if _remembered is not None and _remembered[0] is dead:
+        _remembered = None
 
 
 _remembered: tuple[weakref.ref, bool, np.ndarray, FeatureStats] | None = None
