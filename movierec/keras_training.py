@@ -23,13 +23,18 @@ from movierec.errors import DatasetError
 from movierec.evaluation import evaluate_ranking
 from movierec.kinds import get_kind
 from movierec.kinds.base import RATING
-from movierec.row_files import RowFiles, read_batches, read_blocks, rebatched, write_rows
+from movierec.row_files import (
+    RowFiles,
+    block_rows_for,
+    read_batches,
+    read_blocks,
+    rebatched,
+    write_rows,
+)
 from movierec.train_spec import EpochReport, Hyperparameters, TrainSpec
 from movierec.vocab import IdVocabulary
 
 VALIDATION_K = 10
-MAX_BLOCK_ROWS = 1024
-"""Most rows in a block of the training rows on disk (movierec.row_files)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -423,9 +428,7 @@ def write_training_rows(folder, data: TrainingData, users, items, ratings, times
         DatasetError: no rating is a positive.
     """
     seed = data.spec.seed
-    # Eight blocks or more to a batch: each pass mixes blocks, and a block's rows always
-    # travel together. Blocks of 512 read at a third of the CPU of blocks of 128.
-    block_rows = min(MAX_BLOCK_ROWS, max(16, data.spec.hyperparameters.batch_size // 8))
+    block_rows = block_rows_for(data.spec.hyperparameters.batch_size)
     if data.spec.objective == RATING:
         kind_keras = get_kind(data.spec.kind).training()
 

@@ -65,3 +65,15 @@ def test_columns_must_be_four_byte_and_stay_the_same(tmp_path, monkeypatch):
 
     with pytest.raises(ValueError, match="columns changed"):
         write_rows(tmp_path, 10, changing, 0, block_rows=2)
+
+
+def test_blocks_are_an_eighth_of_a_batch_within_bounds():
+    from movierec.row_files import block_rows_for
+
+    assert [block_rows_for(size) for size in (1, 256, 1024, 4096, 100_000)] == [
+        16,
+        32,
+        128,
+        512,
+        1024,
+    ]
