@@ -18,7 +18,8 @@ def build_catalog(dataset: Dataset, split: Split) -> Catalog:
     training ratings and the held-out part.
 
     Args:
-        dataset: The dataset (metadata, demographics, rating scale).
+        dataset: The dataset (metadata, demographics, rating scale); its ratings may have
+            been dropped (Dataset.without_ratings), as the split's users are its users.
         split: The split; its training part defines the vocabularies.
     """
     train = split.train
@@ -44,7 +45,11 @@ def build_catalog(dataset: Dataset, split: Split) -> Catalog:
     seen_indptr = np.zeros(len(users) + 1, dtype=np.int64)
     np.cumsum(np.bincount(user_index, minlength=len(users)), out=seen_indptr[1:])
 
-    dataset_users = np.unique(dataset.ratings["user_id"].to_numpy(dtype=np.int64))
+    dataset_users = np.unique(
+        np.concatenate(
+            [part["user_id"].to_numpy(np.int64) for part in (dataset.ratings, train, split.test)]
+        )
+    )
     ages = np.zeros(0, np.int32)
     genders = occupations = occupation_names = np.zeros(0, dtype=str)
     if dataset.users is not None:

@@ -80,6 +80,11 @@ class Dataset:
     rating_scale: tuple[float, float]
     path: pathlib.Path
 
+    def without_ratings(self) -> Dataset:
+        """The dataset with no ratings (same columns, no rows): its metadata, for a job
+        that has split the ratings and need not hold a second copy of them."""
+        return dataclasses.replace(self, ratings=self.ratings.head(0).copy())
+
 
 LAYOUTS = {
     "ml-100k": "100k",

@@ -77,10 +77,22 @@ def random_split(
     Returns:
         (kept, held_out), each with a fresh index; together they are exactly `ratings`.
     """
+    kept, held_out = random_split_rows(len(ratings), fraction, seed)
+    return (
+        ratings.iloc[kept].reset_index(drop=True),
+        ratings.iloc[held_out].reset_index(drop=True),
+    )
+
+
+def random_split_rows(count: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The row positions random_split keeps and holds out of `count` rows, in its order:
+    for splitting columns without copying a frame.
+
+    Raises:
+        DatasetError: `fraction` is not in (0, 1).
+    """
     if not 0.0 < fraction < 1.0:
         raise DatasetError(f"held-out fraction must be in (0, 1), got {fraction}")
-    order = np.random.default_rng(seed).permutation(len(ratings))
-    cut = len(ratings) - int(round(len(ratings) * fraction))
-    kept = ratings.iloc[order[:cut]].reset_index(drop=True)
-    held_out = ratings.iloc[order[cut:]].reset_index(drop=True)
-    return kept, held_out
+    order = np.random.default_rng(seed).permutation(count)
+    cut = count - int(round(count * fraction))
+    return order[:cut], order[cut:]

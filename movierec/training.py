@@ -32,7 +32,7 @@ from movierec.kinds.base import RATING, Scorer
 from movierec.kinds.ranking_context import timestamp_stats
 from movierec.model_store import KERAS_FILE, WEIGHTS_FILE, ModelStore
 from movierec.registry import load_version
-from movierec.splits import Split, make_split, random_split
+from movierec.splits import Split, make_split, random_split_rows
 from movierec.train_spec import EpochReport, TrainSpec
 from movierec.two_stage import POPULARITY, check_source_in_store, same_catalogue, score_function
 from movierec.vocab import IdVocabulary
@@ -93,16 +93,18 @@ def training_data(
     into `folder` (movierec.keras_training.write_training_rows), counting what fitting
     needs of them besides in the same pass.
     """
+    train = split.train
+    users, _ = IdVocabulary(catalog.user_ids).lookup(train["user_id"].to_numpy())
+    items, _ = IdVocabulary(catalog.item_ids).lookup(train["item_id"].to_numpy())
+    ratings = train["rating"].to_numpy(dtype=np.float32)
+    timestamps = train["timestamp"].to_numpy(dtype=np.int64)
     fraction = spec.hyperparameters.validation_fraction
+    held = None
     if fraction > 0:
-        fit_part, held = random_split(split.train, fraction, spec.seed)
-    else:
-        fit_part, held = split.train, None
-    users, _ = IdVocabulary(catalog.user_ids).lookup(fit_part["user_id"].to_numpy())
-    items, _ = IdVocabulary(catalog.item_ids).lookup(fit_part["item_id"].to_numpy())
-    ratings = fit_part["rating"].to_numpy(dtype=np.float32)
-    timestamps = fit_part["timestamp"].to_numpy(dtype=np.int64)
-    del fit_part
+        # Split by position, as random_split would the frame, without a copy of the frame.
+        kept, held_rows = random_split_rows(len(train), fraction, spec.seed)
+        held = train.iloc[held_rows].reset_index(drop=True)
+        users, items, ratings, timestamps = (c[kept] for c in (users, items, ratings, timestamps))
     validation = with_held_out(catalog, users, items, ratings, held) if held is not None else None
     data = TrainingData(
         spec=spec,
@@ -183,6 +185,7 @@ def run_training(
     strategy = join_cluster(cluster) if cluster is not None else None  # before any TF op
     dataset = load_dataset(spec.dataset, data_dir)
     split = make_split(dataset, spec.split, spec.test_fraction, spec.seed)
+    dataset = dataset.without_ratings()  # the split holds a copy of every rating
     spec_dict = spec.to_dict()
     identity = {
         "kind_params": spec_dict["kind_params"],

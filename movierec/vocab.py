@@ -37,9 +37,12 @@ class IdVocabulary:
         raw = np.asarray(raw_ids, dtype=np.int64)
         if not len(self.ids):
             return np.full(raw.shape, OOV_INDEX, dtype=np.int64), np.zeros(raw.shape, bool)
-        position = self.ids.searchsorted(raw)
-        known = self.ids.take(position, mode="clip") == raw
-        return np.where(known, position + 1, OOV_INDEX).astype(np.int64, copy=False), known
+        rows = np.asarray(self.ids.searchsorted(raw), dtype=np.int64)
+        known = self.ids.take(rows, mode="clip") == raw
+        # In place: at 25 million ids each temporary array is another 200 MB.
+        rows += 1
+        rows[~known] = OOV_INDEX
+        return rows, known
 
     def raw_ids(self, indices: np.ndarray) -> np.ndarray:
         """Maps inner indices 1..N back to raw ids (index 0 has no raw id)."""

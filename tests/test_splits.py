@@ -45,3 +45,32 @@ def test_a_split_leaving_too_few_ratings_on_a_side_is_refused(ml100k):
     small = dataclasses.replace(ml100k, ratings=ml100k.ratings.iloc[:150])
     with pytest.raises(DatasetError, match="leaves 30 ratings in its test part; at least 100"):
         make_split(small, "random", test_fraction=0.2, seed=1)
+
+
+def test_random_split_rows_are_the_positions_random_split_takes(ml100k):
+    from movierec.splits import random_split_rows
+
+    kept, held_out = random_split(ml100k.ratings, 0.25, 3)
+    kept_rows, held_rows = random_split_rows(len(ml100k.ratings), 0.25, 3)
+    assert kept.equals(ml100k.ratings.iloc[kept_rows].reset_index(drop=True))
+    assert held_out.equals(ml100k.ratings.iloc[held_rows].reset_index(drop=True))
+    with pytest.raises(DatasetError, match="fraction"):
+        random_split_rows(10, 0.0, 0)
+
+
+@pytest.mark.parametrize("split_name", ["u1", "random"])
+def test_the_catalogue_needs_no_dataset_ratings_once_split(ml100k, split_name):
+    import dataclasses
+
+    import numpy as np
+
+    from movierec.catalog_builder import build_catalog
+
+    split = make_split(ml100k, split_name, seed=4)
+    metadata = ml100k.without_ratings()
+    assert len(metadata.ratings) == 0 and len(ml100k.ratings) == 100_000
+    assert dict(metadata.ratings.dtypes) == dict(ml100k.ratings.dtypes)
+    full, lean = build_catalog(ml100k, split), build_catalog(metadata, split)
+    for field in dataclasses.fields(full):
+        np.testing.assert_array_equal(getattr(lean, field.name), getattr(full, field.name))
+    assert len(full.dataset_user_ids) == 943

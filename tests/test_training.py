@@ -516,3 +516,23 @@ def test_data_fingerprint_is_the_digest_of_the_whole_frames_rows(data_dir, monke
         whole.update(part[["user_id", "item_id", "rating", "timestamp"]].to_numpy().tobytes())
     monkeypatch.setattr(training, "_FINGERPRINT_ROWS", 7_777)  # chunks that split a part
     assert training.data_fingerprint(split) == whole.hexdigest()
+
+
+def test_validation_share_is_random_split_of_the_training_part(data_dir):
+    from movierec.catalog_builder import build_catalog
+    from movierec.splits import random_split
+
+    dataset = load_dataset("ml-100k", data_dir)
+    split = make_split(dataset, "u1")
+    spec = build_train_spec("m", objective="rating", hyperparameters={"validation_fraction": 0.2})
+    with training.rows_folder() as folder:
+        data = training.training_data(spec, build_catalog(dataset, split), split, folder)
+    kept, held = random_split(split.train, 0.2, spec.seed)
+    assert data.validation is not None
+    np.testing.assert_array_equal(data.validation.test_user_ids, held["user_id"].to_numpy())
+    np.testing.assert_array_equal(data.validation.test_item_ids, held["item_id"].to_numpy())
+    np.testing.assert_array_equal(data.validation.test_ratings, held["rating"].to_numpy())
+    assert len(data.validation.seen_items) == len(kept) == data.rows.count
+    assert data.global_mean == pytest.approx(float(kept["rating"].mean()), abs=1e-6)
+    counts = np.bincount(data.catalog.seen_items, minlength=data.catalog.num_items + 1)
+    assert data.item_counts.sum() == len(kept) and (data.item_counts <= counts).all()
