@@ -429,3 +429,35 @@ def test_a_context_ranking_model_answers_at_the_time_asked(trained, services):
         check=False,
     )
     assert bad.returncode == 1 and "INVALID_ARGUMENT" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "present", "absent"),
+    [
+        (
+            "serving",
+            "serving_service.__main__",
+            ("client.sdk", "client.commands", "client.channel", "trainer_service"),
+        ),
+        (
+            "trainer",
+            "trainer_service.__main__",
+            ("client.sdk", "client.commands", "serving_service"),
+        ),
+        (
+            "recommend",
+            "client.commands",
+            ("serving_service", "trainer_service", "movierec.dataplane", "numpy"),
+        ),
+    ],
+)
+def test_a_service_loads_no_client_sdk_and_a_client_command_no_service(command, present, absent):
+    code = (
+        "import sys\nfrom client.cli import main\n"
+        f"try:\n    main([{command!r}, '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(' '.join(sorted(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(done.stdout.strip().splitlines()[-1].split())
+    assert present in loaded
+    assert [name for name in absent if name in loaded] == []
