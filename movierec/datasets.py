@@ -23,7 +23,7 @@ from movierec.archives import (
     progress_bar,
 )
 from movierec.errors import DatasetError
-from movierec.ratings_cache import read_ratings_csv
+from movierec.ratings_cache import read_ratings_csv, read_ratings_dat
 
 logger = logging.getLogger(__name__)
 
@@ -246,11 +246,10 @@ def read_ml_100k_ratings(path: pathlib.Path) -> pd.DataFrame:
 
 
 def read_ml_dat(folder: pathlib.Path, name: str = "ml-1m") -> Dataset:
-    """Reads the `::`-separated layout of ml-1m and ml-10m (ratings.dat, movies.dat, users.dat)."""
+    """Reads the `::`-separated layout of ml-1m and ml-10m (ratings.dat, movies.dat,
+    users.dat); the ratings through a columnar cache (movierec.ratings_cache)."""
     folder = pathlib.Path(folder)
-    ratings = _typed_ratings(
-        _read_double_colon(folder / "ratings.dat", ["user_id", "item_id", "rating", "timestamp"])
-    )
+    ratings = read_ratings_dat(folder / "ratings.dat")  # parsed once, then from its cache
     movies = _read_double_colon(folder / "movies.dat", ["item_id", "title", "genres"])
     users = None
     if (folder / "users.dat").is_file():

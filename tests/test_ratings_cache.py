@@ -1,4 +1,4 @@
-"""The columnar cache of ratings CSVs: same data as parsing, rebuilt when the source
+"""The columnar cache of ratings files (CSV and .dat): same data as parsing, rebuilt when the source
 changes, never trusted when damaged, and never written beside the data."""
 
 import os
@@ -75,3 +75,41 @@ def test_bad_files_are_refused_with_the_reason(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(ValueError, match=message):
         read_ratings_csv(path, tmp_path / "cache")
+
+
+def test_a_dat_file_is_parsed_once_then_read_from_its_cache(tmp_path):
+    from movierec.ratings_cache import read_ratings_dat
+
+    source = tmp_path / "ratings.dat"
+    source.write_text("1::10::4.5::100\n\n1::20::3::101\n2::10::0.5::102\n")
+    root = tmp_path / "cache"
+    first = read_ratings_dat(source, root)
+    assert first["user_id"].tolist() == [1, 1, 2] and first["item_id"].tolist() == [10, 20, 10]
+    assert first["rating"].tolist() == [4.5, 3.0, 0.5] and first["timestamp"].tolist() == [
+        100,
+        101,
+        102,
+    ]
+    assert [str(t) for t in first.dtypes] == ["int64", "int64", "float32", "int64"]
+    cached = read_cached(source, root)
+    assert cached is not None
+    pd.testing.assert_frame_equal(cached, first)
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        ("1::10::4::100\n2::20::3\n", "ratings.dat line 2 has 3 fields, not 4"),
+        ("1::10::4::100\n\n2::::3::101\n", "ratings.dat line 3 has an empty field"),
+        ("1::10::4::100\n2::20::3::101::9\n", "Expected 4 fields in line 2, saw 5"),
+        ("1::10::4::100\n2::x::3::101\n", "invalid literal|could not convert|Unable to parse"),
+    ],
+)
+def test_a_malformed_dat_file_is_refused_and_not_cached(tmp_path, lines, message):
+    from movierec.ratings_cache import read_ratings_dat
+
+    source = tmp_path / "ratings.dat"
+    source.write_text(lines)
+    with pytest.raises(ValueError, match=message):
+        read_ratings_dat(source, tmp_path / "cache")
+    assert read_cached(source, tmp_path / "cache") is None
