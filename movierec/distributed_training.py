@@ -18,6 +18,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable
 
@@ -70,7 +72,19 @@ def join_cluster(cluster: Cluster) -> tf.distribute.Strategy:
     options = tf.distribute.experimental.CommunicationOptions(
         timeout_seconds=cluster.timeout_seconds
     )
-    return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+    strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+    _reclaim_sigterm()
+    return strategy
+
+
+def _reclaim_sigterm() -> None:
+    """Gives SIGTERM back to Python's handler. The strategy's coordination service installs
+    a C handler of its own (a preemption notifier movierec does not use), under which a
+    terminated worker ran on and never cleaned up (movierec.train_worker)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    handler = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, handler if handler is not None else signal.SIG_DFL)
 
 
 def _per_example(loss) -> Callable[[tf.Tensor, tf.Tensor], tf.Tensor]:

@@ -6,7 +6,8 @@
 Every worker is started with the same spec (TrainSpec.to_dict as JSON), worker list and
 store, and its own index; worker 0, the chief, publishes the version and prints one JSON
 line with it and its metrics; the others print version 0. The exit status is 0 on success,
-1 when training failed (the reason on stderr), 2 for bad arguments.
+1 when training failed (the reason on stderr), 2 for bad arguments, 143 after SIGTERM
+(the training rows it wrote under $TMPDIR removed).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import argparse
 import json
 import os
 import pathlib
+import signal
 import sys
 import threading
 import time
@@ -29,6 +31,10 @@ def _exit_with_parent(interval: float = 1.0) -> None:
         os._exit(70)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _exit_on_sigterm(signum, frame) -> None:
+    raise SystemExit(128 + signal.SIGTERM)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.exit_with_parent:
         _exit_with_parent()
+    # SIGTERM (an operator's `kill`, a supervisor stopping it) unwinds like an error, so
+    # that the job's training rows under $TMPDIR are removed; only SIGKILL leaves them.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     from movierec.distributed_training import Cluster
     from movierec.errors import MovierecError
     from movierec.model_store import ModelStore

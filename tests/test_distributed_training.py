@@ -1,5 +1,6 @@
 """Two training workers on loopback (tf.distribute.MultiWorkerMirroredStrategy) give the
-model one worker gives; only the chief publishes; a dead worker fails the run."""
+model one worker gives; only the chief publishes; a dead worker fails the run; a
+terminated worker removes its training rows."""
 
 import json
 import os
@@ -86,4 +87,26 @@ def test_a_dead_worker_fails_the_run_and_nothing_is_published(tmp_path, data_dir
         worker.wait()
     assert chief.returncode == 1
     assert "error: worker 0:" in err
+    assert ModelStore(tmp_path / "store").list_versions("m") == []
+    # The killed worker's rows stay where it wrote them; the failed chief removed its own.
+    assert len(list(tmp_path.glob("movierec-rows-*"))) == 1
+
+
+def test_a_terminated_worker_removes_its_training_rows(tmp_path, data_dir):
+    hyperparameters = {"epochs": 200, "patience": 0}  # trains until stopped
+    spec = build_train_spec("m", kind="dot", objective="rating", hyperparameters=hyperparameters)
+    (worker,) = start_workers(tmp_path, data_dir, spec, count=1)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob("movierec-rows-*/rows-*.bin")):
+            assert worker.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        time.sleep(2)  # fitting
+        worker.send_signal(signal.SIGTERM)
+        _, err = worker.communicate(timeout=60)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 143, err[-2000:]
+    assert list(tmp_path.glob("movierec-rows-*")) == []
     assert ModelStore(tmp_path / "store").list_versions("m") == []
