@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from movierec.ann import DEFAULT_MIN_ITEMS
@@ -90,6 +91,11 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
 
         port = args.port if args.port is not None else ServingConfig.from_env().port
         return serve_workers(list(argv or []), args.host, port, args.workers, args.metrics_port)
+    supervisor = os.environ.get("MOVIEREC_SERVING_SUPERVISOR")  # workers.SUPERVISOR_ENV
+    if supervisor:  # a worker of `--workers N`
+        from serving_service.workers import stop_when_orphaned
+
+        stop_when_orphaned(int(supervisor))
     try:
         pins = tuple(parse_pins(args.pin).items())
     except ValueError as error:

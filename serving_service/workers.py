@@ -5,7 +5,8 @@ core. Each worker is a whole serving process (its own store watcher, health and 
 listening on the same port with SO_REUSEPORT; the kernel spreads incoming connections
 over them, so clients must open several connections (the SDK's `channels`, `movierec
 load --connections`) for the load to reach every worker. The supervisor restarts a worker
-that dies, and passes SIGTERM on so that every worker drains and stops gracefully.
+that dies, and passes SIGTERM on so that every worker drains and stops gracefully; a
+worker whose supervisor is gone (killed with SIGKILL) stops itself the same way.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ RESTART_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0)
 """Waits before restarting a worker that keeps dying (the last repeats)."""
 STOP_TIMEOUT_S = 60.0
 """Seconds the workers get to drain and stop before they are killed."""
+SUPERVISOR_ENV = "MOVIEREC_SERVING_SUPERVISOR"
+"""Set in a worker's environment to its supervisor's pid (see stop_when_orphaned)."""
+ORPHAN_CHECK_S = 0.5
 
 
 def reserve_port(host: str, port: int) -> tuple[socket.socket, int]:
@@ -60,7 +64,11 @@ class Worker:
             [sys.executable, "-m", "serving_service", *self.argv],
             stdout=subprocess.PIPE,
             text=True,
-            env={**os.environ, "MOVIEREC_SERVING_WORKER": str(self.number)},
+            env={
+                **os.environ,
+                "MOVIEREC_SERVING_WORKER": str(self.number),
+                SUPERVISOR_ENV: str(os.getpid()),
+            },
         )
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
@@ -68,6 +76,20 @@ class Worker:
             code = self.process.wait()
             raise RuntimeError(f"worker {self.number} did not start (exit status {code})")
         self.process.stdout.close()
+
+
+def stop_when_orphaned(supervisor: int) -> None:
+    """In a worker: stops it gracefully (SIGTERM to itself: it drains and exits) once its
+    supervisor `supervisor` (a pid) is gone, so that a supervisor killed with SIGKILL leaves
+    no worker holding the port and serving on."""
+
+    def watch() -> None:
+        while os.getppid() == supervisor:
+            time.sleep(ORPHAN_CHECK_S)
+        logger.warning("the supervisor (pid %d) is gone; stopping", supervisor)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="supervisor-watch", daemon=True).start()
 
 
 def serve_workers(

@@ -1,7 +1,9 @@
 """`movierec serving --workers N`: N processes on one port, each reached through its own
 connections, supervised."""
 
+import contextlib
 import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -53,12 +55,16 @@ def group(store):
     )
     line = process.stdout.readline()
     assert "listening on" in line, line
+    started = children(process.pid)
     yield process, line.split()[-1]
+    # Found while the supervisor lives: after it, they are orphans no longer its children.
+    workers = started | children(process.pid)
     if process.poll() is None:
         process.kill()
-        for child in children(process.pid):
-            os.kill(child, signal.SIGKILL)
     process.wait()
+    for pid in workers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_calls_reach_every_worker_through_several_connections(group):
@@ -82,3 +88,23 @@ def test_a_dead_worker_is_replaced_and_a_stop_ends_them_all(group):
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
     assert not children(process.pid)
+
+
+def test_workers_stop_when_their_supervisor_is_killed(group):
+    process, address = group
+    workers = children(process.pid)
+    assert len(workers) == 2
+    process.kill()  # SIGKILL: the supervisor passes nothing on
+    process.wait()
+    deadline = time.monotonic() + 15
+    while [pid for pid in workers if alive(pid)]:
+        assert time.monotonic() < deadline, "orphaned workers kept serving"
+        time.sleep(0.1)
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie left for init to reap counts as gone)."""
+    try:
+        return "State:\tZ" not in pathlib.Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
