@@ -121,6 +121,7 @@ def test_cancelled_job_publishes_nothing(trainer, store):
     wait_for(client, job.job_id, lambda j: len(j.epochs) >= 1)
     scratch = job_scratch(job.job_id)
     assert list(scratch.glob("movierec-rows-*/rows-*.bin"))  # its training rows, on disk
+    assert list(scratch.glob("__autograph_generated_file*.py"))  # TensorFlow's, not in /tmp
     cancelled = client.cancel_job(job.job_id)
     assert cancelled.state == "CANCELLED"
     assert client.wait(job.job_id).state == "CANCELLED"

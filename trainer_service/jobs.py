@@ -125,6 +125,10 @@ def _job_main(spec_dict, store_root, data_dir, job_id, conn) -> None:
     scratch = job_scratch(job_id)
     try:
         scratch.mkdir(parents=True, exist_ok=True)
+        # Every temporary file of the job goes in its scratch folder, removed below:
+        # TensorFlow's autograph leaves one source file per converted function, which it
+        # removes only at interpreter exit, and a job process ends with os._exit.
+        tempfile.tempdir = str(scratch)
         from movierec.training import run_training
 
         def may_publish() -> bool:
