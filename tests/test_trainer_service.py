@@ -364,6 +364,31 @@ def test_a_job_whose_worker_dies_fails_with_the_reason(trainer, store):
     assert store.list_versions("m") == []
 
 
+def test_a_cancelled_job_on_two_workers_stops_with_its_workers(trainer, store):
+    _, client = trainer
+    job = client.train("m", epochs=1000, patience=0, workers=2)
+    wait_for(client, job.job_id, lambda j: len(j.epochs) >= 1, timeout=120)
+    workers = _training_workers(job.job_id)
+    assert len(workers) == 1
+    assert client.cancel_job(job.job_id).state == "CANCELLED"
+    server, _ = trainer
+    deadline = time.monotonic() + 30
+    # TensorFlow's cluster takes SIGTERM for itself: without it given back, the chief
+    # trained on after the cancel (movierec.distributed_training.join_cluster).
+    while server.jobs.running_processes() or any(_alive(pid) for pid in workers):
+        assert time.monotonic() < deadline, "the cancelled job went on training"
+        time.sleep(0.1)
+    assert store.list_versions("m") == []
+    assert not job_scratch(job.job_id).exists()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return "State:\tZ" not in pathlib.Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+
+
 def test_workers_out_of_range_are_invalid(trainer):
     _, client = trainer
     with pytest.raises(InvalidArgumentError, match="workers must be 1 to 16, got 17"):
