@@ -158,12 +158,19 @@ def _parse_dat(source: pathlib.Path) -> pd.DataFrame:
         raw = pd.read_csv(io.BytesIO(text), sep="\t", header=None, names=names, engine="c")
     except pd.errors.ParserError as error:  # a line with too many fields
         raise ValueError(f"{source.name}: {error}") from None
-    incomplete = raw.isna().any(axis=1).to_numpy()
-    if incomplete.any():
-        lines = text.splitlines()
-        # The parser skips blank lines: the file's line number of the first bad row.
-        number = [n for n, line in enumerate(lines, 1) if line.strip()][int(np.argmax(incomplete))]
-        fields = len(lines[number - 1].split(b"\t"))
-        problem = f"has {fields} fields, not 4" if fields != 4 else "has an empty field"
-        raise ValueError(f"{source.name} line {number} {problem}")
+    if raw.isna().any().any():
+        raise ValueError(f"{source.name} {_first_incomplete_line(text)}")
     return raw
+
+
+def _first_incomplete_line(text: bytes) -> str:
+    """Where `text` (ratings.dat with tabs for "::") first lacks a field, for the error."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip(b" \r"):
+            continue  # blank: the parser skips it
+        fields = line.rstrip(b"\r").split(b"\t")
+        if len(fields) != 4:
+            return f"line {number} has {len(fields)} fields, not 4"
+        if not all(field.strip() for field in fields):
+            return f"line {number} has an empty field"
+    return "has missing fields"
