@@ -22,8 +22,9 @@ ScoreFunction = Callable[[np.ndarray], np.ndarray]
 
 _UNKNOWN_ITEM = -2
 _BATCH_USERS = 256
-"""Users scored at a time: 256 rows of 62,000 items are 64 MB (1,024 rows held 250 MB
-twice over at ML-25M size) and rank 11% faster than 1,024 rows on the 2-core machine."""
+"""Users scored at a time: 256 rows of 62,000 items are 64 MB, where 1,024 rows held 250 MB
+twice over at ML-25M size (and ranked 16,384 users about 10% slower in a scratch run on
+the 2-core machine)."""
 
 
 def top_k_rows(scores: np.ndarray, k: int) -> np.ndarray:
