@@ -59,18 +59,21 @@ def test_random_split_rows_are_the_positions_random_split_takes(ml100k):
 
 
 @pytest.mark.parametrize("split_name", ["u1", "random"])
-def test_the_catalogue_needs_no_dataset_ratings_once_split(ml100k, split_name):
+@pytest.mark.parametrize("users_file", [True, False], ids=["users-file", "no-users-file"])
+def test_the_catalogue_needs_no_dataset_ratings_once_split(ml100k, split_name, users_file):
     import dataclasses
 
     import numpy as np
 
     from movierec.catalog_builder import build_catalog
 
-    split = make_split(ml100k, split_name, seed=4)
-    metadata = ml100k.without_ratings()
-    assert len(metadata.ratings) == 0 and len(ml100k.ratings) == 100_000
-    assert dict(metadata.ratings.dtypes) == dict(ml100k.ratings.dtypes)
-    full, lean = build_catalog(ml100k, split), build_catalog(metadata, split)
+    # Without a users file (the CSV layouts), the dataset's users come from its ratings.
+    dataset = ml100k if users_file else dataclasses.replace(ml100k, users=None)
+    split = make_split(dataset, split_name, seed=4)
+    metadata = dataset.without_ratings()
+    assert len(metadata.ratings) == 0 and len(dataset.ratings) == 100_000
+    assert dict(metadata.ratings.dtypes) == dict(dataset.ratings.dtypes)
+    full, lean = build_catalog(dataset, split), build_catalog(metadata, split)
     for field in dataclasses.fields(full):
         np.testing.assert_array_equal(getattr(lean, field.name), getattr(full, field.name))
     assert len(full.dataset_user_ids) == 943
