@@ -6,7 +6,8 @@ nothing of movierec's. bench/serving.py runs one or more of these processes.
 
 FILE holds the serialized requests, each prefixed by its 4-byte little-endian length; they
 are sent in turn. Prints one JSON line: calls, errors by status code, latencies (ms) of the
-measured calls, wall seconds, and the process's CPU seconds. With --connections K the calls
+measured calls, wall seconds, the process's CPU seconds, and all calls answered (warm-up
+included, for the server's CPU per call). With --connections K the calls
 are spread over K channels, each with its own connection, so that several server processes
 sharing one port (SO_REUSEPORT spreads connections, not calls) are all reached.
 """
@@ -63,6 +64,7 @@ async def drive(target, method, requests, concurrency, duration, warmup, connect
         measure_from = start + warmup
         stop_at = measure_from + duration
         cpu_at_measure = [0.0]
+        finished = [0]  # calls answered, warm-up included
 
         async def worker(offset: int) -> None:
             call = calls[offset % connections]
@@ -80,6 +82,7 @@ async def drive(target, method, requests, concurrency, duration, warmup, connect
                     ok = False
                     code = error.code().name
                 done = time.perf_counter()
+                finished[0] += 1
                 if now >= measure_from:
                     if ok:
                         latencies.append((done - now) * 1000)
@@ -96,6 +99,7 @@ async def drive(target, method, requests, concurrency, duration, warmup, connect
         await asyncio.gather(*(channel.close() for channel in channels))
     return {
         "calls": len(latencies),
+        "all_calls": finished[0],
         "errors": errors,
         "latencies_ms": latencies,
         "seconds": wall,

@@ -7,8 +7,12 @@ Predict and SimilarItems; then N serving processes sharing one port. Prints QPS,
 p99, and the ratios to echo. Compare ratios, not absolute figures: the machine is shared.
 
     python -m bench.serving [--duration 4] [--concurrency 1 16 64] [--processes 1 2 4 8]
-                            [--io aio threads] [--threads 1 2] [--methods ...]
-                            [--store DIR --model NAME]
+                            [--io aio threads] [--threads 1 2] [--top-lists on off]
+                            [--methods ...] [--store DIR --model NAME]
+
+Where /proc is readable, each one-process row also gives the server's CPU per call (warm-up
+included), which says how much work a call costs the server even where the generator, not
+the server, limits the QPS.
 
 Without --store it serves a synthetic version shaped like the ml-100k dot model (943 users,
 1,682 items, 32 dimensions; `movierec synth`).
@@ -75,9 +79,21 @@ def build_requests(model: str, user_ids, item_ids, count: int = 2000) -> dict[st
     return {"Recommend": recommend, "Predict": predict, "SimilarItems": similar}
 
 
-def _mode_name(io: str, threads: int, measured: list[int]) -> str:
-    """A serving row's label: the I/O mode, and the thread count where several are measured."""
-    return f"{io} x{threads}" if threads and len(measured) > 1 else io
+def _mode_name(io: str, threads: int, lists: str, args) -> str:
+    """A serving row's label: the I/O mode, the thread count where several are measured,
+    and "per call" for a server without top lists where both are measured."""
+    name = f"{io} x{threads}" if threads and len(args.threads) > 1 else io
+    return f"{name}, per call" if lists == "off" and len(args.top_lists) > 1 else name
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU seconds (user and system) a process has used so far; None without /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pinned(cpus: list[int] | None):
@@ -170,6 +186,7 @@ def drive(
         for code, n in r["errors"].items():
             errors[code] = errors.get(code, 0) + n
     return {
+        "all_calls": int(sum(r["all_calls"] for r in results)),
         "qps": calls / seconds if seconds else 0.0,
         "p50": float(np.percentile(latencies, 50)) if calls else float("nan"),
         "p99": float(np.percentile(latencies, 99)) if calls else float("nan"),
@@ -223,6 +240,14 @@ def main() -> int:
         help="--threads of the thread-pool mode to measure one process with",
     )
     parser.add_argument(
+        "--top-lists",
+        nargs="+",
+        choices=("on", "off"),
+        default=["on"],
+        help="measure serving with top lists (the default) and/or answering every call per"
+        " call (--top-lists-max-cells 0)",
+    )
+    parser.add_argument(
         "--io",
         nargs="+",
         choices=("aio", "threads"),
@@ -246,25 +271,29 @@ def main() -> int:
             for mode in ("sync", "aio")
         }
         modes = [
-            (io, threads)
+            (io, threads, lists)
+            for lists in args.top_lists
             for io in args.io
             for threads in (args.threads if io == "threads" else [0])
         ]
         servings = {
-            _mode_name(io, threads, args.threads): start(
+            _mode_name(io, threads, lists, args): start(
                 [sys.executable, "-m", "client.cli", "serving", "--port", "0", "--store", store]
                 + ["--io", io]
                 + (["--threads", str(threads)] if threads else [])
+                + (["--top-lists-max-cells", "0"] if lists == "off" else [])
             )
-            for io, threads in modes
+            for io, threads, lists in modes
         }
-        time.sleep(0.5)
+        time.sleep(2.0)  # past the ranking of top lists, which starts once a server serves
         rows = []
         try:
             for concurrency in args.concurrency:
 
-                def run(target, method, file, concurrency=concurrency):
-                    return drive(
+                def run(server, method, file, concurrency=concurrency):
+                    process, target = server
+                    before = cpu_seconds(process.pid)
+                    result = drive(
                         target,
                         method,
                         file,
@@ -273,17 +302,24 @@ def main() -> int:
                         args.duration,
                         args.warmup,
                     )
+                    after = cpu_seconds(process.pid)
+                    result["server_cpu_ms"] = (
+                        1000 * (after - before) / result["all_calls"]
+                        if before is not None and after is not None and result["all_calls"]
+                        else float("nan")
+                    )
+                    return result
 
                 ceiling = {
-                    mode: run(address, ECHO_METHOD, files["Recommend"])
-                    for mode, (_, address) in echo.items()
+                    mode: run(server, ECHO_METHOD, files["Recommend"])
+                    for mode, server in echo.items()
                 }
                 base = ceiling["sync"]
                 for mode, result in ceiling.items():
                     rows.append((f"echo ({mode})", concurrency, result, base))
                 for method in args.methods:
-                    for io, (_, address) in servings.items():
-                        result = run(address, f"{SERVICE}/{method}", files[method])
+                    for io, server in servings.items():
+                        result = run(server, f"{SERVICE}/{method}", files[method])
                         rows.append((f"serving ({io}) {method}", concurrency, result, base))
         finally:
             stop([p for p, _ in (*echo.values(), *servings.values())])
@@ -299,6 +335,7 @@ def main() -> int:
                     "errors",
                     "qps/echo",
                     "p50/echo",
+                    "server_cpu_ms/call",
                     "client_cpu_ms/call",
                 ),
                 [
@@ -311,14 +348,54 @@ def main() -> int:
                         r["errors"],
                         r["qps"] / b["qps"],
                         r["p50"] / b["p50"],
+                        r["server_cpu_ms"],
                         r["client_cpu_ms"],
                     )
                     for name, c, r, b in rows
                 ],
             )
         )
+        in_process(args, store, model, files)
         scaling(args, store, files["Recommend"], processes)
     return 0
+
+
+def in_process(args, store: str, model: str, files: dict[str, pathlib.Path]) -> None:
+    """Microseconds the servicer takes per call in this process, without gRPC: parsing the
+    request, the data plane and the response bytes; with top lists and per call."""
+    from bench.load_driver import read_requests
+    from movierec.dataplane import ServingDataPlane
+    from movierec.model_store import ModelStore
+    from movierec.registry import ModelRegistry
+    from movierec.top_lists import DEFAULT_MAX_CELLS
+    from serving_service.servicer import ServingServicer
+
+    messages = {
+        "Recommend": serving_pb2.RecommendRequest,
+        "Predict": serving_pb2.PredictRequest,
+        "SimilarItems": serving_pb2.SimilarItemsRequest,
+    }
+    rows = []
+    for lists in ("on", "off"):
+        cells = 0 if lists == "off" else DEFAULT_MAX_CELLS
+        registry = ModelRegistry(ModelStore(store), top_lists_max_cells=cells)
+        registry.refresh()
+        registry.build_top_lists()
+        servicer = ServingServicer(ServingDataPlane(registry))
+        for method in args.methods:
+            behaviour = getattr(servicer, method)
+            parse = messages[method].FromString
+            requests = read_requests(files[method])
+            behaviour(parse(requests[0]), None)
+            best = float("inf")
+            for _ in range(5):
+                started = time.perf_counter()
+                for request in requests:
+                    behaviour(parse(request), None)
+                best = min(best, (time.perf_counter() - started) / len(requests))
+            rows.append((method, "top lists" if lists == "on" else "per call", best * 1e6))
+    print("\nThe servicer in process (no gRPC), best of 5 passes over the requests")
+    print(table(("method", "answered from", "us/call"), rows))
 
 
 def _echo_group(count: int, cpus: list[int] | None) -> tuple[list[subprocess.Popen], str]:

@@ -45,6 +45,18 @@ MOST_POPULAR = "most-popular"
 """The name answers give the popularity baseline and candidate source."""
 
 
+_NO_ROWS = np.zeros(0, dtype=np.int64)
+_NO_ROWS.setflags(write=False)
+
+
+def _item_rows(index: CatalogIndex, item_ids: Sequence[int]) -> np.ndarray:
+    """Inner rows of the raw item ids a catalogue knows (unknown ones are dropped)."""
+    if not len(item_ids):
+        return _NO_ROWS
+    rows, known = index.items.lookup(np.asarray(item_ids, dtype=np.int64))
+    return rows[known]
+
+
 def request_time(timestamp: float | None) -> float:
     """The time a request is answered at: `timestamp` (unix seconds), else now.
 
@@ -293,6 +305,12 @@ class ServingDataPlane:
                     f" {loaded.version}; answered with popular well-rated items"
                 )
             else:
+                lists = scorer.top_lists
+                if lists is not None and not include_seen and not popular:
+                    listed = lists.top(user, k, _item_rows(index, exclude_item_ids))
+                    if listed is not None:
+                        best, raw_best = listed
+                        return Recommendation(best, scorer.shown(raw_best), index, strategy, reason)
                 query = (
                     scorer.user_queries(np.array([user]), when)[0]
                     if scorer.uses_context
@@ -305,8 +323,7 @@ class ServingDataPlane:
         if query is not None and scorer.ann is not None:
             excluded = seen
             if len(exclude_item_ids):
-                rows, known = index.items.lookup(np.asarray(exclude_item_ids, dtype=np.int64))
-                excluded = np.concatenate([seen, rows[known]])
+                excluded = np.concatenate([seen, _item_rows(index, exclude_item_ids)])
             best, raw_best = scorer.ann.top_k(query, k, excluded)
             return Recommendation(best, scorer.shown(raw_best), index, strategy, reason)
         if query is not None:
@@ -316,8 +333,7 @@ class ServingDataPlane:
             raw = index.fallback_scores.copy()
         raw[seen] = -np.inf
         if len(exclude_item_ids):
-            excluded, known = index.items.lookup(np.asarray(exclude_item_ids, dtype=np.int64))
-            raw[excluded[known]] = -np.inf
+            raw[_item_rows(index, exclude_item_ids)] = -np.inf
         best = top_k(raw, k)
         shown = scorer.shown(raw[best]) if query is not None else raw[best]
         return Recommendation(best, shown, index, strategy, reason)
@@ -410,6 +426,10 @@ class ServingDataPlane:
                 scorer.unit_item(item), k, np.array([item], dtype=np.int64)
             )
             return Answer(loaded.info, Ranked(best, similar, scorer.index))
+        lists = scorer.similar_lists
+        listed = lists.top(item, k) if lists is not None else None
+        if listed is not None:
+            return Answer(loaded.info, Ranked(*listed, scorer.index))
         similarity = scorer.unit_items @ scorer.unit_items[item]
         similarity[[OOV_INDEX, item]] = -np.inf
         best = top_k(similarity, k)

@@ -13,6 +13,7 @@ import functools
 import logging
 import threading
 import time
+import weakref
 from typing import Any
 
 from movierec.ann import DEFAULT_MIN_ITEMS, attach_indexes
@@ -41,6 +42,13 @@ from movierec.serving_policy import (
     check_reason,
     policy_of_record,
     record_of,
+)
+from movierec.top_lists import (
+    DEFAULT_LENGTH,
+    DEFAULT_MAX_CELLS,
+    fits,
+    recommend_lists,
+    similar_lists,
 )
 from movierec.two_stage import check_source_in_store
 
@@ -152,6 +160,35 @@ def load_version(
     return LoadedVersion(name, version, kind.name, manifest["objective"], manifest, scorer)
 
 
+def attach_top_lists(scorer: Scorer, max_cells: int) -> bool:
+    """Gives a scorer the top lists (movierec.top_lists) it is small enough for: a
+    one-stage scorer without request context and approximate index, Recommend lists when
+    users x items is at most max_cells; any scorer without an approximate SimilarItems
+    index, SimilarItems lists when items x items is.
+
+    Returns:
+        Whether any list was ranked.
+    """
+    users, items = len(scorer.queries), len(scorer.candidates)
+    recommend = (
+        scorer.top_lists is None
+        and scorer.candidate_model is None
+        and not scorer.uses_context
+        and scorer.ann is None
+        and fits(users, items, DEFAULT_LENGTH, max_cells)
+    )
+    similar = (
+        scorer.similar_lists is None
+        and scorer.similar_ann is None
+        and fits(items, items, DEFAULT_LENGTH, max_cells)
+    )
+    if recommend:
+        scorer.top_lists = recommend_lists(scorer)
+    if similar:
+        scorer.similar_lists = similar_lists(scorer)
+    return recommend or similar
+
+
 class VersionAudit:
     """Says of each stored version what a serving process would make of it (the full
     load_version: checksums, arrays, probe queries), remembering each answer until the
@@ -205,6 +242,9 @@ class ModelRegistry:
             policy files.
         ann_min_items: Catalogues of at least this many items answer Recommend and
             SimilarItems from an approximate index (movierec.ann).
+        top_lists_max_cells: Versions whose users x items (for Recommend) or items x
+            items (for SimilarItems) is at most this get top lists (movierec.top_lists)
+            from build_top_lists; 0 builds none.
     """
 
     def __init__(
@@ -213,6 +253,7 @@ class ModelRegistry:
         keep_versions: int = 2,
         pins: dict[str, int] | None = None,
         ann_min_items: int = DEFAULT_MIN_ITEMS,
+        top_lists_max_cells: int = DEFAULT_MAX_CELLS,
     ):
         if keep_versions < 1:
             raise ValueError(f"keep_versions must be >= 1, got {keep_versions}")
@@ -220,6 +261,8 @@ class ModelRegistry:
         self.keep_versions = keep_versions
         self.pins = dict(pins or {})
         self.ann_min_items = ann_min_items
+        self.top_lists_max_cells = top_lists_max_cells
+        self._listed: weakref.WeakSet[LoadedVersion] = weakref.WeakSet()
         self._snapshot = _Snapshot({}, {}, {}, {})
         self._checked: dict[tuple[str, int], tuple[tuple, LoadedVersion]] = {}
         self._refresh_lock = threading.Lock()
@@ -262,6 +305,39 @@ class ModelRegistry:
                 self.swaps += 1
                 self.swap_seconds += time.perf_counter() - started
             return changed
+
+    def build_top_lists(self) -> int:
+        """Ranks the top lists of every loaded version that is small enough and has none
+        yet (seconds of CPU for the largest; call it off the request path). A version
+        answers per call until its lists are in place, and the same afterwards.
+
+        Returns:
+            How many versions got lists.
+        """
+        built = 0
+        for versions in list(self._snapshot.loaded.values()):
+            for entry in list(versions.values()):
+                if entry in self._listed:
+                    continue
+                self._listed.add(entry)
+                started = time.perf_counter()
+                try:
+                    if attach_top_lists(entry.scorer, self.top_lists_max_cells):
+                        built += 1
+                        logger.info(
+                            "ranked the top lists of %s version %d in %.2fs",
+                            entry.name,
+                            entry.version,
+                            time.perf_counter() - started,
+                        )
+                except (MemoryError, ValueError, IndexError) as error:
+                    logger.warning(
+                        "%s version %d answers per call: cannot rank its top lists: %s",
+                        entry.name,
+                        entry.version,
+                        error,
+                    )
+        return built
 
     def _policy(self, name: str, previous: ServingPolicy | None) -> ServingPolicy:
         if name in self.pins:

@@ -8,6 +8,7 @@ import sys
 
 from movierec.ann import DEFAULT_MIN_ITEMS
 from movierec.serving_policy import parse_pins
+from movierec.top_lists import DEFAULT_MAX_CELLS
 from service_common.lifecycle import add_stop_arguments, serve_until_signalled
 from service_common.logs import setup_logging
 from service_common.security import ConfigError, add_security_arguments, security_settings
@@ -40,6 +41,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=DEFAULT_MIN_ITEMS,
         help="catalogues of at least this many items are searched approximately (faiss)",
+    )
+    parser.add_argument(
+        "--top-lists-max-cells",
+        type=int,
+        default=DEFAULT_MAX_CELLS,
+        help="versions with users x items (or items x items) up to this answer Recommend"
+        " and SimilarItems from per-row top lists ranked after load; 0: none (see README,"
+        " Serving performance)",
     )
     parser.add_argument("--max-k", type=int, default=1000, help="largest k accepted")
     parser.add_argument("--max-batch", type=int, default=10_000, help="largest Predict batch")
@@ -110,6 +119,7 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
             keep_versions=args.keep_versions,
             pins=pins,
             ann_min_items=args.ann_min_items,
+            top_lists_max_cells=args.top_lists_max_cells,
             max_k=args.max_k,
             max_batch=args.max_batch,
             io=args.io,

@@ -12,6 +12,7 @@ from movierec.ann import DEFAULT_MIN_ITEMS
 from movierec.dataplane import ServingDataPlane
 from movierec.model_store import ModelStore
 from movierec.registry import ModelRegistry
+from movierec.top_lists import DEFAULT_MAX_CELLS
 from movierec.v1 import serving_pb2
 from service_common.aio import EventLoopThread
 from service_common.handlers import add_service
@@ -46,6 +47,9 @@ class ServingConfig:
             policy says (--pin).
         ann_min_items: Catalogues of at least this many items answer Recommend and
             SimilarItems from an approximate index (movierec.ann).
+        top_lists_max_cells: Versions with users x items (items x items for SimilarItems)
+            up to this answer from top lists (movierec.top_lists), ranked on the store
+            watcher's thread once the version serves; 0: none.
         max_k: Largest k accepted.
         max_batch: Largest Predict batch.
         io: "threads" answers on a grpc thread pool of `threads` threads; "aio" on a
@@ -79,6 +83,7 @@ class ServingConfig:
     keep_versions: int = 2
     pins: tuple[tuple[str, int], ...] = ()
     ann_min_items: int = DEFAULT_MIN_ITEMS
+    top_lists_max_cells: int = DEFAULT_MAX_CELLS
     max_k: int = 1000
     max_batch: int = 10_000
     io: str = "threads"
@@ -124,7 +129,11 @@ class ServingServer:
     def __init__(self, config: ServingConfig):
         self.config = config
         self.registry = ModelRegistry(
-            ModelStore(config.store), config.keep_versions, dict(config.pins), config.ann_min_items
+            ModelStore(config.store),
+            config.keep_versions,
+            dict(config.pins),
+            config.ann_min_items,
+            config.top_lists_max_cells,
         )
         plane = ServingDataPlane(self.registry, config.max_k, config.max_batch)
         self.telemetry = self._telemetry() if config.metrics_port is not None else None
@@ -229,8 +238,17 @@ class ServingServer:
             set_serving(self.health, [SERVICE_NAME], serving)
 
     def _watch(self) -> None:
+        self._build_top_lists()
         while not self._stopping.wait(self.config.poll_interval):
             self.poll_once()
+            self._build_top_lists()
+
+    def _build_top_lists(self) -> None:
+        try:
+            self.registry.build_top_lists()
+        except Exception:  # noqa: BLE001 - the watcher must outlive any failure; calls are
+            # answered per call without lists
+            logger.exception("cannot rank top lists")
 
     def start(self) -> ServingServer:
         """Loads what the store holds, then starts answering and watching."""

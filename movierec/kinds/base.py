@@ -17,6 +17,7 @@ import numpy as np
 from movierec.catalog import Catalog, CatalogIndex, check_catalog
 from movierec.errors import InvalidRequest
 from movierec.features import UserFeatures
+from movierec.top_lists import TopLists
 from movierec.vocab import OOV_INDEX
 
 RATING, RETRIEVAL = "rating", "retrieval"
@@ -88,6 +89,12 @@ class Scorer:
         """movierec.ann.AnnIndex over `candidates` for large catalogues (else None)."""
         self.similar_ann: Any = None
         """movierec.ann.AnnIndex over `unit_items` for large catalogues (else None)."""
+        self.top_lists: TopLists | None = None
+        """Each user's best unseen items, ranked after load for small versions
+        (movierec.top_lists; else None)."""
+        self.similar_lists: TopLists | None = None
+        """Each item's most similar items, ranked after load for small catalogues (else
+        None)."""
 
     @functools.cached_property
     def unit_items(self) -> np.ndarray:
