@@ -82,7 +82,8 @@ class Answer(Generic[T]):
 class Ranked:
     """Top items as arrays, best first: inner item rows and the scores shown for them.
     `items` builds ScoredItem objects (titles, genres, years) for library users; the
-    serving transport encodes straight from the arrays.
+    serving transport encodes straight from the arrays. Answered from top lists
+    (movierec.top_lists), the arrays are read-only views of them: copy before changing.
     """
 
     rows: np.ndarray

@@ -28,13 +28,19 @@ def _ids(recommendation) -> list[int]:
     return [item.item_id for item in recommendation.items]
 
 
-@pytest.fixture
-def plane(store):
+@pytest.fixture(params=["per call", "top lists"])
+def plane(request, store):
+    """Candidates from the retrieval version answered per call, or from its top lists (the
+    ranking versions rank per call either way)."""
     publish_fake(store, "retrieval", objective="retrieval")
     publish_fake_ranking(store, "ranker", candidate_model="retrieval", num_candidates=2)
     publish_fake_ranking(store, "by_popularity", candidate_model="popularity")
     registry = ModelRegistry(store)
     registry.refresh()
+    if request.param == "top lists":
+        assert registry.build_top_lists() == 3  # SimilarItems lists for all three
+        assert registry.get("retrieval").scorer.top_lists is not None
+        assert registry.get("ranker").scorer.top_lists is None
     return ServingDataPlane(registry)
 
 
