@@ -306,6 +306,15 @@ class ModelRegistry:
                 self.swap_seconds += time.perf_counter() - started
             return changed
 
+    def loaded(self) -> list[LoadedVersion]:
+        """Every loaded version, by model name and version number."""
+        snapshot = self._snapshot
+        return [
+            snapshot.loaded[name][number]
+            for name in sorted(snapshot.loaded)
+            for number in sorted(snapshot.loaded[name])
+        ]
+
     def build_top_lists(self) -> int:
         """Ranks the top lists of every loaded version that is small enough and has none
         yet (seconds of CPU for the largest; call it off the request path). A version
@@ -315,28 +324,27 @@ class ModelRegistry:
             How many versions got lists.
         """
         built = 0
-        for versions in list(self._snapshot.loaded.values()):
-            for entry in list(versions.values()):
-                if entry in self._listed:
-                    continue
-                self._listed.add(entry)
-                started = time.perf_counter()
-                try:
-                    if attach_top_lists(entry.scorer, self.top_lists_max_cells):
-                        built += 1
-                        logger.info(
-                            "ranked the top lists of %s version %d in %.2fs",
-                            entry.name,
-                            entry.version,
-                            time.perf_counter() - started,
-                        )
-                except (MemoryError, ValueError, IndexError) as error:
-                    logger.warning(
-                        "%s version %d answers per call: cannot rank its top lists: %s",
+        for entry in self.loaded():
+            if entry in self._listed:
+                continue
+            self._listed.add(entry)
+            started = time.perf_counter()
+            try:
+                if attach_top_lists(entry.scorer, self.top_lists_max_cells):
+                    built += 1
+                    logger.info(
+                        "ranked the top lists of %s version %d in %.2fs",
                         entry.name,
                         entry.version,
-                        error,
+                        time.perf_counter() - started,
                     )
+            except (MemoryError, ValueError, IndexError) as error:
+                logger.warning(
+                    "%s version %d answers per call: cannot rank its top lists: %s",
+                    entry.name,
+                    entry.version,
+                    error,
+                )
         return built
 
     def _policy(self, name: str, previous: ServingPolicy | None) -> ServingPolicy:

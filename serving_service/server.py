@@ -206,6 +206,22 @@ class ServingServer:
             ],
         )
         telemetry.add(
+            "gauge",
+            "movierec_serving_top_lists_bytes",
+            "Memory of the top lists a loaded version answers from (0: it answers per call)",
+            lambda: [
+                (
+                    {"model": entry.name, "version": str(entry.version)},
+                    sum(
+                        lists.nbytes
+                        for lists in (entry.scorer.top_lists, entry.scorer.similar_lists)
+                        if lists is not None
+                    ),
+                )
+                for entry in registry.loaded()
+            ],
+        )
+        telemetry.add(
             "counter",
             "movierec_serving_load_failures",
             "Versions refused at load",
