@@ -321,6 +321,13 @@ class ServingDataPlane:
                     seen = scorer.catalog.seen(user)
         if popular:
             query, strategy = None, POPULAR
+        if query is None and scorer.popular_list is not None:
+            excluded = seen
+            if len(exclude_item_ids):
+                excluded = np.concatenate([seen, _item_rows(index, exclude_item_ids)])
+            listed = scorer.popular_list.top(0, k, excluded)
+            if listed is not None:
+                return Recommendation(*listed, index, strategy, reason)
         if query is not None and scorer.ann is not None:
             excluded = seen
             if len(exclude_item_ids):

@@ -47,6 +47,7 @@ from movierec.top_lists import (
     DEFAULT_LENGTH,
     DEFAULT_MAX_CELLS,
     fits,
+    popular_list,
     recommend_lists,
     similar_lists,
 )
@@ -164,7 +165,8 @@ def attach_top_lists(scorer: Scorer, max_cells: int) -> bool:
     """Gives a scorer the top lists (movierec.top_lists) it is small enough for: a
     one-stage scorer without request context and approximate index, Recommend lists when
     users x items is at most max_cells; any scorer without an approximate SimilarItems
-    index, SimilarItems lists when items x items is.
+    index, SimilarItems lists when items x items is; any scorer, the popular list when
+    users x items is.
 
     Returns:
         Whether any list was ranked.
@@ -182,11 +184,14 @@ def attach_top_lists(scorer: Scorer, max_cells: int) -> bool:
         and scorer.similar_ann is None
         and fits(items, items, DEFAULT_LENGTH, max_cells)
     )
+    popular = scorer.popular_list is None and fits(users, items, DEFAULT_LENGTH, max_cells)
     if recommend:
         scorer.top_lists = recommend_lists(scorer)
     if similar:
         scorer.similar_lists = similar_lists(scorer)
-    return recommend or similar
+    if popular:
+        scorer.popular_list = popular_list(scorer)
+    return recommend or similar or popular
 
 
 class VersionAudit:

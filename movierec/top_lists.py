@@ -1,7 +1,8 @@
 """Top lists: the best entries of every row of a small version's score matrix (each user's
-unseen items, each item's most similar items), ranked once per loaded version off the
-request path, so that Recommend and SimilarItems answer by slicing a list instead of
-scoring and ranking the whole catalogue on every call.
+unseen items, each item's most similar items, and the popular well-rated items that users
+the version cannot score get), ranked once per loaded version off the request path, so
+that Recommend and SimilarItems answer by slicing a list instead of scoring and ranking
+the whole catalogue on every call.
 
 A list holds a row's best `length` entries in movierec.scoring.top_k's order (score
 descending, ties by index), computed by the same expressions the per-call path evaluates,
@@ -142,3 +143,16 @@ def similar_lists(scorer, length: int = DEFAULT_LENGTH) -> TopLists:
         return similarity
 
     return TopLists.build(len(unit), scores_of, min(length, len(unit)))
+
+
+def popular_list(scorer, length: int = DEFAULT_LENGTH) -> TopLists:
+    """The popular well-rated items (CatalogIndex.fallback_scores) as one list, row 0: what
+    users the version cannot score get, and a most-popular candidate stage; each call
+    takes its user's seen and excluded items out of it.
+
+    Args:
+        scorer: Any scorer (movierec.kinds.base).
+        length: Items kept.
+    """
+    fallback = scorer.index.fallback_scores
+    return TopLists.build(1, lambda row: fallback.copy(), min(length, len(fallback)))

@@ -214,7 +214,11 @@ class ServingServer:
                     {"model": entry.name, "version": str(entry.version)},
                     sum(
                         lists.nbytes
-                        for lists in (entry.scorer.top_lists, entry.scorer.similar_lists)
+                        for lists in (
+                            entry.scorer.top_lists,
+                            entry.scorer.similar_lists,
+                            entry.scorer.popular_list,
+                        )
                         if lists is not None
                     ),
                 )

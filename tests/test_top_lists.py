@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from movierec.dataplane import ServingDataPlane
+from movierec.dataplane import POPULAR, ServingDataPlane
+from movierec.features import UserFeatures
 from movierec.registry import ModelRegistry, attach_top_lists, load_version
 from movierec.scoring import top_k
 from movierec.synthetic import SynthSpec, publish_synthetic
@@ -129,6 +130,15 @@ def test_recommend_from_lists_equals_recommend_per_call(planes):
             b = listed.recommend("small", 0, user_id, **ask)
             _same(a.value, b.value)
             assert (a.value.strategy, a.value.reason) == (b.value.strategy, b.value.reason)
+    # A user described by features, whom a dot version cannot score: the popular list
+    cold = UserFeatures({"Action": 4.0})
+    popular = np.flatnonzero(np.isfinite(scorer.index.fallback_scores))
+    assert len(popular) > 10  # so that exclusions below change the answer
+    for ask in asks[:4] + [{"k": 10, "exclude_item_ids": catalog.item_ids[popular[:5] - 1]}]:
+        a = per_call.recommend("small", 0, None, features=cold, **ask)
+        b = listed.recommend("small", 0, None, features=cold, **ask)
+        assert a.value.strategy == b.value.strategy == POPULAR
+        _same(a.value, b.value)
 
 
 def test_similar_items_from_lists_equal_similar_items_per_call(planes):
@@ -150,17 +160,20 @@ def test_only_small_one_stage_versions_get_lists(store):
 
     big = scorer()
     assert not attach_top_lists(big, cells - 1)
-    assert big.top_lists is None and big.similar_lists is None
+    assert big.top_lists is None and big.similar_lists is None and big.popular_list is None
 
     ranking = scorer()
     ranking.candidate_model = "retrieval"  # a two-stage version ranks its candidates per call
     assert attach_top_lists(ranking, 151 * 151)
-    assert ranking.top_lists is None and ranking.similar_lists is not None
+    assert ranking.top_lists is None
+    assert ranking.similar_lists is not None and ranking.popular_list is not None
 
     approximate = scorer()
     approximate.ann = object()  # answered from an approximate index instead
     approximate.similar_ann = object()
-    assert not attach_top_lists(approximate, 10**9)
+    assert attach_top_lists(approximate, 10**9)
+    assert approximate.top_lists is None and approximate.similar_lists is None
+    assert approximate.popular_list is not None  # users it cannot score: no index there
 
 
 def test_serving_ranks_lists_without_waiting_for_a_poll(store, start_serving):

@@ -95,6 +95,9 @@ class Scorer:
         self.similar_lists: TopLists | None = None
         """Each item's most similar items, ranked after load for small catalogues (else
         None)."""
+        self.popular_list: TopLists | None = None
+        """The popular well-rated items, ranked after load for small catalogues (else
+        None)."""
 
     @functools.cached_property
     def unit_items(self) -> np.ndarray:
