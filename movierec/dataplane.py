@@ -286,8 +286,9 @@ class ServingDataPlane:
         """Recommend by one version's scores (by popularity alone when `popular`)."""
         scorer = loaded.scorer
         index = scorer.index
+        extra = _item_rows(index, exclude_item_ids)
         query: np.ndarray | None = None
-        seen = np.zeros(0, dtype=np.int64)
+        seen = _NO_ROWS
         strategy, reason = MODEL, ""
         if features is not None:
             check_user_features(features, scorer.catalog)
@@ -308,7 +309,7 @@ class ServingDataPlane:
             else:
                 lists = scorer.top_lists
                 if lists is not None and not include_seen and not popular:
-                    listed = lists.top(user, k, _item_rows(index, exclude_item_ids))
+                    listed = lists.top(user, k, extra)
                     if listed is not None:
                         best, raw_best = listed
                         return Recommendation(best, scorer.shown(raw_best), index, strategy, reason)
@@ -321,17 +322,12 @@ class ServingDataPlane:
                     seen = scorer.catalog.seen(user)
         if popular:
             query, strategy = None, POPULAR
+        excluded = np.concatenate([seen, extra]) if len(extra) else seen
         if query is None and scorer.popular_list is not None:
-            excluded = seen
-            if len(exclude_item_ids):
-                excluded = np.concatenate([seen, _item_rows(index, exclude_item_ids)])
             listed = scorer.popular_list.top(0, k, excluded)
             if listed is not None:
                 return Recommendation(*listed, index, strategy, reason)
         if query is not None and scorer.ann is not None:
-            excluded = seen
-            if len(exclude_item_ids):
-                excluded = np.concatenate([seen, _item_rows(index, exclude_item_ids)])
             best, raw_best = scorer.ann.top_k(query, k, excluded)
             return Recommendation(best, scorer.shown(raw_best), index, strategy, reason)
         if query is not None:
@@ -339,9 +335,7 @@ class ServingDataPlane:
             scorer.exclude_unrankable(raw)
         else:
             raw = index.fallback_scores.copy()
-        raw[seen] = -np.inf
-        if len(exclude_item_ids):
-            raw[_item_rows(index, exclude_item_ids)] = -np.inf
+        raw[excluded] = -np.inf
         best = top_k(raw, k)
         shown = scorer.shown(raw[best]) if query is not None else raw[best]
         return Recommendation(best, shown, index, strategy, reason)

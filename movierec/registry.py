@@ -43,14 +43,7 @@ from movierec.serving_policy import (
     policy_of_record,
     record_of,
 )
-from movierec.top_lists import (
-    DEFAULT_LENGTH,
-    DEFAULT_MAX_CELLS,
-    fits,
-    popular_list,
-    recommend_lists,
-    similar_lists,
-)
+from movierec.top_lists import DEFAULT_MAX_CELLS, attach_top_lists
 from movierec.two_stage import check_source_in_store
 
 logger = logging.getLogger(__name__)
@@ -159,39 +152,6 @@ def load_version(
     except (OSError, RuntimeError, ValueError) as error:
         raise CorruptVersion(f"{label}: unusable approximate index: {error}") from error
     return LoadedVersion(name, version, kind.name, manifest["objective"], manifest, scorer)
-
-
-def attach_top_lists(scorer: Scorer, max_cells: int) -> bool:
-    """Gives a scorer the top lists (movierec.top_lists) it is small enough for: a
-    one-stage scorer without request context and approximate index, Recommend lists when
-    users x items is at most max_cells; any scorer without an approximate SimilarItems
-    index, SimilarItems lists when items x items is; any scorer, the popular list when
-    users x items is.
-
-    Returns:
-        Whether any list was ranked.
-    """
-    users, items = len(scorer.queries), len(scorer.candidates)
-    recommend = (
-        scorer.top_lists is None
-        and scorer.candidate_model is None
-        and not scorer.uses_context
-        and scorer.ann is None
-        and fits(users, items, DEFAULT_LENGTH, max_cells)
-    )
-    similar = (
-        scorer.similar_lists is None
-        and scorer.similar_ann is None
-        and fits(items, items, DEFAULT_LENGTH, max_cells)
-    )
-    popular = scorer.popular_list is None and fits(users, items, DEFAULT_LENGTH, max_cells)
-    if recommend:
-        scorer.top_lists = recommend_lists(scorer)
-    if similar:
-        scorer.similar_lists = similar_lists(scorer)
-    if popular:
-        scorer.popular_list = popular_list(scorer)
-    return recommend or similar or popular
 
 
 class VersionAudit:

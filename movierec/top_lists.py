@@ -156,3 +156,36 @@ def popular_list(scorer, length: int = DEFAULT_LENGTH) -> TopLists:
     """
     fallback = scorer.index.fallback_scores
     return TopLists.build(1, lambda row: fallback.copy(), min(length, len(fallback)))
+
+
+def attach_top_lists(scorer, max_cells: int) -> bool:
+    """Gives a scorer (movierec.kinds.base) the top lists it is small enough for: a
+    one-stage scorer without request context and approximate index, Recommend lists when
+    users x items is at most max_cells; any scorer without an approximate SimilarItems
+    index, SimilarItems lists when items x items is; any scorer, the popular list when
+    users x items is.
+
+    Returns:
+        Whether any list was ranked.
+    """
+    users, items = len(scorer.queries), len(scorer.candidates)
+    recommend = (
+        scorer.top_lists is None
+        and scorer.candidate_model is None
+        and not scorer.uses_context
+        and scorer.ann is None
+        and fits(users, items, DEFAULT_LENGTH, max_cells)
+    )
+    similar = (
+        scorer.similar_lists is None
+        and scorer.similar_ann is None
+        and fits(items, items, DEFAULT_LENGTH, max_cells)
+    )
+    popular = scorer.popular_list is None and fits(users, items, DEFAULT_LENGTH, max_cells)
+    if recommend:
+        scorer.top_lists = recommend_lists(scorer)
+    if similar:
+        scorer.similar_lists = similar_lists(scorer)
+    if popular:
+        scorer.popular_list = popular_list(scorer)
+    return recommend or similar or popular

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from movierec.dataplane import POPULAR, ServingDataPlane
 from movierec.features import UserFeatures
-from movierec.registry import ModelRegistry, attach_top_lists, load_version
+from movierec.registry import ModelRegistry, load_version
 from movierec.scoring import top_k
 from movierec.synthetic import SynthSpec, publish_synthetic
-from movierec.top_lists import TopLists
+from movierec.top_lists import TopLists, attach_top_lists
 
 # 60 users over 150 items, about 40 ratings each and up to all 150: lists of 100 are full
 # for most users and short (fewer unseen items than 100) for the heaviest raters.
