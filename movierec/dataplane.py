@@ -89,6 +89,10 @@ class Ranked:
     rows: np.ndarray
     scores: np.ndarray
     index: CatalogIndex
+    list_key: tuple[int, int] | None = dataclasses.field(default=None, kw_only=True)
+    """(serial, row) of the top list whose first entries these are, unchanged: what is
+    derived from them may be cached under it (the same key and length always give the
+    same rows and scores). None when answered otherwise."""
 
     @property
     def items(self) -> list[ScoredItem]:
@@ -312,7 +316,10 @@ class ServingDataPlane:
                     listed = lists.top(user, k, extra)
                     if listed is not None:
                         best, raw_best = listed
-                        return Recommendation(best, scorer.shown(raw_best), index, strategy, reason)
+                        key = None if len(extra) else (lists.serial, user)
+                        return Recommendation(
+                            best, scorer.shown(raw_best), index, strategy, reason, list_key=key
+                        )
                 query = (
                     scorer.user_queries(np.array([user]), when)[0]
                     if scorer.uses_context
@@ -324,9 +331,11 @@ class ServingDataPlane:
             query, strategy = None, POPULAR
         excluded = np.concatenate([seen, extra]) if len(extra) else seen
         if query is None and scorer.popular_list is not None:
-            listed = scorer.popular_list.top(0, k, excluded)
+            popular_list = scorer.popular_list
+            listed = popular_list.top(0, k, excluded)
             if listed is not None:
-                return Recommendation(*listed, index, strategy, reason)
+                key = None if len(excluded) else (popular_list.serial, 0)
+                return Recommendation(*listed, index, strategy, reason, list_key=key)
         if query is not None and scorer.ann is not None:
             best, raw_best = scorer.ann.top_k(query, k, excluded)
             return Recommendation(best, scorer.shown(raw_best), index, strategy, reason)
@@ -368,7 +377,9 @@ class ServingDataPlane:
             )
             ids = first.index.catalog.item_ids[first.rows - 1]
             rows, known = index.items.lookup(ids)
-            first = dataclasses.replace(first, rows=rows[known], scores=first.scores[known])
+            first = dataclasses.replace(
+                first, rows=rows[known], scores=first.scores[known], list_key=None
+            )
         rows = first.rows
         user = OOV_INDEX if user_id is None else index.user_index(user_id)
         if user == OOV_INDEX:
@@ -431,7 +442,9 @@ class ServingDataPlane:
         lists = scorer.similar_lists
         listed = lists.top(item, k) if lists is not None else None
         if listed is not None:
-            return Answer(loaded.info, Ranked(*listed, scorer.index))
+            assert lists is not None
+            key = (lists.serial, item)
+            return Answer(loaded.info, Ranked(*listed, scorer.index, list_key=key))
         similarity = scorer.unit_items @ scorer.unit_items[item]
         similarity[[OOV_INDEX, item]] = -np.inf
         best = top_k(similarity, k)

@@ -393,10 +393,10 @@ class ModelRegistry:
             UnknownModel: the model is not in the store while others are served.
             UnknownVersion: the version is not loaded (the message lists the loaded ones).
         """
-        check_model_name(name)
         snapshot = self._snapshot
         versions = snapshot.loaded.get(name)
         if not versions:
+            check_model_name(name)  # loaded names are well formed
             if not any(snapshot.loaded.values()):
                 raise ModelNotReady("no model version is loaded yet")
             if name not in snapshot.states:

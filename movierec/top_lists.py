@@ -13,6 +13,7 @@ many exclusions that a full list runs short) is computed per call as before.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import numpy as np
@@ -28,6 +29,7 @@ MAX_BYTES = 64 << 20
 """Largest memory one set of lists may take."""
 ENTRY_BYTES = 12
 """An int64 row index and a float32 score per entry."""
+_SERIALS = itertools.count(1)
 
 
 class TopLists:
@@ -38,10 +40,15 @@ class TopLists:
         scores: float32 [R, length]: their raw scores.
         counts: int32 [R]: how many entries of each row are filled (fewer than `length`
             where a row has fewer rankable entries).
+
+    Attributes:
+        serial: A number no other TopLists of this process has: (serial, row) names a
+            list for caches of what is derived from it (serving_service.encoding).
     """
 
     def __init__(self, rows: np.ndarray, scores: np.ndarray, counts: np.ndarray):
         self.rows, self.scores, self.counts = rows, scores, counts
+        self.serial = next(_SERIALS)
         for array in (rows, scores, counts):
             array.setflags(write=False)
         self.length = rows.shape[1]

@@ -5,12 +5,18 @@ An item's fixed fields (id, title, genres, year) are encoded once per version an
 protobuf itself, and kept; a response is those bytes with each item's score appended (a
 protobuf parser accepts fields in any order), framed as the repeated `items` field. The
 result parses to exactly the message the generated classes would build.
+
+Items answered from a top list (movierec.top_lists; Ranked.list_key) are encoded once per
+list: later calls for as many items or fewer slice those bytes.
 """
 
 from __future__ import annotations
 
+import array
 import functools
+import itertools
 import threading
+import weakref
 
 import numpy as np
 
@@ -32,6 +38,8 @@ FALLBACK_FIELD = b"\x32"  # PredictResponse field 6, packed varints
 MAX_CACHED_ITEMS = 200_000
 """Items whose encoding a version keeps; beyond it (huge catalogues) items are encoded on
 each use, so memory stays bounded."""
+MAX_LISTED_BYTES = 16 << 20
+"""Memory a version's encoded top lists may take; lists beyond it are encoded per call."""
 
 
 def varint(value: int) -> bytes:
@@ -47,6 +55,12 @@ def varint(value: int) -> bytes:
 def field(tag: bytes, payload: bytes) -> bytes:
     """A length-delimited field."""
     return tag + varint(len(payload)) + payload
+
+
+@functools.lru_cache(maxsize=16)
+def strategy_field(strategy: str) -> bytes:
+    """The `strategy` field of a RecommendResponse."""
+    return field(STRATEGY_FIELD, strategy.encode())
 
 
 @functools.lru_cache(maxsize=64)
@@ -91,9 +105,12 @@ class ItemEncoder:
     """
 
     def __init__(self, info: VersionInfo, index: CatalogIndex):
-        self.index = index
+        self._index = weakref.ref(index)  # so that an encoder keyed by its index can go
         self.model_field = model_field(info)
         self._frames: dict[int, bytes] = {}
+        self._lists: dict[tuple[int, int], tuple[bytes, array.array]] = {}
+        self.list_bytes = 0
+        """Memory of the encoded top lists kept."""
         self._lock = threading.Lock()
 
     def _framed(self, row: int) -> bytes:
@@ -102,12 +119,14 @@ class ItemEncoder:
         cached = self._frames.get(row)
         if cached is not None:
             return cached
-        catalog = self.index.catalog
+        index = self._index()
+        assert index is not None, "encoders serve only versions whose index lives"
+        catalog = index.catalog
         position = row - 1
         fixed = common_pb2.ScoredItem(
             item_id=int(catalog.item_ids[position]),
             title=str(catalog.item_titles[position]),
-            genres=self.index.genres_of(position),
+            genres=index.genres_of(position),
             year=int(catalog.item_years[position]),
         ).SerializeToString()
         framed = ITEMS_FIELD + varint(len(fixed) + 5) + fixed + SCORE_FIELD
@@ -116,14 +135,40 @@ class ItemEncoder:
                 self._frames[row] = framed
         return framed
 
-    def items(self, rows: np.ndarray, scores: np.ndarray) -> bytes:
-        """The repeated `items` field of rows [n] with scores [n], in order."""
+    def items(
+        self, rows: np.ndarray, scores: np.ndarray, list_key: tuple[int, int] | None = None
+    ) -> bytes:
+        """The repeated `items` field of rows [n] with scores [n], in order; with the
+        list_key of a Ranked, kept for later calls on that list."""
+        n = len(rows)
+        if list_key is not None:
+            kept = self._lists.get(list_key)
+            if kept is not None and len(kept[1]) >= n:
+                encoded, ends = kept
+                return encoded[: ends[n - 1]] if n else b""
         packed = np.asarray(scores, dtype="<f4").tobytes()
         frames = self._frames
-        return b"".join(
+        parts = [
             (frames.get(row) or self._framed(row)) + packed[4 * i : 4 * i + 4]
             for i, row in enumerate(rows.tolist())
-        )
+        ]
+        encoded = b"".join(parts)
+        if list_key is not None:
+            self._keep(list_key, encoded, array.array("I", itertools.accumulate(map(len, parts))))
+        return encoded
+
+    def _keep(self, list_key: tuple[int, int], encoded: bytes, ends: array.array) -> None:
+        """Keeps a list's encoded prefix (replacing a shorter one) while memory allows."""
+        with self._lock:
+            kept = self._lists.get(list_key)
+            if kept is not None and len(kept[1]) >= len(ends):
+                return
+            size = len(encoded) + ends.itemsize * len(ends)
+            if kept is not None:
+                size -= len(kept[0]) + kept[1].itemsize * len(kept[1])
+            if self.list_bytes + size <= MAX_LISTED_BYTES:
+                self._lists[list_key] = (encoded, ends)
+                self.list_bytes += size
 
     def recommend_response(
         self,
@@ -132,17 +177,20 @@ class ItemEncoder:
         strategy: str,
         reason: str,
         candidates_from: VersionInfo | None = None,
+        list_key: tuple[int, int] | None = None,
     ) -> bytes:
-        """A serialized RecommendResponse."""
+        """A serialized RecommendResponse (list_key as for `items`)."""
         tail = b""
         if strategy:
-            tail += field(STRATEGY_FIELD, strategy.encode())
+            tail += strategy_field(strategy)
         if reason:
             tail += field(REASON_FIELD, reason.encode())
         if candidates_from is not None:
             tail += model_field(candidates_from, CANDIDATES_FROM_FIELD)
-        return self.model_field + self.items(rows, scores) + tail
+        return self.model_field + self.items(rows, scores, list_key) + tail
 
-    def similar_items_response(self, rows: np.ndarray, scores: np.ndarray) -> bytes:
-        """A serialized SimilarItemsResponse."""
-        return self.model_field + self.items(rows, scores)
+    def similar_items_response(
+        self, rows: np.ndarray, scores: np.ndarray, list_key: tuple[int, int] | None = None
+    ) -> bytes:
+        """A serialized SimilarItemsResponse (list_key as for `items`)."""
+        return self.model_field + self.items(rows, scores, list_key)

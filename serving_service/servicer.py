@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import weakref
+
+from movierec.catalog import CatalogIndex
 from movierec.dataplane import Evaluation, Ranked, ServingDataPlane, VersionInfo
 from movierec.errors import InvalidRequest
 from movierec.features import UserFeatures
 from movierec.registry import ModelState
 from movierec.v1 import common_pb2, serving_pb2, serving_pb2_grpc
 from serving_service.encoding import ItemEncoder, predict_response
-
-MAX_ENCODERS = 32
-"""Loaded versions whose item encodings are kept (a version retired from the registry
-drops out as newer ones come)."""
 
 _VERSION_STATE = {
     "AVAILABLE": serving_pb2.VersionStatus.AVAILABLE,
@@ -108,18 +107,16 @@ class ServingServicer(serving_pb2_grpc.ServingServiceServicer):
 
     def __init__(self, plane: ServingDataPlane):
         self.plane = plane
-        self._encoders: dict[int, ItemEncoder] = {}
+        self._encoders: weakref.WeakKeyDictionary[CatalogIndex, ItemEncoder] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def _encoder(self, info: VersionInfo, ranked: Ranked) -> ItemEncoder:
-        """The item encoder of the version behind `ranked` (one per loaded version; the
-        encoder holds the version's index, so its id cannot be reused while cached)."""
-        encoder = self._encoders.get(id(ranked.index))
-        if encoder is not None and encoder.index is ranked.index:
-            return encoder
-        encoder = ItemEncoder(info, ranked.index)
-        if len(self._encoders) >= MAX_ENCODERS:
-            self._encoders.pop(next(iter(self._encoders)))
-        self._encoders[id(ranked.index)] = encoder
+        """The item encoder of the version behind `ranked`: one per loaded version, kept
+        while the version's catalogue index lives (a retired version's goes with it)."""
+        encoder = self._encoders.get(ranked.index)
+        if encoder is None:
+            encoder = self._encoders.setdefault(ranked.index, ItemEncoder(info, ranked.index))
         return encoder
 
     def Predict(self, request, context):
@@ -168,7 +165,12 @@ class ServingServicer(serving_pb2_grpc.ServingServiceServicer):
         )
         ranked = answer.value
         return self._encoder(answer.model, ranked).recommend_response(
-            ranked.rows, ranked.scores, ranked.strategy, ranked.reason, ranked.candidates_from
+            ranked.rows,
+            ranked.scores,
+            ranked.strategy,
+            ranked.reason,
+            ranked.candidates_from,
+            ranked.list_key,
         )
 
     def SimilarItems(self, request, context):
@@ -178,7 +180,7 @@ class ServingServicer(serving_pb2_grpc.ServingServiceServicer):
         )
         ranked = answer.value
         return self._encoder(answer.model, ranked).similar_items_response(
-            ranked.rows, ranked.scores
+            ranked.rows, ranked.scores, ranked.list_key
         )
 
     def Metrics(self, request, context):

@@ -108,6 +108,13 @@ def _same(a, b) -> None:
     assert (a.rows.dtype, a.scores.dtype) == (b.rows.dtype, b.scores.dtype)
 
 
+def _unchanged_prefix(ask: dict) -> bool:
+    """Whether a Recommend ask of the SPEC version is answered by a list's first entries
+    as they stand (k within the list, no seen items asked back, nothing excluded)."""
+    excluded = ask.get("exclude_item_ids", ())
+    return ask["k"] <= 100 and not ask.get("include_seen") and not len(excluded)
+
+
 def test_recommend_from_lists_equals_recommend_per_call(planes):
     per_call, listed, scorer = planes
     catalog = scorer.catalog
@@ -130,6 +137,10 @@ def test_recommend_from_lists_equals_recommend_per_call(planes):
             b = listed.recommend("small", 0, user_id, **ask)
             _same(a.value, b.value)
             assert (a.value.strategy, a.value.reason) == (b.value.strategy, b.value.reason)
+            # Keyed only where the answer is a list's first entries, unchanged.
+            row = scorer.index.user_index(user_id)
+            key = (scorer.top_lists.serial, row) if _unchanged_prefix(ask) else None
+            assert (a.value.list_key, b.value.list_key) == (None, key)
     # A user described by features, whom a dot version cannot score: the popular list
     cold = UserFeatures({"Action": 4.0})
     popular = np.flatnonzero(np.isfinite(scorer.index.fallback_scores))
@@ -139,16 +150,22 @@ def test_recommend_from_lists_equals_recommend_per_call(planes):
         b = listed.recommend("small", 0, None, features=cold, **ask)
         assert a.value.strategy == b.value.strategy == POPULAR
         _same(a.value, b.value)
+        key = (scorer.popular_list.serial, 0) if _unchanged_prefix(ask) else None
+        assert (a.value.list_key, b.value.list_key) == (None, key)
+    serials = {scorer.top_lists.serial, scorer.similar_lists.serial, scorer.popular_list.serial}
+    assert len(serials) == 3
 
 
 def test_similar_items_from_lists_equal_similar_items_per_call(planes):
     per_call, listed, scorer = planes
     for item_id in scorer.catalog.item_ids.tolist():
         for k in (1, 10, 100, 149):
-            _same(
-                per_call.similar_rows("small", 0, item_id, k).value,
-                listed.similar_rows("small", 0, item_id, k).value,
-            )
+            a = per_call.similar_rows("small", 0, item_id, k).value
+            b = listed.similar_rows("small", 0, item_id, k).value
+            _same(a, b)
+            row = scorer.index.item_index(item_id)
+            key = (scorer.similar_lists.serial, row) if k <= 100 else None
+            assert (a.list_key, b.list_key) == (None, key)
 
 
 def test_only_small_one_stage_versions_get_lists(store):
