@@ -12,10 +12,12 @@ DATA_ENV = $(if $(MOVIEREC_DATA_DIR),MOVIEREC_DATA_DIR=$(MOVIEREC_DATA_DIR),$(if
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstalled whenever pyproject.toml changes.
+# Reinstalled whenever pyproject.toml changes. The project's bytecode is compiled as a
+# package install would, so that services start without compiling (PYTHONDONTWRITEBYTECODE).
 $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/python -m compileall -q movierec serving_service service_common client trainer_service
 	touch $@
 
 demo: $(VENV)/.installed
