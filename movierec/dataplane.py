@@ -70,15 +70,20 @@ def request_time(timestamp: float | None) -> float:
     return float(timestamp)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(slots=True)
 class Answer(Generic[T]):
-    """A result and the version that produced it."""
+    """A result and the version that produced it.
+
+    Answer, Ranked, Recommendation and Prediction are built on every call, so they are
+    slotted and not frozen: a frozen dataclass's __init__ sets each field through
+    object.__setattr__, which took 1.38 µs for a Recommendation against 0.40.
+    """
 
     model: VersionInfo
     value: T
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(slots=True)
 class Ranked:
     """Top items as arrays, best first: inner item rows and the scores shown for them.
     `items` builds ScoredItem objects (titles, genres, years) for library users; the
@@ -100,7 +105,7 @@ class Ranked:
         return self.index.scored_items(self.rows, self.scores)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(slots=True)
 class Recommendation(Ranked):
     """A top-k list and how it was made (MODEL, USER_FEATURES or POPULAR, with the reason
     for the fallback).
@@ -112,7 +117,7 @@ class Recommendation(Ranked):
     """For a two-stage answer, the version (or most-popular) that gave the candidates."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(slots=True)
 class Prediction:
     """Scores of user-item pairs, in request order.
 

@@ -49,6 +49,7 @@ class TopLists:
     def __init__(self, rows: np.ndarray, scores: np.ndarray, counts: np.ndarray):
         self.rows, self.scores, self.counts = rows, scores, counts
         self.serial = next(_SERIALS)
+        self._filled: list[int] = counts.tolist()  # a list reads a scalar faster
         for array in (rows, scores, counts):
             array.setflags(write=False)
         self.length = rows.shape[1]
@@ -80,7 +81,8 @@ class TopLists:
     @property
     def nbytes(self) -> int:
         """Memory held by the lists."""
-        return self.rows.nbytes + self.scores.nbytes + self.counts.nbytes
+        pointers = 8 * len(self._filled)  # the list's entries: counts <= 256 are shared ints
+        return self.rows.nbytes + self.scores.nbytes + self.counts.nbytes + pointers
 
     def top(
         self, row: int, k: int, excluded: np.ndarray | None = None
@@ -99,14 +101,15 @@ class TopLists:
         """
         if k > self.length:
             return None
-        filled = int(self.counts[row])
+        filled = self._filled[row]
+        if excluded is None or not len(excluded):
+            end = min(k, filled)
+            return self.rows[row, :end], self.scores[row, :end]
         rows = self.rows[row, :filled]
-        scores = self.scores[row, :filled]
-        if excluded is not None and len(excluded):
-            keep = ~np.isin(rows, excluded)
-            rows, scores = rows[keep], scores[keep]
-            if len(rows) < k and filled == self.length:
-                return None  # the entries after this list's end are unknown
+        keep = ~np.isin(rows, excluded)
+        rows, scores = rows[keep], self.scores[row, :filled][keep]
+        if len(rows) < k and filled == self.length:
+            return None  # the entries after this list's end are unknown
         return rows[:k], scores[:k]
 
 

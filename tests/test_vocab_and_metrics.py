@@ -3,8 +3,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from movierec import catalog as catalog_module
 from movierec import metrics
+from movierec.catalog import CatalogIndex
+from movierec.errors import UnknownItem, UnknownUser
 from movierec.vocab import OOV_INDEX, IdVocabulary
+from tests.fakes import make_catalog
 
 
 @given(
@@ -41,3 +45,18 @@ def test_metrics_refuse_empty_and_mismatched_input():
         metrics.rmse(np.array([]), np.array([]))
     with pytest.raises(ValueError, match="shapes differ"):
         metrics.mae(np.array([1.0]), np.array([1.0, 2.0]))
+
+
+@pytest.mark.parametrize("remembered", [0, 2, 100])
+def test_catalog_lookups_answer_the_same_however_many_ids_are_remembered(monkeypatch, remembered):
+    monkeypatch.setattr(catalog_module, "MAX_REMEMBERED_IDS", remembered)
+    index = CatalogIndex(make_catalog())
+    for _ in range(2):  # the second pass from what the first remembered
+        assert [index.user_index(u) for u in (10, 20, 30)] == [1, 2, 3]
+        assert index.user_index(40) == OOV_INDEX  # in the dataset, not in training
+        for unknown in (50, -1, 2**70):
+            with pytest.raises(UnknownUser):
+                index.user_index(unknown)
+        assert [index.item_index(i) for i in (100, 101, 102, 103, 104)] == [1, 2, 3, 4, 5]
+        with pytest.raises(UnknownItem):
+            index.item_index(105)
