@@ -176,3 +176,6 @@ def test_a_retired_version_is_not_kept_alive_by_its_encodings(store):
     assert response.model.version == 2
     gc.collect()
     assert retired() is None
+    # and no encoding outlives its version's index
+    orphans = [o for o in gc.get_objects() if isinstance(o, ItemEncoder) and o._index() is None]
+    assert not orphans
