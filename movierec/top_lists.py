@@ -49,7 +49,6 @@ class TopLists:
     def __init__(self, rows: np.ndarray, scores: np.ndarray, counts: np.ndarray):
         self.rows, self.scores, self.counts = rows, scores, counts
         self.serial = next(_SERIALS)
-        self._filled: list[int] = counts.tolist()  # a list reads a scalar faster
         for array in (rows, scores, counts):
             array.setflags(write=False)
         self.length = rows.shape[1]
@@ -81,8 +80,7 @@ class TopLists:
     @property
     def nbytes(self) -> int:
         """Memory held by the lists."""
-        pointers = 8 * len(self._filled)  # the list's entries: counts <= 256 are shared ints
-        return self.rows.nbytes + self.scores.nbytes + self.counts.nbytes + pointers
+        return self.rows.nbytes + self.scores.nbytes + self.counts.nbytes
 
     def top(
         self, row: int, k: int, excluded: np.ndarray | None = None
@@ -101,7 +99,7 @@ class TopLists:
         """
         if k > self.length:
             return None
-        filled = self._filled[row]
+        filled = int(self.counts[row])
         if excluded is None or not len(excluded):
             end = min(k, filled)
             return self.rows[row, :end], self.scores[row, :end]

@@ -49,15 +49,15 @@ def test_serving_metrics_count_calls_by_method_and_code(store, start_serving, io
     assert sample(text, "movierec_rpc_latency_seconds_bucket", le="+Inf", **ok) == 3
     assert sample(text, "movierec_serving_version", model="m") == 1
     # The hand-made version's 3 users and 5 items, each with its OOV row: 4 + 6 lists of 6
-    # entries of 12 bytes, one more for the popular items, and a count per list, 4 bytes
-    # in an array and 8 in the list read per call: 11 * 6 * 12 + 11 * (4 + 8) = 924
+    # entries of 12 bytes, one more for the popular items, and a count of 4 bytes per
+    # list: 11 * 6 * 12 + 11 * 4 = 836
     lists = {"model": "m", "version": "1"}
     for _ in range(500):  # ranked on the watcher's thread as it starts; bounded
         text = scrape(server.metrics_port)
         if sample(text, "movierec_serving_top_lists_bytes", **lists):
             break
         time.sleep(0.01)
-    assert sample(text, "movierec_serving_top_lists_bytes", **lists) == 924
+    assert sample(text, "movierec_serving_top_lists_bytes", **lists) == 836
     assert sample(text, "movierec_serving_load_failures_total") == 0
     assert sample(text, "movierec_serving_swaps_total") >= 1
 
