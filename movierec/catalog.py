@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -24,6 +25,10 @@ RELEVANCE_THRESHOLD = 4.0
 MAX_REMEMBERED_IDS = 1 << 16
 """Raw ids a CatalogIndex remembers the rows of, for users and for items (about 100 bytes
 each); beyond them, lookups search the sorted ids."""
+ONE_BY_ONE_IDS = 32
+"""Batches of up to this many ids (Predict's) are looked up one id at a time from the
+remembered rows, about 0.1 us an id, rather than by one vectorized search, whose numpy
+calls cost about 6 us whatever the batch's size."""
 _SMOOTHING_RATINGS = 10.0
 
 
@@ -229,25 +234,42 @@ class CatalogIndex:
             raise UnknownItem(item_id)
         return row
 
-    def item_indices(self, item_ids: np.ndarray) -> np.ndarray:
+    def item_indices(self, item_ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """Inner indices of raw item ids, int64 [n]. Raises UnknownItem naming the first."""
-        index, known = self.items.lookup(item_ids)
+        if _one_by_one(self._item_rows, item_ids):
+            remembered = self._item_rows.get
+            return np.array(
+                [remembered(i) or self.item_index(int(i)) for i in item_ids], dtype=np.int64
+            )
+        index, known = self.items.lookup(np.asarray(item_ids, dtype=np.int64))
         if not known.all():
             raise UnknownItem(int(np.asarray(item_ids)[~known][0]))
         return index
 
-    def user_indices(self, user_ids: np.ndarray) -> np.ndarray:
+    def user_indices(self, user_ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """Inner indices of raw user ids, OOV_INDEX for dataset users absent from training.
 
         Raises:
             UnknownUser: naming the first id the dataset does not have.
         """
-        index, known = self.users.lookup(user_ids)
+        if _one_by_one(self._user_rows, user_ids):
+            remembered = self._user_rows.get
+            return np.array(
+                [remembered(u) or self.user_index(int(u)) for u in user_ids], dtype=np.int64
+            )
+        index, known = self.users.lookup(np.asarray(user_ids, dtype=np.int64))
         if not known.all():
             _, in_dataset = self.dataset_users.lookup(np.asarray(user_ids)[~known])
             if not in_dataset.all():
                 raise UnknownUser(int(np.asarray(user_ids)[~known][~in_dataset][0]))
         return index
+
+
+def _one_by_one(remembered: dict[int, int], raw_ids: Sequence[int] | np.ndarray) -> bool:
+    """Whether to look a batch's ids up one by one: up to ONE_BY_ONE_IDS of them, while
+    the ids not yet remembered can still be. Past that, an id not remembered costs a
+    search (about 1.5 us), and the batch's vectorized search (about 6 us) is cheaper."""
+    return len(raw_ids) <= ONE_BY_ONE_IDS and len(remembered) < MAX_REMEMBERED_IDS
 
 
 def _remembered_row(rows: dict[int, int], sorted_ids: np.ndarray, raw_id: int) -> int:

@@ -13,7 +13,7 @@ import math
 import threading
 import time
 from collections.abc import Sequence
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 import numpy as np
 
@@ -196,11 +196,11 @@ class ServingDataPlane:
         loaded = self.registry.get(model, version)
         scorer = loaded.scorer
         index = scorer.index
-        items = index.item_indices(np.asarray(item_ids, dtype=np.int64))
+        items = index.item_indices(item_ids)
         if not described:  # every instance names its user by id: no per-instance work
             if None in user_ids:
                 raise InvalidRequest(f"Predict instance {list(user_ids).index(None)} names no user")
-            rows = index.user_indices(np.asarray(user_ids, dtype=np.int64))
+            rows = index.user_indices(cast(Sequence[int], user_ids))  # no None: checked
             queries = scorer.user_queries(rows, when)
             fallback = rows == OOV_INDEX
             strategy = MODEL
@@ -211,7 +211,7 @@ class ServingDataPlane:
             if any(u is None for u in ids):
                 raise InvalidRequest(f"Predict instance {ids.index(None)} names no user")
             rows = np.zeros(n, dtype=np.int64)
-            rows[by_id] = index.user_indices(np.asarray(ids, dtype=np.int64))
+            rows[by_id] = index.user_indices(cast(list[int], ids))  # no None: checked
             queries = scorer.user_queries(rows, when)
             fallback = by_id & (rows == OOV_INDEX)
             for i in np.flatnonzero(~by_id).tolist():

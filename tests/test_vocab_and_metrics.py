@@ -60,3 +60,28 @@ def test_catalog_lookups_answer_the_same_however_many_ids_are_remembered(monkeyp
         assert [index.item_index(i) for i in (100, 101, 102, 103, 104)] == [1, 2, 3, 4, 5]
         with pytest.raises(UnknownItem):
             index.item_index(105)
+
+
+@pytest.mark.parametrize(
+    ("one_by_one", "remembered"),
+    [(0, 1 << 16), (100, 1 << 16), (100, 2), (100, 0)],  # vectorized, one by one, both, vectorized
+)
+def test_catalog_batch_lookups_answer_the_same_one_by_one_or_vectorized(
+    monkeypatch, one_by_one, remembered
+):
+    monkeypatch.setattr(catalog_module, "ONE_BY_ONE_IDS", one_by_one)
+    monkeypatch.setattr(catalog_module, "MAX_REMEMBERED_IDS", remembered)
+    index = CatalogIndex(make_catalog())
+    for users in ([30, 10, 40, 20, 10], np.array([30, 10, 40, 20, 10])):
+        assert index.user_indices(users).tolist() == [3, 1, OOV_INDEX, 2, 1]
+        assert index.user_indices(users).dtype == np.int64
+    for items in ([104, 100, 100, 102], np.array([104, 100, 100, 102])):
+        assert index.item_indices(items).tolist() == [5, 1, 1, 3]
+        assert index.item_indices(items).dtype == np.int64
+    assert index.user_indices([]).tolist() == [] and index.item_indices([]).tolist() == []
+    with pytest.raises(UnknownUser) as unknown_user:
+        index.user_indices([10, 60, 50])
+    assert unknown_user.value.user_id == 60  # the first unknown
+    with pytest.raises(UnknownItem) as unknown_item:
+        index.item_indices([100, 107, 105])
+    assert unknown_item.value.item_id == 107

@@ -167,10 +167,9 @@ class Scorer:
         """Shown scores of item rows `item_index` [n] for queries [n, D]; ratings clipped
         to the scale for rating versions.
         """
-        raw = np.einsum("nd,nd->n", queries, self.candidates[item_index])
-        shown = self.shown(raw)
+        shown = self.shown(np.vecdot(queries, self.candidates[item_index]))
         if self.objective == RATING:
-            shown = np.clip(shown, self.low, self.high)
+            shown = shown.clip(self.low, self.high)
         return shown
 
     def probe(self) -> None:
