@@ -151,7 +151,7 @@ class Scorer:
         (unix seconds, one or one per row; None: the version's default). Only kinds that
         use context look at the timestamps."""
         del timestamps
-        return self.queries[rows]
+        return self.queries.take(rows, axis=0)
 
     def scores(self, queries: np.ndarray) -> np.ndarray:
         """Raw scores of every item, float32 [n, I + 1] for queries [n, D]."""
@@ -161,13 +161,13 @@ class Scorer:
 
     def item_scores(self, query: np.ndarray, item_index: np.ndarray) -> np.ndarray:
         """Raw scores, float32 [m], of item rows `item_index` for one query [D]."""
-        return self.candidates[item_index] @ query
+        return self.candidates.take(item_index, axis=0) @ query
 
     def pair_scores(self, queries: np.ndarray, item_index: np.ndarray) -> np.ndarray:
         """Shown scores of item rows `item_index` [n] for queries [n, D]; ratings clipped
         to the scale for rating versions.
         """
-        shown = self.shown(np.vecdot(queries, self.candidates[item_index]))
+        shown = self.shown(np.vecdot(queries, self.candidates.take(item_index, axis=0)))
         if self.objective == RATING:
             shown = shown.clip(self.low, self.high)
         return shown
