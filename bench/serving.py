@@ -414,26 +414,34 @@ def scaling(args, store: str, requests_file: pathlib.Path, counts: list[int]) ->
     The kernel spreads connections, not calls, over processes sharing a port, so each
     load-driver process opens N connections (2 calls in flight on each). Where the machine
     has at least 2N cores, the servers are bound to N cores and the drivers to the others,
-    so that a row measures N server cores and not the scheduler's mix."""
+    so that a row measures N server cores and not the scheduler's mix; there are two
+    drivers per server core while the other cores allow it, since a driver spends about as
+    much CPU per call as a server. The thread-pool mode is measured at each --threads."""
     cores = sorted(os.sched_getaffinity(0))
     rows = []
     single: dict[str, float] = {}
+    modes = [
+        (io, threads) for io in args.io for threads in (args.threads if io == "threads" else [0])
+    ]
     for count in counts:
-        drivers = max(2, count)
         if len(cores) >= 2 * count:
             server_cpus, driver_cpus = cores[:count], cores[count:]
+            drivers = max(2, min(len(driver_cpus), 2 * count))
         else:
             server_cpus = driver_cpus = None
+            drivers = max(2, count)
         connections = count
         concurrency = 2 * connections * drivers
         measured = {}
-        for name in ("echo", *args.io):
-            if name == "echo":
+        for io, threads in [("echo", 0), *modes]:
+            name = "echo" if io == "echo" else _mode_name(io, threads, "on", args)
+            if io == "echo":
                 group, address = _echo_group(count, server_cpus)
                 method = ECHO_METHOD
             else:
                 command = [sys.executable, "-m", "client.cli", "serving", "--port", "0"]
-                command += ["--store", store, "--workers", str(count), "--io", name]
+                command += ["--store", store, "--workers", str(count), "--io", io]
+                command += ["--threads", str(threads)] if threads else []
                 process, address = start(command, cpus=server_cpus)
                 group, method = [process], f"{SERVICE}/Recommend"
             try:
@@ -453,12 +461,13 @@ def scaling(args, store: str, requests_file: pathlib.Path, counts: list[int]) ->
                 stop(group)
             single.setdefault(name, measured[name]["qps"])
         echo = measured["echo"]
-        for io in args.io:
-            serving = measured[io]
+        for name, serving in measured.items():
+            if name == "echo":
+                continue
             rows.append(
                 (
                     count,
-                    io,
+                    name,
                     "yes" if server_cpus else "no",
                     drivers,
                     concurrency,
@@ -468,7 +477,7 @@ def scaling(args, store: str, requests_file: pathlib.Path, counts: list[int]) ->
                     serving["p50"],
                     serving["p99"],
                     serving["errors"],
-                    serving["qps"] / single[io],
+                    serving["qps"] / single[name],
                     serving["qps"] / echo["qps"],
                 )
             )
@@ -478,7 +487,7 @@ def scaling(args, store: str, requests_file: pathlib.Path, counts: list[int]) ->
         table(
             (
                 "N",
-                "io",
+                "mode",
                 "pinned",
                 "driver_procs",
                 "in_flight",
