@@ -86,6 +86,13 @@ def _mode_name(io: str, threads: int, lists: str, args) -> str:
     return f"{name}, per call" if lists == "off" and len(args.top_lists) > 1 else name
 
 
+def io_modes(args) -> list[tuple[str, int]]:
+    """(--io, --threads) of each serving mode to measure; threads 0 for aio."""
+    return [
+        (io, threads) for io in args.io for threads in (args.threads if io == "threads" else [0])
+    ]
+
+
 def cpu_seconds(pid: int) -> float | None:
     """CPU seconds (user and system) a process has used so far; None without /proc."""
     try:
@@ -270,12 +277,7 @@ def main() -> int:
             mode: start([sys.executable, "-m", "bench.echo_server", "--mode", mode])
             for mode in ("sync", "aio")
         }
-        modes = [
-            (io, threads, lists)
-            for lists in args.top_lists
-            for io in args.io
-            for threads in (args.threads if io == "threads" else [0])
-        ]
+        modes = [(io, threads, lists) for lists in args.top_lists for io, threads in io_modes(args)]
         servings = {
             _mode_name(io, threads, lists, args): start(
                 [sys.executable, "-m", "client.cli", "serving", "--port", "0", "--store", store]
@@ -420,9 +422,6 @@ def scaling(args, store: str, requests_file: pathlib.Path, counts: list[int]) ->
     cores = sorted(os.sched_getaffinity(0))
     rows = []
     single: dict[str, float] = {}
-    modes = [
-        (io, threads) for io in args.io for threads in (args.threads if io == "threads" else [0])
-    ]
     for count in counts:
         if len(cores) >= 2 * count:
             server_cpus, driver_cpus = cores[:count], cores[count:]
@@ -433,7 +432,7 @@ def scaling(args, store: str, requests_file: pathlib.Path, counts: list[int]) ->
         connections = count
         concurrency = 2 * connections * drivers
         measured = {}
-        for io, threads in [("echo", 0), *modes]:
+        for io, threads in [("echo", 0), *io_modes(args)]:
             name = "echo" if io == "echo" else _mode_name(io, threads, "on", args)
             if io == "echo":
                 group, address = _echo_group(count, server_cpus)
