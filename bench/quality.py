@@ -1,13 +1,18 @@
 """Recommendation quality of every kind and objective beside baselines, on ml-100k folds.
 
-    python -m bench.quality [--folds u1 ... u5] [--kinds dot two_tower ranking]
+    python -m bench.quality [--dataset ml-100k] [--folds u1 ... u5 | --split random
+        --seeds 1 2 3 --test-fraction 0.2] [--sample-users N]
+        [--kinds ease dot two_tower ranking]
         [--epochs N] [--candidates 20 50 200] [--objectives retrieval rating]
         [--negative-sharing example batch] [--shared-negatives 1024]
 
-For each fold: fits dot and two_tower for both objectives and ranking (rating only) with
-their defaults, and scores,
-in the same run, most-popular, the popularity fallback (popular well-rated), the bias-only
-predictor and EASE (numpy closed form, lambda 500). Every recommender is judged by the
+For each fold (or each seed of a random split): fits every kind asked for, for each of its
+objectives, with their defaults (ease, the default kind, first), and scores, in the same
+run, most-popular, the popularity fallback (popular well-rated), the bias-only predictor,
+EASE at lambda 500 and EASE with lambda chosen on the training part's validation carve-out
+(the ease kind with every rating weighing alike). --sample-users keeps a random subset of
+the dataset's users (seeded per fold) before splitting: data of another shape, few users
+over the same items. Every recommender is judged by the
 top-10 lists it would return (relevant = held-out rating >= 4, candidates = items the user
 did not rate in training; movierec.evaluation), plus RMSE/MAE where it predicts ratings.
 The two_tower "cold start" rows present each test user only by the genre means of their
@@ -20,6 +25,7 @@ top N unseen items re-ordered by the ranking model, beside that first stage alon
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import time
 from collections import defaultdict
@@ -50,6 +56,7 @@ COLUMNS = (
     "rmse",
     "mae",
     "fit_s",
+    "lambda",
 )
 
 
@@ -102,31 +109,53 @@ def tail_share(score_fn, catalog: Catalog) -> float:
     return float((catalog.popularity[filled] < 5).mean())
 
 
+def genre_means(catalog: Catalog, user: int) -> dict[str, float]:
+    """A user's mean training rating per genre they rated: what a sign-up form would ask."""
+    items = catalog.seen(user)
+    ratings = catalog.seen_ratings[catalog.seen_indptr[user] : catalog.seen_indptr[user + 1]]
+    genre = catalog.item_genre_flags[items - 1]
+    counts = genre.sum(axis=0)
+    means = (genre * ratings[:, None]).sum(axis=0) / np.maximum(counts, 1)
+    return {str(catalog.genre_names[g]): float(means[g]) for g in np.flatnonzero(counts)}
+
+
 def cold_start_scores(scorer, catalog: Catalog):
-    """Scores from each user's genre means alone, through the two_tower user tower."""
-    flags = catalog.item_genre_flags
-    names = [str(g) for g in catalog.genre_names]
+    """Scores from each user's genre means alone, through the kind's feature query."""
     cache: dict[int, np.ndarray] = {}
 
     def query(user: int) -> np.ndarray:
         if user not in cache:
-            items = catalog.seen(user)
-            ratings = catalog.seen_ratings[
-                catalog.seen_indptr[user] : catalog.seen_indptr[user + 1]
-            ]
-            genre = flags[items - 1]
-            counts = genre.sum(axis=0)
-            means = (genre * ratings[:, None]).sum(axis=0) / np.maximum(counts, 1)
-            prefs = {names[g]: float(means[g]) for g in np.flatnonzero(counts)}
-            cache[user] = scorer.feature_query(UserFeatures(prefs))
+            cache[user] = scorer.feature_query(UserFeatures(genre_means(catalog, user)))
         return cache[user]
 
     return lambda users: scorer.scores(np.stack([query(int(u)) for u in users]))
 
 
+def genre_popularity_scores(catalog: Catalog):
+    """Most-popular weighted by stated genre preferences: count(i) x the mean of the
+    user's preferences over i's genres (genres not stated count as the mean of those
+    stated; items without genres too)."""
+    flags = catalog.item_genre_flags.astype(np.float64)
+    position = {str(name): g for g, name in enumerate(catalog.genre_names)}
+    counts = catalog.popularity[1:].astype(np.float64)
+
+    def row(user: int) -> np.ndarray:
+        prefs = genre_means(catalog, user)
+        fill = np.mean(list(prefs.values())) if prefs else 0.0
+        vector = np.full(len(position), fill)
+        for genre, rating in prefs.items():
+            vector[position[genre]] = rating
+        per_genre = flags.sum(axis=1)
+        liking = np.where(per_genre > 0, flags @ vector / np.maximum(per_genre, 1), fill)
+        return np.concatenate([[-np.inf], counts * liking]).astype(np.float32)
+
+    return lambda users: np.stack([row(int(u)) for u in users])
+
+
 def evaluate_fold(
     dataset,
-    fold: str,
+    split,
+    split_name: str,
     kinds,
     epochs: int | None,
     candidates,
@@ -139,9 +168,8 @@ def evaluate_fold(
     one per two-stage pipeline: each retrieval kind fitted (and popularity) giving its
     top `candidates` unseen items, which the ranking model re-orders."""
     from movierec import training  # TensorFlow
-    from movierec.splits import make_split
 
-    split = make_split(dataset, fold)
+    fold = split.name
     catalog = build_catalog(dataset, split)
 
     def add(name, score_fn, started, extra=None, vectors=None):
@@ -157,11 +185,25 @@ def evaluate_fold(
     started = time.perf_counter()
     add("most popular", lambda u: np.tile(counts, (len(u), 1)), started)
     add("popular well-rated (fallback)", lambda u: np.tile(fallback, (len(u), 1)), started)
+    if len(catalog.genre_names):
+        add("genre-popularity (cold start baseline)", genre_popularity_scores(catalog), started)
     started = time.perf_counter()
     score_fn, predicted = bias_model(catalog)
     add("bias only", score_fn, started, metrics.accuracy_metrics(catalog.test_ratings, predicted))
     started = time.perf_counter()
     add("EASE (lambda 500)", ease_scores(catalog), started)
+
+    spec = build_train_spec(
+        "bench", kind="ease", split=split_name, kind_params={"low_rating_weight": 1.0}
+    )
+    started = time.perf_counter()
+    plain = training.fit(spec, split, catalog).scorer
+    add(
+        "EASE (lambda chosen on validation)",
+        lambda u: plain.scores(plain.queries[u]),
+        started,
+        {"lambda": plain.l2},
+    )
     retrieval: dict[str, object] = {}
     ranking = None
     runs = [
@@ -178,7 +220,7 @@ def evaluate_fold(
             if negatives == "batch" and shared_negatives:
                 overrides["num_negatives"] = shared_negatives
         spec = build_train_spec(
-            "bench", kind=kind, objective=objective, split=fold, hyperparameters=overrides
+            "bench", kind=kind, objective=objective, split=split_name, hyperparameters=overrides
         )
         started = time.perf_counter()
         scorer = training.fit(spec, split, catalog).scorer
@@ -190,15 +232,16 @@ def evaluate_fold(
             name += f", {params.num_negatives} negatives per example"
         elif negatives == "batch":
             name += f", a pool of {params.num_negatives} shared by the batch"
+        chosen = {"lambda": scorer.l2} if kind == "ease" else {}
         add(
             name,
             lambda u, s=scorer: s.scores(s.queries[u]),
             started,
-            accuracy,
+            {**accuracy, **chosen},
             scorer.item_vectors,
         )
         first_way = negatives == (sharing or [None])[0]
-        if kind == "two_tower" and first_way:
+        if scorer.supports_user_features and first_way and len(catalog.genre_names):
             add(
                 f"{kind} {objective}, cold start (genres only)",
                 cold_start_scores(scorer, catalog),
@@ -224,10 +267,43 @@ def evaluate_fold(
             )
 
 
+def splits(dataset, args):
+    """(split, the name a train spec gives it) of each fold or seed asked for."""
+    from movierec.splits import Split, make_split
+
+    def sampled(frame, seed):
+        if not args.sample_users:
+            return dataset
+        users = np.unique(frame["user_id"].to_numpy())
+        rng = np.random.default_rng(seed)
+        keep = rng.choice(users, min(args.sample_users, len(users)), replace=False)
+        return dataclasses.replace(dataset, ratings=frame[frame["user_id"].isin(keep)])
+
+    if args.split == "random":
+        for seed in args.seeds:
+            data = sampled(dataset.ratings, seed)
+            split = make_split(data, "random", args.test_fraction, seed)
+            yield dataclasses.replace(split, name=f"{split.name} seed {seed}"), "random"
+    else:
+        for fold in args.folds:
+            split = make_split(dataset, fold)
+            if args.sample_users:
+                keep = sampled(split.train, int(fold[1:]) if fold[1:].isdigit() else 0).ratings
+                users = keep["user_id"].unique()
+                test = split.test[split.test["user_id"].isin(users)].reset_index(drop=True)
+                split = Split(split.name, keep.reset_index(drop=True), test)
+            yield split, fold
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--dataset", default="ml-100k")
     parser.add_argument("--folds", nargs="+", default=["u1", "u2", "u3", "u4", "u5"])
-    parser.add_argument("--kinds", nargs="+", default=["dot", "two_tower", "ranking"])
+    parser.add_argument("--split", choices=("folds", "random"), default="folds")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--test-fraction", type=float, default=0.2)
+    parser.add_argument("--sample-users", type=int, help="keep this many users (seeded)")
+    parser.add_argument("--kinds", nargs="+", default=["ease", "dot", "two_tower", "ranking"])
     parser.add_argument(
         "--candidates",
         type=int,
@@ -249,12 +325,15 @@ def main() -> None:
         help="pool size of the batch-shared rows (default: movierec.train_spec's)",
     )
     args = parser.parse_args()
-    dataset = load_dataset("ml-100k", os.environ.get("MOVIEREC_DATA_DIR"))
+    dataset = load_dataset(args.dataset, os.environ.get("MOVIEREC_DATA_DIR"))
     table: dict[str, list[dict[str, float]]] = defaultdict(list)
-    for fold in args.folds:
+    names = []
+    for split, split_name in splits(dataset, args):
+        names.append(split.name)
         evaluate_fold(
             dataset,
-            fold,
+            split,
+            split_name,
             args.kinds,
             args.epochs,
             args.candidates,
@@ -263,7 +342,8 @@ def main() -> None:
             args.negative_sharing,
             args.shared_negatives,
         )
-    print(f"\nml-100k folds {', '.join(args.folds)}: means (relevant = rating >= 4, k = 10)\n")
+    shape = f", {args.sample_users} users sampled" if args.sample_users else ""
+    print(f"\n{', '.join(names)}{shape}: means (relevant = rating >= 4, k = 10)\n")
     width = max(len(name) for name in table)
     print("recommender".ljust(width) + "".join(f"{c:>13}" for c in COLUMNS))
     for name, rows in table.items():

@@ -128,14 +128,31 @@ def _genre_rating(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(f"rating of {name!r} is not a number: {value!r}") from None
 
 
+def _item_rating(text: str) -> tuple[int, float]:
+    """Argparse type of --rated ITEM=RATING."""
+    item, sep, value = text.partition("=")
+    try:
+        if not sep:
+            raise ValueError
+        return int(item), float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected ITEM=RATING with an integer item id, got {text!r}"
+        ) from None
+
+
 def _features(args) -> types.UserFeatures | None:
-    """The user described by --genre and friends, or None when --user names one."""
-    if (args.user is None) == (not args.genre):
-        raise ValueError("give either --user ID or at least one --genre NAME=RATING")
+    """The user described by --genre, --rated and friends, or None when --user names one."""
+    described = bool(args.genre or args.rated)
+    if (args.user is None) == (not described):
+        raise ValueError(
+            "give either --user ID or at least one --genre NAME=RATING or --rated ITEM=RATING"
+        )
     if args.user is not None:
         return None
     return types.UserFeatures(
-        genre_ratings=dict(args.genre),
+        genre_ratings=dict(args.genre or []),
+        item_ratings=dict(args.rated or []),
         rating_count=args.rating_count,
         mean_rating=args.mean_rating,
         age=args.age,
@@ -404,6 +421,7 @@ def cmd_train(args) -> str | None:
         "learning_rate": args.learning_rate,
         "batch_size": args.batch_size,
         "l2": args.l2,
+        "low_rating_weight": args.low_rating_weight,
         "output": args.output,
         "patience": args.patience,
         "validation_fraction": args.validation_fraction,
@@ -707,7 +725,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = client_command("train", "train a model version and follow the job", "trainer")
     train.add_argument("--model", required=True)
-    train.add_argument("--kind", help="dot (default), two_tower, ranking or ranking_context")
+    train.add_argument("--kind", help="ease (default), dot, two_tower, ranking or ranking_context")
     train.add_argument(
         "--objective",
         choices=("retrieval", "rating"),
@@ -722,6 +740,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--learning-rate", type=float)
     train.add_argument("--batch-size", type=int)
     train.add_argument("--l2", type=float)
+    train.add_argument(
+        "--low-rating-weight",
+        type=float,
+        help="ease: weight of the lowest rating in a user's row (the highest weighs 1)",
+    )
     train.add_argument("--output", choices=("linear", "sigmoid"))
     train.add_argument("--patience", type=int)
     train.add_argument("--validation-fraction", type=float)
@@ -824,6 +847,14 @@ def build_parser() -> argparse.ArgumentParser:
                 action="append",
                 metavar="NAME=RATING",
                 help="a new user's preference for a genre (repeat; instead of --user)",
+            )
+            command.add_argument(
+                "--rated",
+                type=_item_rating,
+                action="append",
+                metavar="ITEM=RATING",
+                help="a new user's rating of an item, e.g. --rated 50=5 (repeat; instead of"
+                " --user; may go with --genre)",
             )
             command.add_argument("--rating-count", type=int, help="with --genre")
             command.add_argument("--mean-rating", type=float, help="with --genre")

@@ -22,6 +22,7 @@ def user_features(features: types.UserFeatures) -> common_pb2.UserFeatures:
         genre_ratings=dict(features.genre_ratings),
         gender=features.gender,
         occupation=features.occupation,
+        item_ratings=dict(features.item_ratings),
     )
     for name in ("rating_count", "mean_rating", "age"):
         value = getattr(features, name)

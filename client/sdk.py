@@ -484,12 +484,13 @@ class TrainerClient(_SyncClient):
 
         Args:
             model: Model name.
-            **options: kind ("dot", "two_tower", "ranking" or "ranking_context"),
+            **options: kind ("ease", "dot", "two_tower", "ranking" or "ranking_context"),
                 objective ("retrieval" or "rating"), dataset ("ml-100k"), split ("u1"),
                 seed, test_fraction, the shared hyperparameters (epochs, learning_rate,
                 batch_size, patience, validation_fraction, num_negatives,
                 negative_sampling, negative_sharing, retrieval_loss, min_positive_rating,
-                rating_loss, optimizer, workers) and the kind's own (dot: embedding_dim, l2,
+                rating_loss, optimizer, workers) and the kind's own (ease: l2,
+                low_rating_weight; dot: embedding_dim, l2,
                 output; two_tower: layers, l2, use_demographics, temperature; ranking:
                 embedding_dim, layers, l2, candidate_model, num_candidates;
                 ranking_context: those and time_buckets); those left out or None take the

@@ -21,20 +21,23 @@ class UserFeatures:
 
     Attributes:
         genre_ratings: Genre name (as the dataset spells it, e.g. "Sci-Fi") -> preferred
-            rating on the dataset's scale; at least one.
+            rating on the dataset's scale; at least one genre or one rated item.
         rating_count: Ratings the user has given, or None (the training users' median).
         mean_rating: The user's mean rating, or None (the mean of genre_ratings).
         age: Years, or None.
         gender: "M" or "F", "" unknown.
         occupation: One of the dataset's occupations, "" unknown.
+        item_ratings: Raw item id -> the user's rating of it, on the dataset's scale
+            (e.g. {50: 5.0, 181: 4.0}); Recommend leaves these items out.
     """
 
-    genre_ratings: dict[str, float]
+    genre_ratings: dict[str, float] = dataclasses.field(default_factory=dict)
     rating_count: int | None = None
     mean_rating: float | None = None
     age: int | None = None
     gender: str = ""
     occupation: str = ""
+    item_ratings: dict[int, float] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)

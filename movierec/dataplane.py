@@ -301,6 +301,8 @@ class ServingDataPlane:
         strategy, reason = MODEL, ""
         if features is not None:
             check_user_features(features, scorer.catalog)
+            if not include_seen:
+                seen = scorer.rated_items(features)[0]
             try:
                 query, strategy = scorer.feature_query(features), USER_FEATURES
             except CannotScoreFeatures as error:

@@ -27,8 +27,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from movierec.evaluation import evaluate_ranking
-from movierec.keras_training import VALIDATION_K, numpy_scorer, validation_rows
+from movierec.evaluation import VALIDATION_K, evaluate_ranking
+from movierec.keras_training import numpy_scorer, validation_rows
 from movierec.kinds import get_kind
 from movierec.kinds.base import RATING
 from movierec.train_spec import EpochReport

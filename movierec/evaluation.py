@@ -21,6 +21,8 @@ ScoreFunction = Callable[[np.ndarray], np.ndarray]
 """Maps inner user indices [n] to raw scores of every item row, float [n, I + 1]."""
 
 _UNKNOWN_ITEM = -2
+VALIDATION_K = 10
+"""The cut-off of the NDCG that retrieval training is validated and stopped by."""
 _BATCH_USERS = 256
 """Users scored at a time: 256 rows of 62,000 items are 64 MB, where 1,024 rows held 250 MB
 twice over at ML-25M size (and ranked 16,384 users about 10% slower in a scratch run on

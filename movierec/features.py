@@ -5,10 +5,14 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numpy as np
+
 from movierec.catalog import Catalog
 from movierec.errors import InvalidRequest
 
 MAX_RATING_COUNT = 10_000_000
+MAX_ITEM_RATINGS = 10_000
+"""Most rated items one request may describe a user by."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,14 +26,16 @@ class UserFeatures:
         age: Years, None unknown.
         gender: "M" or "F", "" unknown.
         occupation: One of the dataset's occupations, "" unknown.
+        item_ratings: Raw item id -> the user's rating of it on the dataset's scale.
     """
 
-    genre_ratings: dict[str, float]
+    genre_ratings: dict[str, float] = dataclasses.field(default_factory=dict)
     rating_count: int | None = None
     mean_rating: float | None = None
     age: int | None = None
     gender: str = ""
     occupation: str = ""
+    item_ratings: dict[int, float] = dataclasses.field(default_factory=dict)
 
 
 def check_user_features(features: UserFeatures, catalog: Catalog) -> None:
@@ -40,8 +46,18 @@ def check_user_features(features: UserFeatures, catalog: Catalog) -> None:
     dataset's (these three are checked only where the dataset has demographics).
     """
     low, high = (float(x) for x in catalog.rating_scale)
-    if not features.genre_ratings:
-        raise InvalidRequest("user_features.genre_ratings must name at least one genre")
+    if not features.genre_ratings and not features.item_ratings:
+        raise InvalidRequest(
+            "user_features must name at least one genre (genre_ratings) or one rated item"
+            " (item_ratings)"
+        )
+    if len(features.item_ratings) > MAX_ITEM_RATINGS:
+        raise InvalidRequest(
+            f"user_features.item_ratings holds {len(features.item_ratings)} items; at most"
+            f" {MAX_ITEM_RATINGS}"
+        )
+    for item, rating in features.item_ratings.items():
+        _check_rating(f"user_features.item_ratings[{item}]", rating, low, high)
     known = {str(g) for g in catalog.genre_names}
     for genre, rating in features.genre_ratings.items():
         field = f"user_features.genre_ratings[{genre!r}]"
@@ -74,3 +90,20 @@ def _check_rating(field: str, value: float, low: float, high: float) -> None:
         raise InvalidRequest(
             f"{field} must be a finite rating from {low:g} to {high:g}, got {value}"
         )
+
+
+def genre_means_of_items(
+    features: UserFeatures, catalog: Catalog, item_rows: np.ndarray, ratings: np.ndarray
+) -> UserFeatures:
+    """The features with genre_ratings set to the mean rating per genre of the rated items
+    (item_rows [n] inner rows, ratings [n]), where the request gave no genre ratings and
+    rated items of at least one genre; else the features unchanged."""
+    if features.genre_ratings or not len(item_rows):
+        return features
+    flags = catalog.item_genre_flags[item_rows - 1]
+    counts = flags.sum(axis=0)
+    sums = (flags * ratings[:, None]).sum(axis=0)
+    means = {
+        str(catalog.genre_names[g]): float(sums[g] / counts[g]) for g in np.flatnonzero(counts)
+    }
+    return dataclasses.replace(features, genre_ratings=means) if means else features

@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from movierec.catalog import Catalog
 from movierec.errors import DatasetError
-from movierec.evaluation import evaluate_ranking
+from movierec.evaluation import VALIDATION_K, evaluate_ranking
 from movierec.kinds import get_kind
 from movierec.kinds.base import RATING
 from movierec.row_files import (
@@ -33,8 +33,6 @@ from movierec.row_files import (
 )
 from movierec.train_spec import EpochReport, Hyperparameters, TrainSpec
 from movierec.vocab import IdVocabulary
-
-VALIDATION_K = 10
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,8 +7,8 @@ from typing import Any
 
 from movierec.datasets import check_dataset_name
 from movierec.errors import DatasetError, InvalidRequest
-from movierec.kinds import DEFAULT_KIND, get_kind
-from movierec.kinds.base import OBJECTIVES, RETRIEVAL, KindParams, check
+from movierec.kinds import DEFAULT_KIND, RATING_KIND, get_kind
+from movierec.kinds.base import OBJECTIVES, RATING, RETRIEVAL, KindParams, check
 from movierec.model_store import check_model_name
 from movierec.splits import RANDOM, check_split_name
 
@@ -221,7 +221,8 @@ def build_train_spec(
 
     Args:
         model_name: Model name (folder-safe).
-        kind: A registered kind; "" means "dot".
+        kind: A registered kind; "" means movierec.kinds.DEFAULT_KIND (RATING_KIND where
+            the objective asked for is "rating").
         dataset: A known dataset name; "" means "ml-100k".
         split: Split name; "" means "u1".
         test_fraction: For split "random"; 0 means 0.2.
@@ -238,7 +239,7 @@ def build_train_spec(
         InvalidRequest: naming the first bad value.
     """
     check_model_name(model_name)
-    kind = kind or DEFAULT_KIND
+    kind = kind or (RATING_KIND if objective == RATING else DEFAULT_KIND)
     registered = get_kind(kind)
     params_class = registered.params_class
     objective = objective or registered.objectives[0]
@@ -299,6 +300,8 @@ def build_train_spec(
     except TypeError as error:
         raise InvalidRequest(str(error)) from error
     params.validate()
+    if registered.closed_form and params.workers != 1:
+        raise InvalidRequest(f"kind {kind!r} fits in closed form in one process: workers must be 1")
     return TrainSpec(
         model_name=model_name,
         kind=kind,

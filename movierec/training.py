@@ -55,8 +55,9 @@ class TrainingResult:
 
 @dataclasses.dataclass(frozen=True)
 class FittedModel:
-    """A fitted model before publishing: the Keras model, its exported arrays, the numpy
-    scorer serving will use, the catalogue and the epoch history.
+    """A fitted model before publishing: the Keras model (None for a closed-form kind),
+    its exported arrays, the numpy scorer serving will use, the catalogue and the epoch
+    history.
     """
 
     model: object
@@ -146,7 +147,12 @@ def fit_data(
 ) -> FittedModel:
     """fit, from training data whose rows are written (training_data)."""
     spec, catalog = data.spec, data.catalog
-    model, weights, reports = fit_model(data, on_epoch, strategy)
+    kind = get_kind(spec.kind)
+    if kind.closed_form:
+        model = None
+        weights, reports = kind.training().fit(data, on_epoch)
+    else:
+        model, weights, reports = fit_model(data, on_epoch, strategy)
     manifest = {"objective": spec.objective, "kind_params": spec.to_dict()["kind_params"]}
     scorer = get_kind(spec.kind).serving().load_scorer(weights, catalog, manifest)
     return FittedModel(model, weights, scorer, catalog, reports)
@@ -210,7 +216,8 @@ def run_training(
     artifacts = [plots.LOSS_PNG, plots.RATINGS_PNG, plots.ITEM_MAP_PNG]
 
     def write_files(folder: pathlib.Path) -> None:
-        fitted.model.save(folder / KERAS_FILE)  # type: ignore[attr-defined]
+        if fitted.model is not None:
+            fitted.model.save(folder / KERAS_FILE)  # type: ignore[attr-defined]
         save_arrays(folder / WEIGHTS_FILE, fitted.weights)
         save_catalog(folder / CATALOG_FILE, fitted.catalog)
         draw_plots(folder, spec, fitted)

@@ -44,9 +44,8 @@ latest_version() {
     python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["versions"][0]["version"])'
 }
 
-step "movierec train --model $MODEL --objective retrieval   (what Recommend should rank by)"
-movierec train --trainer "$TRAINER" --timeout 30 --model "$MODEL" --kind dot --objective retrieval \
-  --dataset ml-100k --split u1
+step "movierec train --model $MODEL   (the default kind, ease: what Recommend should rank by)"
+movierec train --trainer "$TRAINER" --timeout 30 --model "$MODEL" --dataset ml-100k --split u1
 step "movierec train --model $MODEL-ratings --objective rating   (what Predict should answer)"
 movierec train --trainer "$TRAINER" --timeout 30 --model "$MODEL-ratings" --kind dot \
   --objective rating --dataset ml-100k --split u1

@@ -78,6 +78,7 @@ def features_of(message: common_pb2.UserFeatures) -> UserFeatures:
         age=message.age if message.HasField("age") else None,
         gender=message.gender,
         occupation=message.occupation,
+        item_ratings=dict(message.item_ratings),
     )
 
 

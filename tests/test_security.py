@@ -175,7 +175,7 @@ def test_job_processes_do_not_inherit_the_token(store, start_trainer, monkeypatc
     try:
         assert "MOVIEREC_TOKEN" not in os.environ
         with TrainerClient(f"127.0.0.1:{port}", token="s3cret", timeout=10) as client:
-            job = client.train("m", epochs=1)
+            job = client.train("m", kind="dot", epochs=1)
             deadline = time.monotonic() + 30
             while not client.get_job(job.job_id).done:
                 assert time.monotonic() < deadline

@@ -74,7 +74,7 @@ def test_trainer_metrics_count_jobs_by_state(store, start_trainer):
     server, address = start_trainer(store.root, metrics_port=0)
     server.jobs.job_target = train_forever
     with TrainerClient(address, timeout=10) as client:
-        job = client.train("m", epochs=5)
+        job = client.train("m", kind="dot", epochs=5)
         deadline = time.monotonic() + 30
         while not client.get_job(job.job_id).epochs:
             assert time.monotonic() < deadline

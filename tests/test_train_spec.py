@@ -3,17 +3,20 @@ import pytest
 from movierec.errors import InvalidRequest
 from movierec.kinds import KINDS
 from movierec.kinds.dot import DotParams
+from movierec.kinds.ease import EaseParams
 from movierec.train_spec import Hyperparameters, TrainSpec, build_train_spec
 
 
 def test_defaults_fill_in():
     spec = build_train_spec("m")
-    assert (spec.kind, spec.dataset, spec.split, spec.seed) == ("dot", "ml-100k", "u1", 42)
+    assert (spec.kind, spec.dataset, spec.split, spec.seed) == ("ease", "ml-100k", "u1", 42)
     assert spec.objective == "retrieval"
     assert spec.hyperparameters == Hyperparameters(**Hyperparameters.defaults("retrieval"))
-    assert spec.kind_params == DotParams(**DotParams.defaults("retrieval"))
+    assert spec.kind_params == EaseParams()
     assert TrainSpec.from_dict(spec.to_dict()) == spec
+    # ease ranks but does not predict: asking for ratings alone trains dot
     rating = build_train_spec("m", objective="rating")
+    assert rating.kind == "dot"
     assert rating.hyperparameters == Hyperparameters() and rating.kind_params == DotParams()
 
 
@@ -25,7 +28,7 @@ def test_every_registered_kind_round_trips_with_its_defaults():
 
 
 def test_deprecated_shared_fields_reach_the_kind():
-    spec = build_train_spec("m", hyperparameters={"embedding_dim": 8, "l2": 0.2})
+    spec = build_train_spec("m", kind="dot", hyperparameters={"embedding_dim": 8, "l2": 0.2})
     assert (spec.kind_params.embedding_dim, spec.kind_params.l2) == (8, 0.2)
     two_tower = build_train_spec("m", kind="two_tower", hyperparameters={"l2": 0.2})
     assert two_tower.kind_params.l2 == 0.2
@@ -37,7 +40,7 @@ def test_random_split_takes_its_test_fraction():
 
 
 def test_overrides_apply_and_none_is_ignored():
-    spec = build_train_spec("m", hyperparameters={"epochs": 3, "l2": None})
+    spec = build_train_spec("m", kind="dot", hyperparameters={"epochs": 3, "l2": None})
     assert spec.hyperparameters.epochs == 3
     assert spec.kind_params.l2 == DotParams.defaults("retrieval")["l2"]
 
@@ -87,10 +90,16 @@ def test_overrides_apply_and_none_is_ignored():
         ({"split": "u2", "test_fraction": 0.1}, "test_fraction applies to split 'random' only"),
         ({"seed": 2**32}, "seed must be 0 to"),
         ({"hyperparameters": {"learning_rate": float("nan")}}, "learning_rate"),
+        ({"kind": "ease", "objective": "rating"}, "kind 'ease' trains the retrieval objective"),
+        ({"kind": "ease", "kind_params": {"l2": -1.0}}, "l2 must be 0 .chosen on validation."),
+        ({"kind": "ease", "kind_params": {"l2": float("nan")}}, "l2 must be 0"),
+        ({"kind": "ease", "kind_params": {"low_rating_weight": 0.0}}, "low_rating_weight"),
+        ({"kind": "ease", "hyperparameters": {"workers": 2}}, "closed form in one process"),
+        ({"kind": "ease", "hyperparameters": {"embedding_dim": 8}}, "does not apply"),
     ],
 )
 def test_bad_requests_are_refused_with_the_reason(arguments, message):
-    arguments = {"model_name": "m", **arguments}
+    arguments = {"model_name": "m", "kind": "dot", **arguments}
     with pytest.raises(InvalidRequest, match=message):
         build_train_spec(**arguments)
 
@@ -106,7 +115,7 @@ def test_bad_requests_are_refused_with_the_reason(arguments, message):
     ],
 )
 def test_num_negatives_left_out_follows_the_sharing(given, negatives):
-    spec = build_train_spec("m", hyperparameters=given)
+    spec = build_train_spec("m", kind="dot", hyperparameters=given)
     assert spec.hyperparameters.num_negatives == negatives
 
 

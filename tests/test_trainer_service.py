@@ -68,14 +68,14 @@ def test_zero_epochs_is_invalid_not_a_default(trainer):
     # proto3 `optional` tells an explicit 0 from an unset field
     _, client = trainer
     with pytest.raises(InvalidArgumentError, match="epochs must be 1 to 1000, got 0"):
-        client.train("m", epochs=0)
+        client.train("m", kind="dot", epochs=0)
 
 
 def test_job_streams_epochs_and_publishes_a_version(trainer, store):
     _, client = trainer
-    job = client.train("m", **SHORT, patience=0)
+    job = client.train("m", kind="dot", **SHORT, patience=0)
     assert job.state in ("QUEUED", "RUNNING")
-    assert (job.kind, job.objective) == ("dot", "retrieval")  # the defaults, filled in
+    assert (job.kind, job.objective) == ("dot", "retrieval")  # the objective filled in
     assert job.hyperparameters["epochs"] == 2 and job.kind_hyperparameters["l2"] > 0
     events = list(client.watch_job(job.job_id))
     epochs = [e.epoch.epoch for e in events if e.epoch]
@@ -117,7 +117,7 @@ def test_kind_hyperparameters_travel_in_the_kind_message(trainer):
 
 def test_cancelled_job_publishes_nothing(trainer, store):
     _, client = trainer
-    job = client.train("m", epochs=1000, patience=0)
+    job = client.train("m", kind="dot", epochs=1000, patience=0)
     wait_for(client, job.job_id, lambda j: len(j.epochs) >= 1)
     scratch = job_scratch(job.job_id)
     assert list(scratch.glob("movierec-rows-*/rows-*.bin"))  # its training rows, on disk
@@ -140,7 +140,7 @@ def test_failed_job_says_why_and_publishes_nothing(store, start_trainer, tmp_pat
     empty.mkdir()
     _, address = start_trainer(store.root, data_dir=str(empty))
     with TrainerClient(address) as client:
-        job = client.wait(client.train("m", **SHORT).job_id)
+        job = client.wait(client.train("m", kind="dot", **SHORT).job_id)
     assert job.state == "FAILED"
     assert "dataset ml-100k not found" in job.error
     assert store.list_versions("m") == []
@@ -149,11 +149,11 @@ def test_failed_job_says_why_and_publishes_nothing(store, start_trainer, tmp_pat
 def test_full_queue_is_resource_exhausted(store, start_trainer):
     _, address = start_trainer(store.root, max_running=1, max_queued=1)
     with TrainerClient(address) as client:
-        running = client.train("m", epochs=1000, patience=0)
-        queued = client.train("m", epochs=1000, patience=0)
+        running = client.train("m", kind="dot", epochs=1000, patience=0)
+        queued = client.train("m", kind="dot", epochs=1000, patience=0)
         assert client.get_job(queued.job_id).state == "QUEUED"
         with pytest.raises(ResourceExhaustedError, match="limit 1"):
-            client.train("m", **SHORT)
+            client.train("m", kind="dot", **SHORT)
         assert client.cancel_job(queued.job_id).state == "CANCELLED"
         assert client.cancel_job(running.job_id).state == "CANCELLED"
 
@@ -182,7 +182,7 @@ def test_raw_stub_sees_status_codes(trainer, store):
 def test_watch_streams_are_capped_so_unary_calls_always_answer(store, start_trainer):
     server, address = start_trainer(store.root, workers=5)  # one stream slot, 4 kept free
     with TrainerClient(address, timeout=10) as client:
-        job = client.train("m", epochs=1000, patience=0)
+        job = client.train("m", kind="dot", epochs=1000, patience=0)
         first = client.watch_job(job.job_id)
         assert next(first).job.job_id == job.job_id
         with pytest.raises(ResourceExhaustedError, match="job streams are open .limit 1"):
@@ -219,7 +219,7 @@ def test_async_trainer_client_follows_a_job(trainer, store):
 
     async def scenario():
         async with AsyncTrainerClient(f"127.0.0.1:{server.port}") as client:
-            job = await client.train("m", epochs=1, patience=0)
+            job = await client.train("m", kind="dot", epochs=1, patience=0)
             seen = []
             final = await client.wait(job.job_id, seen.append)
             with pytest.raises(InvalidArgumentError, match="bad request"):
@@ -303,8 +303,8 @@ def test_a_job_time_limit_is_checked_at_request_time(store, start_trainer):
     _, address = start_trainer(store.root, max_job_seconds=60)
     with TrainerClient(address, timeout=10) as client:
         with pytest.raises(InvalidArgumentError, match="max_seconds must be > 0 and <= 60"):
-            client.train("m", max_seconds=3600, **SHORT)
-        job = client.train("m", max_seconds=30, epochs=1000, patience=0)
+            client.train("m", kind="dot", max_seconds=3600, **SHORT)
+        job = client.train("m", kind="dot", max_seconds=30, epochs=1000, patience=0)
         assert job.max_seconds == 30
         client.cancel_job(job.job_id)
         assert client.list_jobs().jobs[0].job_id == job.job_id
@@ -316,7 +316,7 @@ def test_a_restarted_trainer_answers_for_its_jobs(store, start_trainer):
     first, address = start_trainer(store.root)
     first.jobs.job_target = publish_when_allowed
     with TrainerClient(address, timeout=10) as client:
-        job_id = client.train("m", **SHORT).job_id
+        job_id = client.train("m", kind="dot", **SHORT).job_id
         wait_for(client, job_id, lambda job: job.done)
     first.stop(0)
     _, address = start_trainer(store.root)
@@ -341,7 +341,7 @@ def _training_workers(job_id: str) -> list[int]:
 
 def test_a_job_on_two_workers_publishes_once_and_leaves_no_worker(trainer, store):
     _, client = trainer
-    job = client.wait(client.train("m", epochs=2, patience=0, workers=2).job_id)
+    job = client.wait(client.train("m", kind="dot", epochs=2, patience=0, workers=2).job_id)
     assert job.state == "SUCCEEDED", job.error
     assert [e.epoch for e in job.epochs] == [1, 2]
     assert store.list_versions("m") == [1]
@@ -354,7 +354,7 @@ def test_a_job_whose_worker_dies_fails_with_the_reason(trainer, store):
     if not pathlib.Path("/proc/self/cmdline").exists():
         pytest.skip("no /proc on this platform")
     _, client = trainer
-    job = client.train("m", epochs=1000, patience=0, workers=2)
+    job = client.train("m", kind="dot", epochs=1000, patience=0, workers=2)
     wait_for(client, job.job_id, lambda j: len(j.epochs) >= 1, timeout=120)
     (worker,) = _training_workers(job.job_id)
     os.kill(worker, signal.SIGKILL)
@@ -366,7 +366,7 @@ def test_a_job_whose_worker_dies_fails_with_the_reason(trainer, store):
 
 def test_a_cancelled_job_on_two_workers_stops_with_its_workers(trainer, store):
     _, client = trainer
-    job = client.train("m", epochs=1000, patience=0, workers=2)
+    job = client.train("m", kind="dot", epochs=1000, patience=0, workers=2)
     wait_for(client, job.job_id, lambda j: len(j.epochs) >= 1, timeout=120)
     workers = _training_workers(job.job_id)
     assert len(workers) == 1

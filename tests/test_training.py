@@ -64,7 +64,7 @@ def bce_sgd_trained(tmp_path_factory, data_dir):
 @pytest.fixture(scope="session")
 def retrieval_trained(tmp_path_factory, data_dir):
     """The dot model for retrieval, 8 epochs (about 15 s here)."""
-    return _train(tmp_path_factory, data_dir, "dot", hyperparameters={"epochs": 8})
+    return _train(tmp_path_factory, data_dir, "dot", kind="dot", hyperparameters={"epochs": 8})
 
 
 @pytest.fixture(scope="session")
@@ -120,7 +120,7 @@ def two_tower_rating_trained(tmp_path_factory, data_dir):
 def pooled_dot_trained(tmp_path_factory, data_dir):
     """dot retrieval with a pool of negatives shared by the batch (not its default), BCE."""
     hyperparameters = {"epochs": 2, "negative_sharing": "batch", "retrieval_loss": "bce"}
-    return _train(tmp_path_factory, data_dir, "dot", hyperparameters=hyperparameters)
+    return _train(tmp_path_factory, data_dir, "dot", kind="dot", hyperparameters=hyperparameters)
 
 
 @pytest.fixture(scope="session")

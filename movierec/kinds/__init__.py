@@ -16,7 +16,7 @@ import importlib
 from types import ModuleType
 
 from movierec.errors import InvalidRequest
-from movierec.kinds.base import OBJECTIVES, RATING, KindParams
+from movierec.kinds.base import OBJECTIVES, RATING, RETRIEVAL, KindParams
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,12 +28,15 @@ class Kind:
         serving_module: Numpy half (no TensorFlow, no pandas).
         training_module: Keras half (trainer job processes only).
         objectives: The objectives it trains, the default first.
+        closed_form: Whether its training half fits in closed form (a `fit` function, one
+            process, no Keras model) rather than building Keras models.
     """
 
     name: str
     serving_module: str
     training_module: str
     objectives: tuple[str, ...] = OBJECTIVES
+    closed_form: bool = False
 
     def serving(self) -> ModuleType:
         """The numpy half, imported on first use."""
@@ -52,6 +55,7 @@ class Kind:
 KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
+        Kind("ease", "movierec.kinds.ease", "movierec.kinds.ease_fit", (RETRIEVAL,), True),
         Kind("dot", "movierec.kinds.dot", "movierec.kinds.dot_keras"),
         Kind("two_tower", "movierec.kinds.two_tower", "movierec.kinds.two_tower_keras"),
         Kind("ranking", "movierec.kinds.ranking", "movierec.kinds.ranking_keras", (RATING,)),
@@ -63,7 +67,10 @@ KINDS: dict[str, Kind] = {
         ),
     )
 }
-DEFAULT_KIND = "dot"
+DEFAULT_KIND = "ease"
+"""The kind a request that names none trains; one asking for the rating objective alone
+trains RATING_KIND, as ease ranks but does not predict ratings."""
+RATING_KIND = "dot"
 
 
 def get_kind(name: str) -> Kind:

@@ -144,6 +144,17 @@ class Scorer:
         """
         raise CannotScoreFeatures(f"kind {self.kind!r} has no user tower")
 
+    def rated_items(self, features: UserFeatures) -> tuple[np.ndarray, np.ndarray]:
+        """(inner item rows int64 [n], ratings float32 [n]) of the features' rated items.
+
+        Raises:
+            UnknownItem: an item id the catalogue lacks (the first one).
+        """
+        if not features.item_ratings:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        rows = self.index.item_indices(list(features.item_ratings))
+        return rows, np.fromiter(features.item_ratings.values(), np.float32, len(rows))
+
     def user_queries(
         self, rows: np.ndarray, timestamps: float | np.ndarray | None = None
     ) -> np.ndarray:

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from movierec.catalog import Catalog
-from movierec.features import UserFeatures
-from movierec.kinds.base import RATING, RETRIEVAL, KindParams, Scorer, check
+from movierec.features import UserFeatures, genre_means_of_items
+from movierec.kinds.base import RATING, RETRIEVAL, CannotScoreFeatures, KindParams, Scorer, check
 from movierec.vocab import OOV_INDEX
 
 WEIGHT_ARRAYS = ("user_feature_mean", "user_feature_std", "item_vectors")
@@ -350,7 +350,11 @@ class TwoTowerScorer(Scorer):
         return raw
 
     def feature_query(self, features: UserFeatures) -> np.ndarray:
-        """The user tower's vector [D] for validated features."""
+        """The user tower's vector [D] for validated features; where they state no genre,
+        the genre means of their rated items stand in."""
+        features = genre_means_of_items(features, self.catalog, *self.rated_items(features))
+        if not features.genre_ratings:
+            raise CannotScoreFeatures("the user tower needs genre preferences or rated genres")
         row = feature_row(features, self.catalog, self.stats, self.demographics)
         scaled = standardise(row[None, :], self.mean, self.std)
         return tower_forward(scaled, self.kernels, self.biases)[0]

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18movierec/v1/common.proto\x12\x0bmovierec.v1\"*\n\tModelSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\"N\n\x0cModelVersion\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x11\n\tobjective\x18\x04 \x01(\t\"6\n\x0eRequestContext\x12\x16\n\ttimestamp\x18\x01 \x01(\x01H\x00\x88\x01\x01\x42\x0c\n\n_timestamp\"\x9b\x02\n\x0cUserFeatures\x12\x42\n\rgenre_ratings\x18\x01 \x03(\x0b\x32+.movierec.v1.UserFeatures.GenreRatingsEntry\x12\x19\n\x0crating_count\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\x18\n\x0bmean_rating\x18\x03 \x01(\x02H\x01\x88\x01\x01\x12\x10\n\x03\x61ge\x18\x04 \x01(\x05H\x02\x88\x01\x01\x12\x0e\n\x06gender\x18\x05 \x01(\t\x12\x12\n\noccupation\x18\x06 \x01(\t\x1a\x33\n\x11GenreRatingsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x02:\x02\x38\x01\x42\x0f\n\r_rating_countB\x0e\n\x0c_mean_ratingB\x06\n\x04_age\"Y\n\nScoredItem\x12\x0f\n\x07item_id\x18\x01 \x01(\x03\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0e\n\x06genres\x18\x03 \x03(\t\x12\r\n\x05score\x18\x04 \x01(\x02\x12\x0c\n\x04year\x18\x05 \x01(\x05\"\xcc\x01\n\x11\x45valuationMetrics\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x19.movierec.v1.ModelVersion\x12\r\n\x05split\x18\x02 \x01(\t\x12\x13\n\x0bnum_ratings\x18\x03 \x01(\x03\x12:\n\x06values\x18\x04 \x03(\x0b\x32*.movierec.v1.EvaluationMetrics.ValuesEntry\x1a-\n\x0bValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x42N\n\x0eio.movierec.v1P\x01Z:github.com/movierec/movierec/gen/go/movierec/v1;movierecv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18movierec/v1/common.proto\x12\x0bmovierec.v1\"*\n\tModelSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\"N\n\x0cModelVersion\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x11\n\tobjective\x18\x04 \x01(\t\"6\n\x0eRequestContext\x12\x16\n\ttimestamp\x18\x01 \x01(\x01H\x00\x88\x01\x01\x42\x0c\n\n_timestamp\"\x91\x03\n\x0cUserFeatures\x12\x42\n\rgenre_ratings\x18\x01 \x03(\x0b\x32+.movierec.v1.UserFeatures.GenreRatingsEntry\x12\x19\n\x0crating_count\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\x18\n\x0bmean_rating\x18\x03 \x01(\x02H\x01\x88\x01\x01\x12\x10\n\x03\x61ge\x18\x04 \x01(\x05H\x02\x88\x01\x01\x12\x0e\n\x06gender\x18\x05 \x01(\t\x12\x12\n\noccupation\x18\x06 \x01(\t\x12@\n\x0citem_ratings\x18\x07 \x03(\x0b\x32*.movierec.v1.UserFeatures.ItemRatingsEntry\x1a\x33\n\x11GenreRatingsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x02:\x02\x38\x01\x1a\x32\n\x10ItemRatingsEntry\x12\x0b\n\x03key\x18\x01 \x01(\x03\x12\r\n\x05value\x18\x02 \x01(\x02:\x02\x38\x01\x42\x0f\n\r_rating_countB\x0e\n\x0c_mean_ratingB\x06\n\x04_age\"Y\n\nScoredItem\x12\x0f\n\x07item_id\x18\x01 \x01(\x03\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0e\n\x06genres\x18\x03 \x03(\t\x12\r\n\x05score\x18\x04 \x01(\x02\x12\x0c\n\x04year\x18\x05 \x01(\x05\"\xcc\x01\n\x11\x45valuationMetrics\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x19.movierec.v1.ModelVersion\x12\r\n\x05split\x18\x02 \x01(\t\x12\x13\n\x0bnum_ratings\x18\x03 \x01(\x03\x12:\n\x06values\x18\x04 \x03(\x0b\x32*.movierec.v1.EvaluationMetrics.ValuesEntry\x1a-\n\x0bValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x42N\n\x0eio.movierec.v1P\x01Z:github.com/movierec/movierec/gen/go/movierec/v1;movierecv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,6 +34,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'\n\016io.movierec.v1P\001Z:github.com/movierec/movierec/gen/go/movierec/v1;movierecv1'
   _globals['_USERFEATURES_GENRERATINGSENTRY']._loaded_options = None
   _globals['_USERFEATURES_GENRERATINGSENTRY']._serialized_options = b'8\001'
+  _globals['_USERFEATURES_ITEMRATINGSENTRY']._loaded_options = None
+  _globals['_USERFEATURES_ITEMRATINGSENTRY']._serialized_options = b'8\001'
   _globals['_EVALUATIONMETRICS_VALUESENTRY']._loaded_options = None
   _globals['_EVALUATIONMETRICS_VALUESENTRY']._serialized_options = b'8\001'
   _globals['_MODELSPEC']._serialized_start=41
@@ -43,13 +45,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REQUESTCONTEXT']._serialized_start=165
   _globals['_REQUESTCONTEXT']._serialized_end=219
   _globals['_USERFEATURES']._serialized_start=222
-  _globals['_USERFEATURES']._serialized_end=505
-  _globals['_USERFEATURES_GENRERATINGSENTRY']._serialized_start=413
-  _globals['_USERFEATURES_GENRERATINGSENTRY']._serialized_end=464
-  _globals['_SCOREDITEM']._serialized_start=507
-  _globals['_SCOREDITEM']._serialized_end=596
-  _globals['_EVALUATIONMETRICS']._serialized_start=599
-  _globals['_EVALUATIONMETRICS']._serialized_end=803
-  _globals['_EVALUATIONMETRICS_VALUESENTRY']._serialized_start=758
-  _globals['_EVALUATIONMETRICS_VALUESENTRY']._serialized_end=803
+  _globals['_USERFEATURES']._serialized_end=623
+  _globals['_USERFEATURES_GENRERATINGSENTRY']._serialized_start=479
+  _globals['_USERFEATURES_GENRERATINGSENTRY']._serialized_end=530
+  _globals['_USERFEATURES_ITEMRATINGSENTRY']._serialized_start=532
+  _globals['_USERFEATURES_ITEMRATINGSENTRY']._serialized_end=582
+  _globals['_SCOREDITEM']._serialized_start=625
+  _globals['_SCOREDITEM']._serialized_end=714
+  _globals['_EVALUATIONMETRICS']._serialized_start=717
+  _globals['_EVALUATIONMETRICS']._serialized_end=921
+  _globals['_EVALUATIONMETRICS_VALUESENTRY']._serialized_start=876
+  _globals['_EVALUATIONMETRICS_VALUESENTRY']._serialized_end=921
 # @@protoc_insertion_point(module_scope)

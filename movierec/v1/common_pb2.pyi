@@ -33,7 +33,7 @@ class RequestContext(_message.Message):
     def __init__(self, timestamp: _Optional[float] = ...) -> None: ...
 
 class UserFeatures(_message.Message):
-    __slots__ = ("genre_ratings", "rating_count", "mean_rating", "age", "gender", "occupation")
+    __slots__ = ("genre_ratings", "rating_count", "mean_rating", "age", "gender", "occupation", "item_ratings")
     class GenreRatingsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -41,19 +41,28 @@ class UserFeatures(_message.Message):
         key: str
         value: float
         def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    class ItemRatingsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: int
+        value: float
+        def __init__(self, key: _Optional[int] = ..., value: _Optional[float] = ...) -> None: ...
     GENRE_RATINGS_FIELD_NUMBER: _ClassVar[int]
     RATING_COUNT_FIELD_NUMBER: _ClassVar[int]
     MEAN_RATING_FIELD_NUMBER: _ClassVar[int]
     AGE_FIELD_NUMBER: _ClassVar[int]
     GENDER_FIELD_NUMBER: _ClassVar[int]
     OCCUPATION_FIELD_NUMBER: _ClassVar[int]
+    ITEM_RATINGS_FIELD_NUMBER: _ClassVar[int]
     genre_ratings: _containers.ScalarMap[str, float]
     rating_count: int
     mean_rating: float
     age: int
     gender: str
     occupation: str
-    def __init__(self, genre_ratings: _Optional[_Mapping[str, float]] = ..., rating_count: _Optional[int] = ..., mean_rating: _Optional[float] = ..., age: _Optional[int] = ..., gender: _Optional[str] = ..., occupation: _Optional[str] = ...) -> None: ...
+    item_ratings: _containers.ScalarMap[int, float]
+    def __init__(self, genre_ratings: _Optional[_Mapping[str, float]] = ..., rating_count: _Optional[int] = ..., mean_rating: _Optional[float] = ..., age: _Optional[int] = ..., gender: _Optional[str] = ..., occupation: _Optional[str] = ..., item_ratings: _Optional[_Mapping[int, float]] = ...) -> None: ...
 
 class ScoredItem(_message.Message):
     __slots__ = ("item_id", "title", "genres", "score", "year")

@@ -80,6 +80,14 @@ class DotHyperparameters(_message.Message):
     output: str
     def __init__(self, embedding_dim: _Optional[int] = ..., l2: _Optional[float] = ..., output: _Optional[str] = ...) -> None: ...
 
+class EaseHyperparameters(_message.Message):
+    __slots__ = ("l2", "low_rating_weight")
+    L2_FIELD_NUMBER: _ClassVar[int]
+    LOW_RATING_WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    l2: float
+    low_rating_weight: float
+    def __init__(self, l2: _Optional[float] = ..., low_rating_weight: _Optional[float] = ...) -> None: ...
+
 class TwoTowerHyperparameters(_message.Message):
     __slots__ = ("layers", "l2", "use_demographics", "temperature")
     LAYERS_FIELD_NUMBER: _ClassVar[int]
@@ -123,7 +131,7 @@ class RankingContextHyperparameters(_message.Message):
     def __init__(self, embedding_dim: _Optional[int] = ..., layers: _Optional[_Iterable[int]] = ..., l2: _Optional[float] = ..., candidate_model: _Optional[str] = ..., num_candidates: _Optional[int] = ..., time_buckets: _Optional[int] = ...) -> None: ...
 
 class TrainRequest(_message.Message):
-    __slots__ = ("model_name", "kind", "dataset", "hyperparameters", "objective", "dot", "two_tower", "ranking", "ranking_context", "max_seconds")
+    __slots__ = ("model_name", "kind", "dataset", "hyperparameters", "objective", "dot", "two_tower", "ranking", "ranking_context", "ease", "max_seconds")
     MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     DATASET_FIELD_NUMBER: _ClassVar[int]
@@ -133,6 +141,7 @@ class TrainRequest(_message.Message):
     TWO_TOWER_FIELD_NUMBER: _ClassVar[int]
     RANKING_FIELD_NUMBER: _ClassVar[int]
     RANKING_CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    EASE_FIELD_NUMBER: _ClassVar[int]
     MAX_SECONDS_FIELD_NUMBER: _ClassVar[int]
     model_name: str
     kind: str
@@ -143,8 +152,9 @@ class TrainRequest(_message.Message):
     two_tower: TwoTowerHyperparameters
     ranking: RankingHyperparameters
     ranking_context: RankingContextHyperparameters
+    ease: EaseHyperparameters
     max_seconds: float
-    def __init__(self, model_name: _Optional[str] = ..., kind: _Optional[str] = ..., dataset: _Optional[_Union[DatasetSpec, _Mapping]] = ..., hyperparameters: _Optional[_Union[Hyperparameters, _Mapping]] = ..., objective: _Optional[str] = ..., dot: _Optional[_Union[DotHyperparameters, _Mapping]] = ..., two_tower: _Optional[_Union[TwoTowerHyperparameters, _Mapping]] = ..., ranking: _Optional[_Union[RankingHyperparameters, _Mapping]] = ..., ranking_context: _Optional[_Union[RankingContextHyperparameters, _Mapping]] = ..., max_seconds: _Optional[float] = ...) -> None: ...
+    def __init__(self, model_name: _Optional[str] = ..., kind: _Optional[str] = ..., dataset: _Optional[_Union[DatasetSpec, _Mapping]] = ..., hyperparameters: _Optional[_Union[Hyperparameters, _Mapping]] = ..., objective: _Optional[str] = ..., dot: _Optional[_Union[DotHyperparameters, _Mapping]] = ..., two_tower: _Optional[_Union[TwoTowerHyperparameters, _Mapping]] = ..., ranking: _Optional[_Union[RankingHyperparameters, _Mapping]] = ..., ranking_context: _Optional[_Union[RankingContextHyperparameters, _Mapping]] = ..., ease: _Optional[_Union[EaseHyperparameters, _Mapping]] = ..., max_seconds: _Optional[float] = ...) -> None: ...
 
 class EpochProgress(_message.Message):
     __slots__ = ("epoch", "loss", "val_rmse", "seconds", "val_ndcg", "val_loss")
