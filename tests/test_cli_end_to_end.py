@@ -251,6 +251,25 @@ def test_recommend_for_a_new_user_by_genre(trained):
     assert neither.returncode == 2 and "either --user ID or at least one --genre" in neither.stderr
 
 
+def test_recommend_for_a_new_user_by_rated_films_from_the_default_kind(trained, services):
+    _, trainer, _, serving = services
+    run("train", "--trainer", trainer, "--model", "films", "--quiet")  # kind ease
+    run("status", "--serving", serving, "--model", "films", "--wait-version", "1")
+    rated = ("--rated", "50=5", "--rated", "181=4")  # Star Wars, Return of the Jedi
+    result = run("recommend", "--serving", serving, "--model", "films", *rated, "--json")
+    answer = json.loads(result.stdout)
+    ids = [item["item_id"] for item in answer["items"]]
+    assert answer["strategy"] == "user_features" and len(ids) == 10
+    assert not {50, 181} & set(ids)
+    assert 172 in ids  # The Empire Strikes Back
+    bad = run("recommend", "--serving", serving, "--model", "films", "--rated", "x=5", check=False)
+    assert bad.returncode == 2 and "expected ITEM=RATING with an integer item id" in bad.stderr
+    unknown = run(
+        "recommend", "--serving", serving, "--model", "films", "--rated", "99999=5", check=False
+    )
+    assert unknown.returncode == 1 and "NOT_FOUND" in unknown.stderr and "99999" in unknown.stderr
+
+
 def test_serving_process_never_loads_tensorflow_or_pandas(trained, services):
     _, _, serving, _ = services
     maps = pathlib.Path(f"/proc/{serving.pid}/maps")
