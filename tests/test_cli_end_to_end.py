@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from movierec.datasets import load_dataset
-from movierec.splits import make_split
+from movierec.data.datasets import load_dataset
+from movierec.data.splits import make_split
 
 MOVIEREC = [sys.executable, "-m", "client.cli"]
 
@@ -280,7 +280,7 @@ def test_sigterm_goes_not_serving_then_drains_without_failing_a_call(
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     from client import ServingClient, TrainerClient
-    from movierec.model_store import ModelStore
+    from movierec.store.model_store import ModelStore
     from tests.fakes import publish_fake
 
     publish_fake(ModelStore(tmp_path / "store"), "m")
@@ -447,7 +447,7 @@ def test_a_context_ranking_model_answers_at_the_time_asked(trained, services):
         (
             "recommend",
             "client.commands",
-            ("serving_service", "trainer_service", "movierec.dataplane", "numpy"),
+            ("serving_service", "trainer_service", "movierec.serving.dataplane", "numpy"),
         ),
     ],
 )

@@ -251,7 +251,7 @@ def _finished(manager, job_id, timeout=30):
 
 
 def test_a_job_killed_after_publishing_is_reconciled_as_succeeded(store):
-    from movierec.train_spec import build_train_spec
+    from movierec.training.spec import build_train_spec
     from tests.fakes import die_before_publishing, publish_then_die
     from trainer_service.jobs import JobManager
 
@@ -334,7 +334,7 @@ def _training_workers(job_id: str) -> list[int]:
             command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        if "movierec.train_worker" in command and f"movierec-job-{job_id}/" in command:
+        if "movierec.training.worker" in command and f"movierec-job-{job_id}/" in command:
             found.append(int(proc.name))
     return found
 
@@ -374,7 +374,7 @@ def test_a_cancelled_job_on_two_workers_stops_with_its_workers(trainer, store):
     server, _ = trainer
     deadline = time.monotonic() + 30
     # TensorFlow's cluster takes SIGTERM for itself: without it given back, the chief
-    # trained on after the cancel (movierec.distributed_training.join_cluster).
+    # trained on after the cancel (movierec.training.distributed.join_cluster).
     while server.jobs.running_processes() or any(_alive(pid) for pid in workers):
         assert time.monotonic() < deadline, "the cancelled job went on training"
         time.sleep(0.1)
