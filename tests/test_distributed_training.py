@@ -15,6 +15,8 @@ from movierec.store.model_store import ModelStore
 from movierec.training.spec import build_train_spec
 from trainer_service.job_workers import free_ports
 
+pytestmark = [pytest.mark.slow, pytest.mark.service]
+
 
 def start_workers(tmp_path, data_dir, spec, count=2, timeout_seconds=60.0):
     spec_file = tmp_path / "spec.json"

@@ -21,6 +21,8 @@ from movierec.store.model_store import ModelStore
 from serving_service.server import ServingConfig, create_server
 from tests.fakes import publish_fake, publish_fake_two_tower
 
+pytestmark = pytest.mark.service
+
 NODE_DIR = pathlib.Path(__file__).resolve().parent.parent / "interop" / "node"
 NODE = shutil.which("node")
 

@@ -19,6 +19,8 @@ from tests.fakes import publish_when_allowed, train_forever
 from trainer_service.job_records import JobRecords
 from trainer_service.jobs import JobManager, JobState
 
+pytestmark = pytest.mark.service
+
 REPO = pathlib.Path(__file__).parents[1]
 
 

@@ -19,6 +19,7 @@ from movierec.v1 import trainer_pb2
 from tests.fakes import make_catalog, publish_fake
 
 
+@pytest.mark.service
 @pytest.mark.parametrize("name", sorted(KINDS))
 def test_every_kind_has_a_numpy_half_free_of_tensorflow_and_pandas(name):
     kind = KINDS[name]

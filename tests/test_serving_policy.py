@@ -148,6 +148,7 @@ def test_bad_pin_flags_are_refused(flags, message):
     assert parse_pins(["a=1", "b.c=20"]) == {"a": 1, "b.c": 20}
 
 
+@pytest.mark.service
 def test_set_serving_version_over_grpc_and_the_cli(four, start_serving):
     _, address = start_serving(four.root)
     with ServingClient(address, timeout=10) as client:

@@ -18,6 +18,8 @@ from movierec.store.model_store import KERAS_FILE, ModelStore
 from movierec.training.fit import retrieval_columns
 from movierec.training.spec import Hyperparameters, build_train_spec
 
+pytestmark = pytest.mark.slow
+
 keras = pytest.importorskip("keras")
 training = pytest.importorskip("movierec.training.job")
 
