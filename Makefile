@@ -7,7 +7,7 @@ DATA_DIR ?= $(abspath ../shared/data)
 # (~/.cache/movierec), else downloads ml-100k and checks it against its sha256.
 DATA_ENV = $(if $(MOVIEREC_DATA_DIR),MOVIEREC_DATA_DIR=$(MOVIEREC_DATA_DIR),$(if $(wildcard $(DATA_DIR)/ml-100k/u.data),MOVIEREC_DATA_DIR=$(DATA_DIR),))
 
-.PHONY: demo test lint format proto bench clean
+.PHONY: demo test test-fast lint format proto bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ interop/node/node_modules: interop/node/package-lock.json
 
 test: lint interop/node/node_modules
 	MOVIEREC_DATA_DIR=$${MOVIEREC_DATA_DIR:-$(DATA_DIR)} $(BIN)/python -m pytest
+
+# The fast loop: every test that fits no model and starts no process (those are marked
+# slow or service in tests/ and run by `make test`). No lint, no npm.
+test-fast: $(VENV)/.installed
+	MOVIEREC_DATA_DIR=$${MOVIEREC_DATA_DIR:-$(DATA_DIR)} $(BIN)/python -m pytest -m "not slow and not service"
 
 # Regenerates movierec/v1 from protos/ (tests/test_codegen.py fails when it is stale).
 proto: $(VENV)/.installed

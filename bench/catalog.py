@@ -41,10 +41,10 @@ def main() -> int:
     parser.add_argument("--items", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--queries", type=int, default=300)
     args = parser.parse_args()
-    from movierec.dataplane import ServingDataPlane
-    from movierec.model_store import ModelStore
-    from movierec.registry import ModelRegistry
-    from movierec.synthetic import SynthSpec, publish_synthetic
+    from movierec.data.synthetic import SynthSpec, publish_synthetic
+    from movierec.serving.dataplane import ServingDataPlane
+    from movierec.serving.registry import ModelRegistry
+    from movierec.store.model_store import ModelStore
 
     rows, starts = [], []
     with tempfile.TemporaryDirectory() as tmp:

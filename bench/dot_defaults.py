@@ -13,11 +13,11 @@ import sys
 import time
 
 from bench.serving_latency import table
-from movierec.catalog_builder import build_catalog
-from movierec.datasets import load_dataset
-from movierec.evaluation import version_metrics
-from movierec.splits import make_split
-from movierec.train_spec import build_train_spec
+from movierec.data.catalog_builder import build_catalog
+from movierec.data.datasets import load_dataset
+from movierec.data.splits import make_split
+from movierec.kinds.evaluation import version_metrics
+from movierec.training.spec import build_train_spec
 
 RATING_GRID = [
     {"output": "linear", "l2": 0.03},
@@ -53,7 +53,7 @@ def main() -> int:
     parser.add_argument("--objective", choices=("rating", "retrieval"), default="retrieval")
     parser.add_argument("--only", type=int, nargs="*", help="grid rows to run (0-based)")
     args = parser.parse_args()
-    from movierec import training  # TensorFlow
+    from movierec.training import job as training  # TensorFlow
 
     dataset = load_dataset("ml-100k")
     split = make_split(dataset, "u1")

@@ -112,8 +112,8 @@ def main() -> int:
     parser.add_argument("--items", type=int, nargs="+", default=[1682, 100_000])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    from movierec.model_store import ModelStore
-    from movierec.synthetic import SynthSpec, publish_synthetic
+    from movierec.data.synthetic import SynthSpec, publish_synthetic
+    from movierec.store.model_store import ModelStore
 
     compile_project()
     bare_samples: list[tuple[float, float]] = []

@@ -28,9 +28,9 @@ from client.sdk import ServingClient
 def train(store_root: str, data_dir: str | None, epochs: int) -> None:
     """Publishes films (dot retrieval), films-ratings (dot rating) and films-ranker
     (ranking over films) on u1."""
-    from movierec import training
-    from movierec.model_store import ModelStore
-    from movierec.train_spec import build_train_spec
+    from movierec.store.model_store import ModelStore
+    from movierec.training import job as training
+    from movierec.training.spec import build_train_spec
 
     store = ModelStore(store_root)
     budget = {"epochs": epochs}

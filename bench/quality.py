@@ -14,10 +14,10 @@ EASE at lambda 500 and EASE with lambda chosen on the training part's validation
 the dataset's users (seeded per fold) before splitting: data of another shape, few users
 over the same items. Every recommender is judged by the
 top-10 lists it would return (relevant = held-out rating >= 4, candidates = items the user
-did not rate in training; movierec.evaluation), plus RMSE/MAE where it predicts ratings.
+did not rate in training; movierec.kinds.evaluation), plus RMSE/MAE where it predicts ratings.
 The two_tower "cold start" rows present each test user only by the genre means of their
 training ratings, as a sign-up form would (UserFeatures.genre_ratings). The "two-stage"
-rows are what Recommend returns for a ranking version (movierec.two_stage): a first stage's
+rows are what Recommend returns for a ranking version (movierec.kinds.two_stage): a first stage's
 top N unseen items re-ordered by the ranking model, beside that first stage alone. Prints
 5-fold means.
 """
@@ -32,16 +32,21 @@ from collections import defaultdict
 
 import numpy as np
 
-from movierec import metrics
-from movierec.catalog import Catalog, popular_well_rated_scores
-from movierec.catalog_builder import build_catalog
-from movierec.datasets import load_dataset
-from movierec.evaluation import evaluate_ranking, recommend_lists, relevant_items, version_metrics
-from movierec.features import UserFeatures
+from movierec.data.catalog_builder import build_catalog
+from movierec.data.datasets import load_dataset
 from movierec.kinds import KINDS
-from movierec.train_spec import build_train_spec
-from movierec.two_stage import score_function
-from movierec.vocab import IdVocabulary
+from movierec.kinds.evaluation import (
+    evaluate_ranking,
+    recommend_lists,
+    relevant_items,
+    version_metrics,
+)
+from movierec.kinds.features import UserFeatures
+from movierec.kinds.two_stage import score_function
+from movierec.metrics import rating as metrics
+from movierec.store.catalog import Catalog, popular_well_rated_scores
+from movierec.store.vocab import IdVocabulary
+from movierec.training.spec import build_train_spec
 
 COLUMNS = (
     "ndcg@10",
@@ -167,7 +172,7 @@ def evaluate_fold(
     """Adds one row per recommender of one fold to table; with the ranking kind, also
     one per two-stage pipeline: each retrieval kind fitted (and popularity) giving its
     top `candidates` unseen items, which the ranking model re-orders."""
-    from movierec import training  # TensorFlow
+    from movierec.training import job as training  # TensorFlow
 
     fold = split.name
     catalog = build_catalog(dataset, split)
@@ -269,7 +274,7 @@ def evaluate_fold(
 
 def splits(dataset, args):
     """(split, the name a train spec gives it) of each fold or seed asked for."""
-    from movierec.splits import Split, make_split
+    from movierec.data.splits import Split, make_split
 
     def sampled(frame, seed):
         if not args.sample_users:
@@ -322,7 +327,7 @@ def main() -> None:
     parser.add_argument(
         "--shared-negatives",
         type=int,
-        help="pool size of the batch-shared rows (default: movierec.train_spec's)",
+        help="pool size of the batch-shared rows (default: movierec.training.spec's)",
     )
     args = parser.parse_args()
     dataset = load_dataset(args.dataset, os.environ.get("MOVIEREC_DATA_DIR"))

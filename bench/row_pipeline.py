@@ -1,6 +1,6 @@
 """What it costs to feed training batches: rows read from shard files on disk
-(movierec.row_files, what training uses) beside the in-memory gather it replaced
-(movierec.keras_training.row_batches), in one run.
+(movierec.training.row_files, what training uses) beside the in-memory gather it replaced
+(movierec.training.fit.row_batches), in one run.
 
 For each block size, the rows (user, item, rating: three 4-byte columns) are written once,
 then one shuffled pass of batches is drained through tf.data; the table gives wall and CPU
@@ -21,8 +21,8 @@ import numpy as np
 import tensorflow as tf
 
 from bench.serving import table
-from movierec.keras_training import row_batches
-from movierec.row_files import read_batches, write_rows
+from movierec.training.fit import row_batches
+from movierec.training.row_files import read_batches, write_rows
 
 
 def cpu_seconds() -> float:

@@ -209,14 +209,14 @@ def drivers_for(concurrency: int) -> int:
 
 def prepare_store(args, folder: pathlib.Path) -> tuple[str, str, list[int], list[int]]:
     """(store root, model, user ids, item ids) to serve."""
-    from movierec.model_store import ModelStore
-    from movierec.registry import load_version
+    from movierec.kinds.versions import load_version
+    from movierec.store.model_store import ModelStore
 
     if args.store:
         store = ModelStore(args.store)
         model = args.model
     else:
-        from movierec.synthetic import SynthSpec, publish_synthetic
+        from movierec.data.synthetic import SynthSpec, publish_synthetic
 
         store = ModelStore(folder / "store")
         model = "bench"
@@ -366,10 +366,10 @@ def in_process(args, store: str, model: str, files: dict[str, pathlib.Path]) -> 
     """Microseconds the servicer takes per call in this process, without gRPC: parsing the
     request, the data plane and the response bytes; with top lists and per call."""
     from bench.load_driver import read_requests
-    from movierec.dataplane import ServingDataPlane
-    from movierec.model_store import ModelStore
-    from movierec.registry import ModelRegistry
-    from movierec.top_lists import DEFAULT_MAX_CELLS
+    from movierec.serving.dataplane import ServingDataPlane
+    from movierec.serving.registry import ModelRegistry
+    from movierec.serving.top_lists import DEFAULT_MAX_CELLS
+    from movierec.store.model_store import ModelStore
     from serving_service.servicer import ServingServicer
 
     messages = {

@@ -18,9 +18,9 @@ import numpy as np
 
 from client.load import LoadSpec, run_load
 from client.sdk import ServingClient
-from movierec.model_store import ModelStore
-from movierec.registry import load_version
-from movierec.train_spec import build_train_spec
+from movierec.kinds.versions import load_version
+from movierec.store.model_store import ModelStore
+from movierec.training.spec import build_train_spec
 
 
 def timed_ms(function, arguments) -> np.ndarray:
@@ -49,9 +49,9 @@ def in_process(store: ModelStore, users: np.ndarray) -> None:
     """Top-10 per user: the numpy data plane vs the Keras model scoring every item."""
     import keras
 
-    from movierec.dataplane import ServingDataPlane
-    from movierec.model_store import KERAS_FILE
-    from movierec.registry import ModelRegistry
+    from movierec.serving.dataplane import ServingDataPlane
+    from movierec.serving.registry import ModelRegistry
+    from movierec.store.model_store import KERAS_FILE
 
     registry = ModelRegistry(store)
     registry.refresh()
@@ -155,7 +155,7 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=300, help="users timed in process")
     parser.add_argument("--requests", type=int, default=2000, help="calls per gRPC row")
     args = parser.parse_args()
-    from movierec.training import run_training
+    from movierec.training.job import run_training
 
     with tempfile.TemporaryDirectory() as tmp:
         store = ModelStore(pathlib.Path(tmp) / "store")

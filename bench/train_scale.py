@@ -3,8 +3,8 @@
 For each size, `movierec synth-ratings` writes a synthetic dataset in the ml-25m layout
 (users and movies scaled with the ratings as in ML-25M: 162,541 users and 62,423 movies for
 25 million ratings), its ratings are parsed once into the column cache
-(movierec.ratings_cache), and then each kind and objective trains through
-`movierec.training.run_training` (random 90/10 split, no validation share, the given
+(movierec.data.ratings_cache), and then each kind and objective trains through
+`movierec.training.job.run_training` (random 90/10 split, no validation share, the given
 epochs) in a process of its own, so that its peak RSS is its own. Prints one table.
 
     python -m bench.train_scale [--ratings 1000000 5000000 25000000]
@@ -40,9 +40,9 @@ def shape_for(ratings: int) -> tuple[int, int]:
 
 def child(args) -> int:
     """Trains one kind and objective; prints one JSON line of measurements."""
-    from movierec.model_store import ModelStore
-    from movierec.train_spec import build_train_spec
-    from movierec.training import run_training
+    from movierec.store.model_store import ModelStore
+    from movierec.training.job import run_training
+    from movierec.training.spec import build_train_spec
 
     spec = build_train_spec(
         f"scale-{args.kind}-{args.objective}",
@@ -110,7 +110,7 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=4096)
     parser.add_argument(
-        "--num-negatives", type=int, help="retrieval (default: movierec.train_spec's)"
+        "--num-negatives", type=int, help="retrieval (default: movierec.training.spec's)"
     )
     parser.add_argument(
         "--negative-sharing",
@@ -126,8 +126,8 @@ def main() -> int:
     if args.child:
         return child(args)
 
-    from movierec.ratings_cache import read_ratings_csv
-    from movierec.synthetic_ratings import RatingsSpec, write_ratings
+    from movierec.data.ratings_cache import read_ratings_csv
+    from movierec.data.synthetic_ratings import RatingsSpec, write_ratings
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

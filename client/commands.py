@@ -473,12 +473,14 @@ def _mix(text: str) -> dict[str, float]:
 def cmd_load(args) -> str:
     """Load against the serving service; prints QPS, latencies and errors by status code.
     Exits 1 when no call succeeded."""
-    from client.load import LoadSpec, catalog_users, run_load
+    from client.load import LoadSpec, run_load
 
     weights = None
     users: Sequence[int]
     items: Sequence[int]
     if args.users_from_store:
+        from movierec.data.admin import catalog_users
+
         user_array, counts, item_array = catalog_users(args.users_from_store, args.model)
         users, items = user_array.tolist(), item_array.tolist()
         weights = counts if args.by_activity else None
@@ -593,10 +595,12 @@ def cmd_jobs(args) -> str:
 
 def cmd_synth(args) -> str:
     """Writes a synthetic dot version straight into a store (no service, no TensorFlow)."""
-    from movierec.model_store import ModelStore
-    from movierec.synthetic import SynthSpec, publish_synthetic
+    from movierec.data import admin
 
-    spec = SynthSpec(
+    started = time.perf_counter()
+    version = admin.publish_synthetic_version(
+        args.store,
+        args.model,
         users=args.users,
         items=args.items,
         dim=args.dim,
@@ -605,27 +609,29 @@ def cmd_synth(args) -> str:
         objective=args.objective,
         seed=args.seed,
     )
-    started = time.perf_counter()
-    version = publish_synthetic(ModelStore(args.store), args.model, spec)
     seconds = time.perf_counter() - started
     return (
-        f"published {args.model} version {version}: {spec.users} users, {spec.items} items,"
-        f" dim {spec.dim} ({seconds:.1f}s)"
+        f"published {args.model} version {version}: {args.users} users, {args.items} items,"
+        f" dim {args.dim} ({seconds:.1f}s)"
     )
 
 
 def cmd_synth_ratings(args) -> str:
     """Writes a synthetic ratings dataset in the ml-25m layout (numpy only)."""
-    from movierec.synthetic_ratings import RatingsSpec, write_ratings
+    from movierec.data import admin
 
-    spec = RatingsSpec(
-        users=args.users, items=args.items, ratings=args.ratings, skew=args.skew, seed=args.seed
-    )
     started = time.perf_counter()
-    folder = write_ratings(spec, args.out)
+    folder = admin.write_synthetic_ratings(
+        args.out,
+        users=args.users,
+        items=args.items,
+        ratings=args.ratings,
+        skew=args.skew,
+        seed=args.seed,
+    )
     lines = sum(1 for _ in open(folder / "ratings.csv", encoding="ascii")) - 1
     return (
-        f"wrote {folder}: {lines:,} ratings of {spec.users:,} users and {spec.items:,} movies"
+        f"wrote {folder}: {lines:,} ratings of {args.users:,} users and {args.items:,} movies"
         f" ({time.perf_counter() - started:.0f}s); train with --dataset ml-25m and"
         f" MOVIEREC_DATA_DIR={args.out}"
     )
@@ -633,17 +639,9 @@ def cmd_synth_ratings(args) -> str:
 
 def cmd_download(args) -> str:
     """Downloads, verifies and unpacks a MovieLens dataset into the cache."""
-    from movierec.archives import BASE_URL, progress_bar
-    from movierec.datasets import DEFAULT_CACHE, download_dataset
-    from movierec.errors import DatasetError
+    from movierec.data import admin
 
-    cache = pathlib.Path(args.cache).expanduser() if args.cache else DEFAULT_CACHE.expanduser()
-    try:
-        folder = download_dataset(
-            args.name, cache, args.base_url or BASE_URL, progress=progress_bar(args.name)
-        )
-    except DatasetError as error:
-        raise ValueError(str(error)) from error
+    folder = admin.download(args.name, args.cache, args.base_url)
     return f"{args.name} is in {folder}"
 
 

@@ -316,15 +316,3 @@ def _report(results) -> LoadReport:
         by_method=dict(by_method),
         client_cpu_seconds=float(sum(r[4] for r in results)),
     )
-
-
-def catalog_users(store_root: str, model: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(user ids, their training rating counts, item ids) of a model's newest version, read
-    from a store this machine can see (numpy only)."""
-    from movierec.catalog import CATALOG_FILE, load_catalog
-    from movierec.model_store import ModelStore
-
-    store = ModelStore(store_root)
-    catalog = load_catalog(store.version_path(model, store.latest_version(model)) / CATALOG_FILE)
-    counts = np.diff(catalog.seen_indptr)[1:]
-    return catalog.user_ids, counts.astype(np.float64), catalog.item_ids

@@ -1,8 +1,8 @@
 """movierec: train, version and serve Keras movie recommenders.
 
-The library holds the logic (data, models, training, metrics, export, store, scoring);
-TensorFlow is imported only by the modules that train (`training`, `keras_training` and
-each kind's `*_keras` half).
+The library holds the logic, in wings by role: `data`, `training` (the only modules that
+import TensorFlow, with the kinds' Keras halves), `serving`, `store`, `kinds` (the kind
+registry and the numpy halves both wings share) and `metrics`.
 """
 
 __version__ = "0.1.0"

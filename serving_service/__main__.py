@@ -6,9 +6,9 @@ import argparse
 import os
 import sys
 
-from movierec.ann import DEFAULT_MIN_ITEMS
-from movierec.serving_policy import parse_pins
-from movierec.top_lists import DEFAULT_MAX_CELLS
+from movierec.kinds.ann import DEFAULT_MIN_ITEMS
+from movierec.serving.policy import parse_pins
+from movierec.serving.top_lists import DEFAULT_MAX_CELLS
 from service_common.lifecycle import add_stop_arguments, serve_until_signalled
 from service_common.logs import setup_logging
 from service_common.security import ConfigError, add_security_arguments, security_settings

@@ -6,7 +6,7 @@ protobuf itself, and kept; a response is those bytes with each item's score appe
 protobuf parser accepts fields in any order), framed as the repeated `items` field. The
 result parses to exactly the message the generated classes would build.
 
-Items answered from a top list (movierec.top_lists; Ranked.list_key) are encoded once per
+Items answered from a top list (movierec.serving.top_lists; Ranked.list_key) are encoded once per
 list: later calls for as many items or fewer slice those bytes.
 """
 
@@ -20,8 +20,8 @@ import weakref
 
 import numpy as np
 
-from movierec.catalog import CatalogIndex
-from movierec.registry import VersionInfo
+from movierec.kinds.versions import VersionInfo
+from movierec.store.catalog import CatalogIndex
 from movierec.v1 import common_pb2, serving_pb2
 
 MODEL_FIELD = b"\x0a"  # field 1, length-delimited: the ModelVersion of every response

@@ -8,11 +8,11 @@ import os
 import threading
 from concurrent import futures
 
-from movierec.ann import DEFAULT_MIN_ITEMS
-from movierec.dataplane import ServingDataPlane
-from movierec.model_store import ModelStore
-from movierec.registry import ModelRegistry
-from movierec.top_lists import DEFAULT_MAX_CELLS
+from movierec.kinds.ann import DEFAULT_MIN_ITEMS
+from movierec.serving.dataplane import ServingDataPlane
+from movierec.serving.registry import ModelRegistry
+from movierec.serving.top_lists import DEFAULT_MAX_CELLS
+from movierec.store.model_store import ModelStore
 from movierec.v1 import serving_pb2
 from service_common.aio import EventLoopThread
 from service_common.handlers import add_service
@@ -46,9 +46,9 @@ class ServingConfig:
         pins: (model, version) pairs this process serves by default whatever the store's
             policy says (--pin).
         ann_min_items: Catalogues of at least this many items answer Recommend and
-            SimilarItems from an approximate index (movierec.ann).
+            SimilarItems from an approximate index (movierec.kinds.ann).
         top_lists_max_cells: Versions with users x items (items x items for SimilarItems)
-            up to this answer from top lists (movierec.top_lists), ranked on the store
+            up to this answer from top lists (movierec.serving.top_lists), ranked on the store
             watcher's thread once the version serves; 0: none.
         max_k: Largest k accepted.
         max_batch: Largest Predict batch.

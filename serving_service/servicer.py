@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import weakref
 
-from movierec.catalog import CatalogIndex
-from movierec.dataplane import Evaluation, Ranked, ServingDataPlane, VersionInfo
 from movierec.errors import InvalidRequest
-from movierec.features import UserFeatures
-from movierec.registry import ModelState
+from movierec.kinds.features import UserFeatures
+from movierec.serving.dataplane import Evaluation, Ranked, ServingDataPlane, VersionInfo
+from movierec.serving.registry import ModelState
+from movierec.store.catalog import CatalogIndex
 from movierec.v1 import common_pb2, serving_pb2, serving_pb2_grpc
 from serving_service.encoding import ItemEncoder, predict_response
 

@@ -8,7 +8,7 @@ import pathlib
 import pytest
 from hypothesis import settings
 
-from movierec.model_store import ModelStore
+from movierec.store.model_store import ModelStore
 
 # No example database: a test run leaves nothing behind in the checkout.
 settings.register_profile("movierec", database=None)
@@ -17,7 +17,7 @@ settings.load_profile("movierec")
 
 @pytest.fixture(autouse=True, scope="session")
 def _column_cache_in_a_temporary_folder(tmp_path_factory):
-    """Ratings column caches (movierec.ratings_cache) go to a folder of the test run, never
+    """Ratings column caches (movierec.data.ratings_cache) go to a folder of the test run, never
     to the user's cache; subprocesses inherit it."""
     previous = os.environ.get("MOVIEREC_CACHE_DIR")
     os.environ["MOVIEREC_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))

@@ -10,9 +10,9 @@ import pathlib
 
 import numpy as np
 
-from movierec.arrays import save_arrays
-from movierec.catalog import CATALOG_FILE, Catalog, save_catalog
-from movierec.model_store import WEIGHTS_FILE, ModelStore
+from movierec.store.arrays import save_arrays
+from movierec.store.catalog import CATALOG_FILE, Catalog, save_catalog
+from movierec.store.model_store import WEIGHTS_FILE, ModelStore
 
 USERS = np.array([10, 20, 30], dtype=np.int64)
 ITEMS = np.array([100, 101, 102, 103, 104], dtype=np.int64)

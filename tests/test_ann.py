@@ -4,11 +4,12 @@ exclusions, close to brute force."""
 import numpy as np
 import pytest
 
-from movierec.ann import RECOMMEND_FILE, SIMILAR_FILE
-from movierec.dataplane import ServingDataPlane
+from movierec.data.synthetic import SynthSpec, publish_synthetic
 from movierec.errors import CorruptVersion
-from movierec.registry import ModelRegistry, load_version
-from movierec.synthetic import SynthSpec, publish_synthetic
+from movierec.kinds.ann import RECOMMEND_FILE, SIMILAR_FILE
+from movierec.kinds.versions import load_version
+from movierec.serving.dataplane import ServingDataPlane
+from movierec.serving.registry import ModelRegistry
 
 SPEC = SynthSpec(users=200, items=6000, dim=16, ratings_per_user=30, seed=5)
 

@@ -9,8 +9,10 @@ import sys
 
 import pytest
 
-from movierec.datasets import load_dataset
-from movierec.splits import make_split
+from movierec.data.datasets import load_dataset
+from movierec.data.splits import make_split
+
+pytestmark = pytest.mark.service
 
 MOVIEREC = [sys.executable, "-m", "client.cli"]
 
@@ -89,6 +91,7 @@ def trained(services):
     return serving
 
 
+@pytest.mark.slow
 def test_recommend_json_excludes_the_users_training_ratings(trained, data_dir):
     result = run(
         "recommend", "--serving", trained, "--model", "demo", "--user", "196", "-k", "10", "--json"
@@ -102,6 +105,7 @@ def test_recommend_json_excludes_the_users_training_ratings(trained, data_dir):
     assert not rated & {item["item_id"] for item in answer["items"]}
 
 
+@pytest.mark.slow
 def test_tables_for_similar_predict_metrics_status_models(trained, services):
     _, trainer, _, _ = services
     similar = run("similar", "--serving", trained, "--model", "demo", "--item", "50", "-k", "10")
@@ -134,6 +138,7 @@ def test_tables_for_similar_predict_metrics_status_models(trained, services):
     assert "READY" in run("models", "--trainer", trainer).stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "status", "message"),
     [
@@ -155,6 +160,7 @@ def test_failed_calls_exit_non_zero_with_status_and_message(trained, args, statu
     assert result.stdout == ""
 
 
+@pytest.mark.slow
 def test_queue_then_follow_a_job(services):
     _, trainer, _, _ = services
     queued = run(
@@ -168,6 +174,7 @@ def test_queue_then_follow_a_job(services):
     assert missing.returncode == 1 and "NOT_FOUND: unknown job id 'nope'" in missing.stderr
 
 
+@pytest.mark.slow
 def test_flag_mistakes_exit_2_with_a_message(trained):
     result = run("status", "--serving", trained, "--wait-version", "1", check=False)
     assert result.returncode == 2 and "error: --wait-version needs --model" in result.stderr
@@ -175,6 +182,7 @@ def test_flag_mistakes_exit_2_with_a_message(trained):
     assert result.returncode == 2 and "duration must be in" in result.stderr
 
 
+@pytest.mark.slow
 def test_load_reports_and_fails_when_every_call_fails(trained, cli_store):
     ok = run(
         "load",
@@ -228,6 +236,7 @@ def test_train_with_a_bad_request_exits_non_zero(services):
     assert "INVALID_ARGUMENT: epochs must be 1 to 1000, got -3" in result.stderr
 
 
+@pytest.mark.slow
 def test_recommend_for_a_new_user_by_genre(trained):
     result = run(
         "recommend",
@@ -270,6 +279,7 @@ def test_recommend_for_a_new_user_by_rated_films_from_the_default_kind(trained, 
     assert unknown.returncode == 1 and "NOT_FOUND" in unknown.stderr and "99999" in unknown.stderr
 
 
+@pytest.mark.slow
 def test_serving_process_never_loads_tensorflow_or_pandas(trained, services):
     _, _, serving, _ = services
     maps = pathlib.Path(f"/proc/{serving.pid}/maps")
@@ -299,7 +309,7 @@ def test_sigterm_goes_not_serving_then_drains_without_failing_a_call(
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     from client import ServingClient, TrainerClient
-    from movierec.model_store import ModelStore
+    from movierec.store.model_store import ModelStore
     from tests.fakes import publish_fake
 
     publish_fake(ModelStore(tmp_path / "store"), "m")
@@ -361,6 +371,7 @@ def test_sigterm_goes_not_serving_then_drains_without_failing_a_call(
     assert outcomes["ok"] > 50 and outcomes["failed"] == 0, outcomes
 
 
+@pytest.mark.slow
 def test_a_ranking_model_trains_and_reranks_the_retrieval_candidates(trained, services):
     _, trainer, _, serving = services
     result = run(
@@ -400,6 +411,7 @@ def test_a_ranking_model_trains_and_reranks_the_retrieval_candidates(trained, se
     assert scores == sorted(scores, reverse=True) and 1 < scores[0] < 6
 
 
+@pytest.mark.slow
 def test_plots_writes_the_pictures_of_a_version(trained, services, tmp_path):
     _, trainer, _, _ = services
     out = tmp_path / "pictures"
@@ -423,6 +435,7 @@ def test_plots_writes_the_pictures_of_a_version(trained, services, tmp_path):
     assert missing.returncode != 0 and "demo has no version 9" in missing.stderr
 
 
+@pytest.mark.slow
 def test_a_context_ranking_model_answers_at_the_time_asked(trained, services):
     _, trainer, _, serving = services
     result = run(
@@ -466,7 +479,7 @@ def test_a_context_ranking_model_answers_at_the_time_asked(trained, services):
         (
             "recommend",
             "client.commands",
-            ("serving_service", "trainer_service", "movierec.dataplane", "numpy"),
+            ("serving_service", "trainer_service", "movierec.serving.dataplane", "numpy"),
         ),
     ],
 )

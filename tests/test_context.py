@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from client.sdk import InvalidArgumentError, ServingClient
-from movierec.dataplane import ServingDataPlane
 from movierec.errors import InvalidRequest
 from movierec.kinds.ranking_context import ContextRankingScorer, time_features, title_tokens
-from movierec.registry import ModelRegistry
+from movierec.serving.dataplane import ServingDataPlane
+from movierec.serving.registry import ModelRegistry
 from tests.fakes import (
     make_catalog,
     make_context_ranking_weights,

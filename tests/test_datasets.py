@@ -1,6 +1,6 @@
 import pytest
 
-from movierec import datasets
+from movierec.data import datasets
 from movierec.errors import DatasetError
 
 

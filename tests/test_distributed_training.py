@@ -11,9 +11,11 @@ import time
 
 import pytest
 
-from movierec.model_store import ModelStore
-from movierec.train_spec import build_train_spec
+from movierec.store.model_store import ModelStore
+from movierec.training.spec import build_train_spec
 from trainer_service.job_workers import free_ports
+
+pytestmark = [pytest.mark.slow, pytest.mark.service]
 
 
 def start_workers(tmp_path, data_dir, spec, count=2, timeout_seconds=60.0):
@@ -29,7 +31,7 @@ def start_workers(tmp_path, data_dir, spec, count=2, timeout_seconds=60.0):
     }
     return [
         subprocess.Popen(
-            [sys.executable, "-m", "movierec.train_worker", "--spec", str(spec_file)]
+            [sys.executable, "-m", "movierec.training.worker", "--spec", str(spec_file)]
             + ["--workers", workers, "--index", str(index), "--store", str(tmp_path / "store")]
             + ["--data-dir", str(data_dir), "--timeout-seconds", str(timeout_seconds)],
             stdout=subprocess.PIPE,
@@ -55,7 +57,7 @@ def spec_for(objective):
 
 @pytest.mark.parametrize("objective", ["rating", "retrieval"])
 def test_two_workers_match_one_and_only_the_chief_publishes(tmp_path, data_dir, objective):
-    from movierec.training import run_training
+    from movierec.training.job import run_training
 
     spec = spec_for(objective)
     single = run_training(spec, ModelStore(tmp_path / "single"), data_dir)

@@ -11,8 +11,8 @@ import zipfile
 
 import pytest
 
-from movierec import archives, datasets
-from movierec.archives import ARCHIVES, Archive, download_archive, progress_bar
+from movierec.data import archives, datasets
+from movierec.data.archives import ARCHIVES, Archive, download_archive, progress_bar
 from movierec.errors import DatasetError
 
 

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 from movierec.errors import InvalidRequest
-from movierec.evaluation import evaluate_ranking, recommend_lists, relevant_items
-from movierec.kinds import ease, ease_fit
-from movierec.vocab import IdVocabulary
+from movierec.kinds import ease
+from movierec.kinds.evaluation import evaluate_ranking, recommend_lists, relevant_items
+from movierec.store.vocab import IdVocabulary
+from movierec.training.kinds import ease as ease_fit
 from tests.fakes import make_catalog
 
 
@@ -85,10 +86,10 @@ def test_a_catalogue_above_the_limit_is_refused_with_the_reason(monkeypatch):
 
 @pytest.mark.slow
 def test_default_kind_fits_u1_in_closed_form_and_beats_plain_ease(tmp_path, data_dir):
-    training = pytest.importorskip("movierec.training")
-    from movierec.model_store import KERAS_FILE, ModelStore
-    from movierec.registry import load_version
-    from movierec.train_spec import build_train_spec
+    training = pytest.importorskip("movierec.training.job")
+    from movierec.kinds.versions import load_version
+    from movierec.store.model_store import KERAS_FILE, ModelStore
+    from movierec.training.spec import build_train_spec
 
     store = ModelStore(tmp_path / "store")
     reports = []
@@ -131,9 +132,9 @@ def _fitted_weights(catalog, low_rating_weight=0.25, l2=0.5):
 
 
 def publish_fake_ease(store, name="films"):
-    from movierec.arrays import save_arrays
-    from movierec.catalog import CATALOG_FILE, save_catalog
-    from movierec.model_store import WEIGHTS_FILE
+    from movierec.store.arrays import save_arrays
+    from movierec.store.catalog import CATALOG_FILE, save_catalog
+    from movierec.store.model_store import WEIGHTS_FILE
 
     def write(folder):
         save_arrays(folder / WEIGHTS_FILE, _fitted_weights(make_catalog()))
@@ -168,7 +169,7 @@ def test_genre_to_items_is_the_ridge_regression_of_rows_on_profiles():
 def test_a_user_described_by_their_ratings_is_scored_as_that_user():
     catalog = make_catalog()
     scorer = ease.EaseScorer(_fitted_weights(catalog), catalog, 0.25)
-    from movierec.features import UserFeatures
+    from movierec.kinds.features import UserFeatures
 
     as_features = scorer.feature_query(UserFeatures(item_ratings={100: 4.0, 104: 2.0}))
     np.testing.assert_allclose(as_features, scorer.queries[1])
@@ -178,10 +179,10 @@ def test_a_user_described_by_their_ratings_is_scored_as_that_user():
 
 
 def test_recommend_for_rated_items_leaves_them_out_and_checks_them(store):
-    from movierec.dataplane import USER_FEATURES, ServingDataPlane
     from movierec.errors import UnknownItem
-    from movierec.features import UserFeatures
-    from movierec.registry import ModelRegistry
+    from movierec.kinds.features import UserFeatures
+    from movierec.serving.dataplane import USER_FEATURES, ServingDataPlane
+    from movierec.serving.registry import ModelRegistry
 
     publish_fake_ease(store)
     registry = ModelRegistry(store)
@@ -206,7 +207,7 @@ def test_recommend_for_rated_items_leaves_them_out_and_checks_them(store):
 
 
 def test_two_tower_takes_the_genre_means_of_rated_items():
-    from movierec.features import UserFeatures, genre_means_of_items
+    from movierec.kinds.features import UserFeatures, genre_means_of_items
 
     catalog = make_catalog()  # 100 Action, 103 Action and Comedy, 104 no genre
     rated = UserFeatures(item_ratings={100: 5.0, 103: 3.0, 104: 1.0})

@@ -7,9 +7,10 @@ import weakref
 import numpy as np
 import pytest
 
-from movierec.dataplane import ServingDataPlane
-from movierec.registry import ModelRegistry, VersionInfo, load_version
-from movierec.synthetic import SynthSpec, publish_synthetic
+from movierec.data.synthetic import SynthSpec, publish_synthetic
+from movierec.kinds.versions import VersionInfo, load_version
+from movierec.serving.dataplane import ServingDataPlane
+from movierec.serving.registry import ModelRegistry
 from movierec.v1 import common_pb2, serving_pb2
 from serving_service import encoding
 from serving_service.encoding import ItemEncoder, predict_response, varint

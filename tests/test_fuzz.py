@@ -253,6 +253,7 @@ def test_every_serving_rpc_survives_generated_requests(store, start_serving):
         assert client.recommend("m", 10, 2).items, "still answers after the fuzz"
 
 
+@pytest.mark.service
 def test_every_trainer_rpc_survives_generated_requests(store, start_trainer):
     publish_fake(store, "m")
     server, address = start_trainer(store.root, max_queued=4)

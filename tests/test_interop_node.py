@@ -17,9 +17,11 @@ import pytest
 from client import UserFeatures
 from client.errors import NotFoundError
 from client.sdk import ServingClient
-from movierec.model_store import ModelStore
+from movierec.store.model_store import ModelStore
 from serving_service.server import ServingConfig, create_server
 from tests.fakes import publish_fake, publish_fake_two_tower
+
+pytestmark = pytest.mark.service
 
 NODE_DIR = pathlib.Path(__file__).resolve().parent.parent / "interop" / "node"
 NODE = shutil.which("node")

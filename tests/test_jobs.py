@@ -14,10 +14,12 @@ import time
 import pytest
 
 from movierec.errors import InvalidRequest
-from movierec.train_spec import build_train_spec
+from movierec.training.spec import build_train_spec
 from tests.fakes import publish_when_allowed, train_forever
 from trainer_service.job_records import JobRecords
 from trainer_service.jobs import JobManager, JobState
+
+pytestmark = pytest.mark.service
 
 REPO = pathlib.Path(__file__).parents[1]
 
@@ -71,8 +73,8 @@ def test_a_killed_trainer_leaves_no_orphan_and_its_jobs_are_answered_after_resta
     script = textwrap.dedent(
         f"""
         import time
-        from movierec.model_store import ModelStore
-        from movierec.train_spec import build_train_spec
+        from movierec.store.model_store import ModelStore
+        from movierec.training.spec import build_train_spec
         from tests.fakes import train_forever
         from trainer_service.job_records import JobRecords
         from trainer_service.jobs import JobManager

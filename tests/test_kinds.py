@@ -11,13 +11,15 @@ import pytest
 from movierec.errors import InvalidRequest
 from movierec.kinds import KINDS, get_kind
 from movierec.kinds.base import KindParams
-from movierec.model_store import MANIFEST_FILE
-from movierec.registry import FAILED, ModelRegistry
-from movierec.train_spec import build_train_spec
+from movierec.kinds.versions import VersionAudit
+from movierec.serving.registry import FAILED, ModelRegistry
+from movierec.store.model_store import MANIFEST_FILE
+from movierec.training.spec import build_train_spec
 from movierec.v1 import trainer_pb2
 from tests.fakes import make_catalog, publish_fake
 
 
+@pytest.mark.service
 @pytest.mark.parametrize("name", sorted(KINDS))
 def test_every_kind_has_a_numpy_half_free_of_tensorflow_and_pandas(name):
     kind = KINDS[name]
@@ -29,7 +31,7 @@ def test_every_kind_has_a_numpy_half_free_of_tensorflow_and_pandas(name):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
     assert issubclass(kind.params_class, KindParams)
-    assert kind.training_module.endswith("_fit" if kind.closed_form else "_keras")
+    assert kind.training_module == f"movierec.training.kinds.{name}"
 
 
 def test_an_unknown_kind_is_refused_at_every_door(store, start_serving, start_trainer):
@@ -59,7 +61,7 @@ def test_an_unknown_kind_is_refused_at_every_door(store, start_serving, start_tr
     registry.refresh()
     assert registry.get("m").version == 1
     assert registry.status("m")[0].versions[0].state == FAILED
-    assert "serving cannot load kind 'svd'" in store.describe_versions("m")[0].error
+    assert "serving cannot load kind 'svd'" in VersionAudit(store).describe("m")[0].error
 
 
 def test_two_tower_user_features_are_counted_once_per_catalogue_and_then_dropped():

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from movierec.train_spec import EpochReport
+from movierec.training.spec import EpochReport
 from tests.fakes import make_catalog, make_weights
 
-plots = pytest.importorskip("movierec.plots")
+plots = pytest.importorskip("movierec.training.plots")
 image = pytest.importorskip("matplotlib.image")
 
 

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from movierec import ranking_metrics as rm
-from movierec.ranking_metrics import PAD
+from movierec.metrics import ranking as rm
+from movierec.metrics.ranking import PAD
 
 # Four users, k = 3 (PAD marks empty slots):
 #   A: recommended [1, 2, 3],     relevant {2, 3, 9}        -> hits [F, T, T]

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from movierec.ratings_cache import cache_folder, read_cached, read_ratings_csv
+from movierec.data.ratings_cache import cache_folder, read_cached, read_ratings_csv
 
 CSV = "userId,movieId,rating,timestamp\n1,10,4.5,100\n1,20,3.0,101\n2,10,0.5,102\n"
 
@@ -78,7 +78,7 @@ def test_bad_files_are_refused_with_the_reason(tmp_path, text, message):
 
 
 def test_a_dat_file_is_parsed_once_then_read_from_its_cache(tmp_path):
-    from movierec.ratings_cache import read_ratings_dat
+    from movierec.data.ratings_cache import read_ratings_dat
 
     source = tmp_path / "ratings.dat"
     source.write_text("1::10::4.5::100\n\n1::20::3::101\n2::10::0.5::102\n")
@@ -106,7 +106,7 @@ def test_a_dat_file_is_parsed_once_then_read_from_its_cache(tmp_path):
     ],
 )
 def test_a_malformed_dat_file_is_refused_and_not_cached(tmp_path, lines, message):
-    from movierec.ratings_cache import read_ratings_dat
+    from movierec.data.ratings_cache import read_ratings_dat
 
     source = tmp_path / "ratings.dat"
     source.write_text(lines)

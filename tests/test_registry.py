@@ -4,7 +4,6 @@ import time
 import numpy as np
 import pytest
 
-from movierec.dataplane import POPULAR, ServingDataPlane
 from movierec.errors import (
     InvalidRequest,
     ModelNotReady,
@@ -12,8 +11,10 @@ from movierec.errors import (
     UnknownUser,
     UnknownVersion,
 )
-from movierec.features import UserFeatures
-from movierec.registry import AVAILABLE, FAILED, UNLOADED, ModelRegistry
+from movierec.kinds.features import UserFeatures
+from movierec.kinds.versions import VersionAudit
+from movierec.serving.dataplane import POPULAR, ServingDataPlane
+from movierec.serving.registry import AVAILABLE, FAILED, UNLOADED, ModelRegistry
 from tests.fakes import publish_fake
 
 
@@ -188,7 +189,7 @@ def test_plane_metrics_baseline_and_popularity(plane, store):
 def test_plane_refuses_a_baseline_trained_on_other_data(plane, store):
     import json
 
-    from movierec.model_store import MANIFEST_FILE
+    from movierec.store.model_store import MANIFEST_FILE
 
     publish_fake(store, "other")
     path = store.version_path("other", 1) / MANIFEST_FILE
@@ -215,7 +216,7 @@ def test_structurally_bad_manifest_is_refused_not_fatal(store, content):
 
 
 def test_refused_version_is_not_rehashed_until_it_changes(store, monkeypatch):
-    import movierec.registry as registry_module
+    import movierec.serving.registry as registry_module
 
     registry = ModelRegistry(store)
     publish_fake(store, "m")
@@ -244,7 +245,7 @@ def test_refused_version_is_not_rehashed_until_it_changes(store, monkeypatch):
 def _rewrite_manifest(store, name, version, **changes):
     import json
 
-    from movierec.model_store import MANIFEST_FILE
+    from movierec.store.model_store import MANIFEST_FILE
 
     path = store.version_path(name, version) / MANIFEST_FILE
     manifest = json.loads(path.read_text())
@@ -270,13 +271,13 @@ def test_version_of_unknown_format_kind_or_objective_is_refused(store, changes, 
     assert registry.get("m").version == 1
     refused = registry.status("m")[0].versions[0]
     assert refused.state == FAILED and reason in refused.error
-    assert not store.describe_versions("m")[0].ready
+    assert not VersionAudit(store).describe("m")[0].ready  # the kind is the registry's to know
 
 
 def _publish_arrays(store, weights=None, catalog=None):
-    from movierec.arrays import save_arrays
-    from movierec.catalog import CATALOG_FILE, save_catalog
-    from movierec.model_store import WEIGHTS_FILE
+    from movierec.store.arrays import save_arrays
+    from movierec.store.catalog import CATALOG_FILE, save_catalog
+    from movierec.store.model_store import WEIGHTS_FILE
     from tests.fakes import make_catalog, make_weights
 
     def write(folder):
@@ -348,7 +349,7 @@ def test_a_manifest_linked_to_a_device_is_refused(store):
 
 
 def test_a_version_folder_linked_outside_the_store_is_refused(store, tmp_path):
-    from movierec.model_store import ModelStore
+    from movierec.store.model_store import ModelStore
 
     elsewhere = ModelStore(tmp_path / "elsewhere")
     publish_fake(elsewhere, "m")
@@ -360,7 +361,7 @@ def test_a_version_folder_linked_outside_the_store_is_refused(store, tmp_path):
 def test_a_compressed_array_member_is_refused_even_with_a_valid_checksum(store):
     import json
 
-    from movierec.model_store import MANIFEST_FILE, sha256_file
+    from movierec.store.model_store import MANIFEST_FILE, sha256_file
     from tests.fakes import make_weights
 
     publish_fake(store, "m")
@@ -376,20 +377,19 @@ def test_a_compressed_array_member_is_refused_even_with_a_valid_checksum(store):
 def test_version_audit_agrees_with_serving_and_does_not_recheck_unchanged_versions(
     store, monkeypatch
 ):
-    import movierec.registry as registry_module
-    from movierec.registry import VersionAudit
+    import movierec.kinds.versions as versions_module
 
     publish_fake(store, "m")
     bad_arrays, reason = _bad_versions()[0]
     _publish_arrays(store, **bad_arrays)
     loads = []
-    real_load = registry_module.load_version
+    real_load = versions_module.load_version
 
     def counting_load(store_, name, version):
         loads.append(version)
         return real_load(store_, name, version)
 
-    monkeypatch.setattr(registry_module, "load_version", counting_load)
+    monkeypatch.setattr(versions_module, "load_version", counting_load)
     audit = VersionAudit(store)
     newest, oldest = audit.describe("m")
     assert not newest.ready and reason in newest.error and oldest.ready

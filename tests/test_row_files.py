@@ -4,7 +4,7 @@ pass, rows whole, a new reproducible order each pass, bad columns refused."""
 import numpy as np
 import pytest
 
-from movierec.row_files import read_batches, write_rows
+from movierec.training.row_files import read_batches, write_rows
 
 
 def write_numbered(folder, count, block_rows=16):
@@ -43,7 +43,7 @@ def test_every_row_once_per_pass_whole_and_reshuffled(tmp_path, count):
 
 
 def test_large_row_counts_fill_several_shards_and_chunks(tmp_path, monkeypatch):
-    monkeypatch.setattr("movierec.row_files.CHUNK_ROWS", 64)
+    monkeypatch.setattr("movierec.training.row_files.CHUNK_ROWS", 64)
     users, files = write_numbered(tmp_path, 5000, block_rows=8)
     assert len(files.shards) == 32 and files.tail is None
     assert sum((tmp_path / name).stat().st_size for name in tmp_path.iterdir()) == 5000 * 8
@@ -52,7 +52,7 @@ def test_large_row_counts_fill_several_shards_and_chunks(tmp_path, monkeypatch):
 
 
 def test_columns_must_be_four_byte_and_stay_the_same(tmp_path, monkeypatch):
-    monkeypatch.setattr("movierec.row_files.CHUNK_ROWS", 4)
+    monkeypatch.setattr("movierec.training.row_files.CHUNK_ROWS", 4)
     with pytest.raises(ValueError, match="int32 and float32 only"):
         write_rows(tmp_path, 10, lambda rows: {"user": rows}, 0)  # int64
     with pytest.raises(ValueError, match="no rows"):
@@ -68,7 +68,7 @@ def test_columns_must_be_four_byte_and_stay_the_same(tmp_path, monkeypatch):
 
 
 def test_blocks_are_an_eighth_of_a_batch_within_bounds():
-    from movierec.row_files import block_rows_for
+    from movierec.training.row_files import block_rows_for
 
     assert [block_rows_for(size) for size in (1, 256, 1024, 4096, 100_000)] == [
         16,

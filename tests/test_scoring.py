@@ -6,12 +6,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from movierec.dataplane import MODEL, POPULAR, ServingDataPlane
 from movierec.errors import UnknownItem, UnknownUser
-from movierec.features import UserFeatures
 from movierec.kinds.dot import DotScorer
-from movierec.registry import ModelRegistry
-from movierec.scoring import top_k
+from movierec.kinds.features import UserFeatures
+from movierec.serving.dataplane import MODEL, POPULAR, ServingDataPlane
+from movierec.serving.registry import ModelRegistry
+from movierec.serving.scoring import top_k
 from tests.fakes import make_catalog, make_weights, publish_fake
 
 
@@ -160,7 +160,7 @@ def test_top_k_skips_excluded_entries():
 
 
 def test_two_tower_scores_a_user_described_by_genres(store):
-    from movierec.dataplane import USER_FEATURES
+    from movierec.serving.dataplane import USER_FEATURES
     from tests.fakes import publish_fake_two_tower
 
     publish_fake_two_tower(store)

@@ -117,6 +117,7 @@ def test_mutual_tls_wants_a_client_certificate_from_its_ca(served, start_serving
             no_token.recommend("m", 10, 2)
 
 
+@pytest.mark.service
 def test_the_cli_speaks_tls_with_a_token_file(served, start_serving, pki, tmp_path):
     _, address = start_serving(
         served.root, tls_cert=pki.server_cert, tls_key=pki.server_key, token="s3cret"
@@ -144,6 +145,7 @@ def test_the_cli_speaks_tls_with_a_token_file(served, start_serving, pki, tmp_pa
     assert empty.returncode == 2 and "the token is empty" in empty.stderr
 
 
+@pytest.mark.service
 @pytest.mark.parametrize(
     ("flags", "env", "message"),
     [
@@ -164,6 +166,7 @@ def test_a_service_that_would_be_unsafe_does_not_start(store, flags, env, messag
     assert result.returncode == 2 and message in result.stderr, result.stderr
 
 
+@pytest.mark.service
 def test_job_processes_do_not_inherit_the_token(store, start_trainer, monkeypatch):
     from tests.fakes import record_environment
     from trainer_service.server import TrainerConfig, create_server

@@ -15,8 +15,8 @@ from movierec.errors import (
     UnknownModel,
     UnknownVersion,
 )
-from movierec.registry import ModelRegistry
-from movierec.serving_policy import parse_pins
+from movierec.serving.policy import parse_pins
+from movierec.serving.registry import ModelRegistry
 from tests.fakes import publish_fake
 from tests.test_registry import corrupt
 
@@ -148,6 +148,7 @@ def test_bad_pin_flags_are_refused(flags, message):
     assert parse_pins(["a=1", "b.c=20"]) == {"a": 1, "b.c": 20}
 
 
+@pytest.mark.service
 def test_set_serving_version_over_grpc_and_the_cli(four, start_serving):
     _, address = start_serving(four.root)
     with ServingClient(address, timeout=10) as client:
@@ -183,7 +184,7 @@ def test_set_serving_version_over_grpc_and_the_cli(four, start_serving):
 
 
 def test_a_version_checked_for_pinning_is_not_loaded_again(four, monkeypatch):
-    import movierec.registry as registry_module
+    import movierec.serving.registry as registry_module
 
     registry = ModelRegistry(four, keep_versions=1)
     registry.refresh()

@@ -316,6 +316,7 @@ def test_watcher_survives_a_bad_manifest_at_start_and_serves_later_versions(stor
         assert client.status("m")[0].versions[1].state == "FAILED"
 
 
+@pytest.mark.service
 def test_serving_and_client_modules_never_import_tensorflow():
     code = (
         "import sys, serving_service.__main__, client.cli, client.load, trainer_service.server;"
@@ -339,6 +340,7 @@ def test_reuse_port_lets_several_processes_share_a_port_only_when_asked(store, s
         start_serving(store.root, port=first.port)
 
 
+@pytest.mark.service
 def test_a_serving_process_uses_one_blas_thread_unless_told_otherwise():
     code = "import os, serving_service, numpy; print(os.environ['OPENBLAS_NUM_THREADS'])"
     clean = {k: v for k, v in os.environ.items() if not k.endswith("NUM_THREADS")}

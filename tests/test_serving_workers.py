@@ -14,6 +14,8 @@ import pytest
 from client import ServingClient
 from tests.fakes import publish_fake
 
+pytestmark = pytest.mark.service
+
 MOVIEREC = [sys.executable, "-m", "client.cli"]
 
 

@@ -1,8 +1,8 @@
 import pytest
 
-from movierec.datasets import load_dataset
+from movierec.data.datasets import load_dataset
+from movierec.data.splits import make_split, random_split
 from movierec.errors import DatasetError
-from movierec.splits import make_split, random_split
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_a_split_leaving_too_few_ratings_on_a_side_is_refused(ml100k):
 
 
 def test_random_split_rows_are_the_positions_random_split_takes(ml100k):
-    from movierec.splits import random_split_rows
+    from movierec.data.splits import random_split_rows
 
     kept, held_out = random_split(ml100k.ratings, 0.25, 3)
     kept_rows, held_rows = random_split_rows(len(ml100k.ratings), 0.25, 3)
@@ -65,7 +65,7 @@ def test_the_catalogue_needs_no_dataset_ratings_once_split(ml100k, split_name, u
 
     import numpy as np
 
-    from movierec.catalog_builder import build_catalog
+    from movierec.data.catalog_builder import build_catalog
 
     # Without a users file (the CSV layouts), the dataset's users come from its ratings.
     dataset = ml100k if users_file else dataclasses.replace(ml100k, users=None)

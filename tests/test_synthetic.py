@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 
 from client.cli import main
-from movierec.dataplane import ServingDataPlane
+from movierec.data.synthetic import SynthSpec, publish_synthetic, synthesize
 from movierec.errors import InvalidRequest
-from movierec.registry import ModelRegistry, load_version
-from movierec.synthetic import SynthSpec, publish_synthetic, synthesize
+from movierec.kinds.versions import load_version
+from movierec.serving.dataplane import ServingDataPlane
+from movierec.serving.registry import ModelRegistry
 
 
 def test_a_synthetic_version_serves_like_a_trained_one(store):

@@ -68,6 +68,7 @@ def test_serving_metrics_count_calls_by_method_and_code(store, start_serving, io
     assert sample(text, "movierec_serving_swaps_total") >= 1
 
 
+@pytest.mark.service
 def test_trainer_metrics_count_jobs_by_state(store, start_trainer):
     from tests.fakes import train_forever
 
@@ -92,6 +93,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@pytest.mark.service
 def test_three_replicas_on_one_store_serve_a_new_version_and_share_the_calls(store):
     """Three serving processes on one store behind one round-robin client: a new version
     serves everywhere within two poll intervals, and every replica answers calls."""

@@ -1,4 +1,4 @@
-"""Top lists (movierec.top_lists): answers sliced from per-row lists are exactly what the
+"""Top lists (movierec.serving.top_lists): answers sliced from per-row lists are exactly what the
 per-call path computes, and a list that cannot tell says so."""
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from movierec.dataplane import POPULAR, ServingDataPlane
-from movierec.features import UserFeatures
-from movierec.registry import ModelRegistry, load_version
-from movierec.scoring import top_k
-from movierec.synthetic import SynthSpec, publish_synthetic
-from movierec.top_lists import TopLists, attach_top_lists
+from movierec.data.synthetic import SynthSpec, publish_synthetic
+from movierec.kinds.features import UserFeatures
+from movierec.kinds.versions import load_version
+from movierec.serving.dataplane import POPULAR, ServingDataPlane
+from movierec.serving.registry import ModelRegistry
+from movierec.serving.scoring import top_k
+from movierec.serving.top_lists import TopLists, attach_top_lists
 
 # 60 users over 150 items, about 40 ratings each and up to all 150: lists of 100 are full
 # for most users and short (fewer unseen items than 100) for the heaviest raters.

@@ -4,7 +4,7 @@ from movierec.errors import InvalidRequest
 from movierec.kinds import KINDS
 from movierec.kinds.dot import DotParams
 from movierec.kinds.ease import EaseParams
-from movierec.train_spec import Hyperparameters, TrainSpec, build_train_spec
+from movierec.training.spec import Hyperparameters, TrainSpec, build_train_spec
 
 
 def test_defaults_fill_in():

@@ -71,6 +71,8 @@ def test_zero_epochs_is_invalid_not_a_default(trainer):
         client.train("m", kind="dot", epochs=0)
 
 
+@pytest.mark.slow
+@pytest.mark.service
 def test_job_streams_epochs_and_publishes_a_version(trainer, store):
     _, client = trainer
     job = client.train("m", kind="dot", **SHORT, patience=0)
@@ -93,6 +95,7 @@ def test_job_streams_epochs_and_publishes_a_version(trainer, store):
     assert model.versions[0].objective == "retrieval"
 
 
+@pytest.mark.service
 def test_kind_hyperparameters_travel_in_the_kind_message(trainer):
     server, _ = trainer
     with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
@@ -115,6 +118,8 @@ def test_kind_hyperparameters_travel_in_the_kind_message(trainer):
     )
 
 
+@pytest.mark.slow
+@pytest.mark.service
 def test_cancelled_job_publishes_nothing(trainer, store):
     _, client = trainer
     job = client.train("m", kind="dot", epochs=1000, patience=0)
@@ -135,6 +140,7 @@ def test_cancelled_job_publishes_nothing(trainer, store):
     assert client.cancel_job(job.job_id).state == "CANCELLED"  # idempotent
 
 
+@pytest.mark.service
 def test_failed_job_says_why_and_publishes_nothing(store, start_trainer, tmp_path):
     empty = tmp_path / "no-data"
     empty.mkdir()
@@ -146,6 +152,7 @@ def test_failed_job_says_why_and_publishes_nothing(store, start_trainer, tmp_pat
     assert store.list_versions("m") == []
 
 
+@pytest.mark.service
 def test_full_queue_is_resource_exhausted(store, start_trainer):
     _, address = start_trainer(store.root, max_running=1, max_queued=1)
     with TrainerClient(address) as client:
@@ -179,6 +186,7 @@ def test_raw_stub_sees_status_codes(trainer, store):
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
+@pytest.mark.service
 def test_watch_streams_are_capped_so_unary_calls_always_answer(store, start_trainer):
     server, address = start_trainer(store.root, workers=5)  # one stream slot, 4 kept free
     with TrainerClient(address, timeout=10) as client:
@@ -214,6 +222,8 @@ def test_trainer_auth_covers_streams(store, start_trainer):
             list(client.watch_job("any"))
 
 
+@pytest.mark.slow
+@pytest.mark.service
 def test_async_trainer_client_follows_a_job(trainer, store):
     server, _ = trainer
 
@@ -250,8 +260,9 @@ def _finished(manager, job_id, timeout=30):
     return manager.get(job_id)
 
 
+@pytest.mark.service
 def test_a_job_killed_after_publishing_is_reconciled_as_succeeded(store):
-    from movierec.train_spec import build_train_spec
+    from movierec.training.spec import build_train_spec
     from tests.fakes import die_before_publishing, publish_then_die
     from trainer_service.jobs import JobManager
 
@@ -272,6 +283,7 @@ def test_a_job_killed_after_publishing_is_reconciled_as_succeeded(store):
     assert store.list_versions("m") == [1]
 
 
+@pytest.mark.service
 def test_list_jobs_pages_newest_first_and_filters(store, start_trainer):
     from tests.fakes import publish_when_allowed
 
@@ -299,6 +311,7 @@ def test_list_jobs_pages_newest_first_and_filters(store, start_trainer):
             client.list_jobs(states=["DONE"])
 
 
+@pytest.mark.service
 def test_a_job_time_limit_is_checked_at_request_time(store, start_trainer):
     _, address = start_trainer(store.root, max_job_seconds=60)
     with TrainerClient(address, timeout=10) as client:
@@ -310,6 +323,7 @@ def test_a_job_time_limit_is_checked_at_request_time(store, start_trainer):
         assert client.list_jobs().jobs[0].job_id == job.job_id
 
 
+@pytest.mark.service
 def test_a_restarted_trainer_answers_for_its_jobs(store, start_trainer):
     from tests.fakes import publish_when_allowed
 
@@ -334,11 +348,13 @@ def _training_workers(job_id: str) -> list[int]:
             command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        if "movierec.train_worker" in command and f"movierec-job-{job_id}/" in command:
+        if "movierec.training.worker" in command and f"movierec-job-{job_id}/" in command:
             found.append(int(proc.name))
     return found
 
 
+@pytest.mark.slow
+@pytest.mark.service
 def test_a_job_on_two_workers_publishes_once_and_leaves_no_worker(trainer, store):
     _, client = trainer
     job = client.wait(client.train("m", kind="dot", epochs=2, patience=0, workers=2).job_id)
@@ -350,6 +366,8 @@ def test_a_job_on_two_workers_publishes_once_and_leaves_no_worker(trainer, store
     assert _training_workers(job.job_id) == []
 
 
+@pytest.mark.slow
+@pytest.mark.service
 def test_a_job_whose_worker_dies_fails_with_the_reason(trainer, store):
     if not pathlib.Path("/proc/self/cmdline").exists():
         pytest.skip("no /proc on this platform")
@@ -364,6 +382,8 @@ def test_a_job_whose_worker_dies_fails_with_the_reason(trainer, store):
     assert store.list_versions("m") == []
 
 
+@pytest.mark.slow
+@pytest.mark.service
 def test_a_cancelled_job_on_two_workers_stops_with_its_workers(trainer, store):
     _, client = trainer
     job = client.train("m", kind="dot", epochs=1000, patience=0, workers=2)
@@ -374,7 +394,7 @@ def test_a_cancelled_job_on_two_workers_stops_with_its_workers(trainer, store):
     server, _ = trainer
     deadline = time.monotonic() + 30
     # TensorFlow's cluster takes SIGTERM for itself: without it given back, the chief
-    # trained on after the cancel (movierec.distributed_training.join_cluster).
+    # trained on after the cancel (movierec.training.distributed.join_cluster).
     while server.jobs.running_processes() or any(_alive(pid) for pid in workers):
         assert time.monotonic() < deadline, "the cancelled job went on training"
         time.sleep(0.1)

@@ -5,20 +5,23 @@ import json
 import numpy as np
 import pytest
 
-from movierec.arrays import load_arrays
-from movierec.catalog import popular_well_rated_scores
-from movierec.dataplane import MODEL, USER_FEATURES, ServingDataPlane
-from movierec.datasets import load_dataset
-from movierec.evaluation import evaluate_ranking, relevant_items
-from movierec.features import UserFeatures
-from movierec.keras_training import retrieval_columns
-from movierec.model_store import KERAS_FILE, ModelStore
-from movierec.registry import ModelRegistry, load_version
-from movierec.splits import make_split
-from movierec.train_spec import Hyperparameters, build_train_spec
+from movierec.data.datasets import load_dataset
+from movierec.data.splits import make_split
+from movierec.kinds.evaluation import evaluate_ranking, relevant_items
+from movierec.kinds.features import UserFeatures
+from movierec.kinds.versions import load_version
+from movierec.serving.dataplane import MODEL, USER_FEATURES, ServingDataPlane
+from movierec.serving.registry import ModelRegistry
+from movierec.store.arrays import load_arrays
+from movierec.store.catalog import popular_well_rated_scores
+from movierec.store.model_store import KERAS_FILE, ModelStore
+from movierec.training.fit import retrieval_columns
+from movierec.training.spec import Hyperparameters, build_train_spec
+
+pytestmark = pytest.mark.slow
 
 keras = pytest.importorskip("keras")
-training = pytest.importorskip("movierec.training")
+training = pytest.importorskip("movierec.training.job")
 
 
 def _train(tmp_path_factory, data_dir, name, **request):
@@ -336,7 +339,7 @@ def test_data_fingerprint_changes_with_the_data(data_dir):
 
 
 def test_row_batches_visit_every_row_once_per_pass_in_a_new_reproducible_order():
-    from movierec.keras_training import row_batches
+    from movierec.training.fit import row_batches
 
     users = np.arange(1000, dtype=np.int32)
     ratings = users.astype(np.float32) / 2
@@ -443,9 +446,9 @@ def test_numpy_context_ranking_equals_keras_at_any_time(context_trained):
 
 @pytest.mark.parametrize("sharing", ["example", "batch"])
 def test_negatives_per_example_or_a_pool_shared_by_the_batch(data_dir, sharing):
-    from movierec.catalog_builder import build_catalog
-    from movierec.keras_training import _retrieval_dataset
-    from movierec.kinds import two_tower_keras
+    from movierec.data.catalog_builder import build_catalog
+    from movierec.training.fit import _retrieval_dataset
+    from movierec.training.kinds import two_tower as two_tower_keras
 
     dataset = load_dataset("ml-100k", data_dir)
     split = make_split(dataset, "u1")
@@ -470,7 +473,7 @@ def test_negatives_per_example_or_a_pool_shared_by_the_batch(data_dir, sharing):
 
 
 def test_shared_pool_logits_and_losses_match_their_definitions():
-    from movierec.keras_training import (
+    from movierec.training.fit import (
         PositiveFirstBinary,
         PositiveFirstSoftmax,
         SharedCandidateLogits,
@@ -519,8 +522,8 @@ def test_data_fingerprint_is_the_digest_of_the_whole_frames_rows(data_dir, monke
 
 
 def test_validation_share_is_random_split_of_the_training_part(data_dir):
-    from movierec.catalog_builder import build_catalog
-    from movierec.splits import random_split
+    from movierec.data.catalog_builder import build_catalog
+    from movierec.data.splits import random_split
 
     dataset = load_dataset("ml-100k", data_dir)
     split = make_split(dataset, "u1")

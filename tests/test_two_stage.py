@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 
 from client.sdk import InvalidArgumentError, ServingClient
-from movierec.arrays import save_arrays
-from movierec.dataplane import MODEL, POPULAR, ServingDataPlane
 from movierec.errors import IncompatibleVersions, InvalidRequest
-from movierec.evaluation import relevant_items
+from movierec.kinds.evaluation import relevant_items
 from movierec.kinds.ranking import RankingScorer
-from movierec.model_store import WEIGHTS_FILE
-from movierec.registry import AVAILABLE, FAILED, ModelRegistry
-from movierec.train_spec import build_train_spec
+from movierec.serving.dataplane import MODEL, POPULAR, ServingDataPlane
+from movierec.serving.registry import AVAILABLE, FAILED, ModelRegistry
+from movierec.store.arrays import save_arrays
+from movierec.store.model_store import WEIGHTS_FILE
+from movierec.training.spec import build_train_spec
 from tests.fakes import (
     make_catalog,
     make_ranking_weights,

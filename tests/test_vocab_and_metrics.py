@@ -3,11 +3,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from movierec import catalog as catalog_module
-from movierec import metrics
-from movierec.catalog import CatalogIndex
 from movierec.errors import UnknownItem, UnknownUser
-from movierec.vocab import OOV_INDEX, IdVocabulary
+from movierec.metrics import rating as metrics
+from movierec.store import catalog as catalog_module
+from movierec.store.catalog import CatalogIndex
+from movierec.store.vocab import OOV_INDEX, IdVocabulary
 from tests.fakes import make_catalog
 
 

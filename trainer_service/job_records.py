@@ -14,7 +14,7 @@ import sqlite3
 import time
 from collections.abc import Iterable
 
-from movierec.train_spec import EpochReport, TrainSpec
+from movierec.training.spec import EpochReport, TrainSpec
 from trainer_service.jobs import Job, JobState
 
 logger = logging.getLogger(__name__)

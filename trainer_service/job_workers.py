@@ -1,6 +1,6 @@
 """The extra worker processes of a job that trains on several (hyperparameter `workers`):
 started by the job's process, which is the chief, on free loopback ports, and watched so
-that one that dies fails the job at once (movierec.distributed_training)."""
+that one that dies fails the job at once (movierec.training.distributed)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from movierec.distributed_training import Cluster
+from movierec.training.distributed import Cluster
 
 WATCH_INTERVAL_S = 0.5
 STDERR_TAIL_CHARS = 600
@@ -33,7 +33,7 @@ def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
 
 
 class JobWorkers:
-    """Workers 1..count-1 of a job, as `python -m movierec.train_worker` processes.
+    """Workers 1..count-1 of a job, as `python -m movierec.training.worker` processes.
 
     Args:
         spec_dict: The job's TrainSpec.to_dict().
@@ -59,7 +59,7 @@ class JobWorkers:
         self.logs = [folder / f"worker-{index}.log" for index in range(1, count)]
         self.processes = []
         for index, log in enumerate(self.logs, start=1):
-            command = [sys.executable, "-m", "movierec.train_worker", "--spec", str(spec_file)]
+            command = [sys.executable, "-m", "movierec.training.worker", "--spec", str(spec_file)]
             command += ["--workers", ",".join(addresses), "--index", str(index)]
             command += ["--store", store_root, "--exit-with-parent"]
             if data_dir:

@@ -28,8 +28,8 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from movierec.errors import InvalidRequest, QueueFull, UnknownJob
-from movierec.model_store import STALE_STAGING_S, ModelStore
-from movierec.train_spec import EpochReport, TrainSpec
+from movierec.store.model_store import STALE_STAGING_S, ModelStore
+from movierec.training.spec import EpochReport, TrainSpec
 
 if TYPE_CHECKING:
     from trainer_service.job_records import JobRecords
@@ -129,7 +129,7 @@ def _job_main(spec_dict, store_root, data_dir, job_id, conn) -> None:
         # TensorFlow's autograph leaves one source file per converted function, which it
         # removes only at interpreter exit, and a job process ends with os._exit.
         tempfile.tempdir = str(scratch)
-        from movierec.training import run_training
+        from movierec.training.job import run_training
 
         def may_publish() -> bool:
             send(("may_publish",))

@@ -7,7 +7,7 @@ import logging
 import os
 import threading
 
-from movierec.model_store import ModelStore
+from movierec.store.model_store import ModelStore
 from movierec.v1 import trainer_pb2
 from service_common.handlers import add_service
 from service_common.lifecycle import (

@@ -2,7 +2,7 @@
 (training), named here once. Everything else asks this registry what a kind can do.
 
 Adding a kind: write `movierec/kinds/<kind>.py` (PARAMS, WEIGHT_ARRAYS, and load_scorer
-returning a movierec.kinds.base.Scorer) and `movierec/kinds/<kind>_keras.py`
+returning a movierec.kinds.base.Scorer) and `movierec/training/kinds/<kind>.py`
 (build_rating_model, build_retrieval_model, export_weights, and optionally rating_features
 for model inputs beyond user and item, such as the time of a rating), add its line to KINDS
 (with the objectives it trains) and its hyperparameter message to the TrainRequest oneof of
@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import pathlib
 from types import ModuleType
+from typing import Any
 
-from movierec.errors import InvalidRequest
+from movierec.errors import CorruptVersion, InvalidRequest
 from movierec.kinds.base import OBJECTIVES, RATING, RETRIEVAL, KindParams
 
 
@@ -55,14 +57,14 @@ class Kind:
 KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
-        Kind("ease", "movierec.kinds.ease", "movierec.kinds.ease_fit", (RETRIEVAL,), True),
-        Kind("dot", "movierec.kinds.dot", "movierec.kinds.dot_keras"),
-        Kind("two_tower", "movierec.kinds.two_tower", "movierec.kinds.two_tower_keras"),
-        Kind("ranking", "movierec.kinds.ranking", "movierec.kinds.ranking_keras", (RATING,)),
+        Kind("ease", "movierec.kinds.ease", "movierec.training.kinds.ease", (RETRIEVAL,), True),
+        Kind("dot", "movierec.kinds.dot", "movierec.training.kinds.dot"),
+        Kind("two_tower", "movierec.kinds.two_tower", "movierec.training.kinds.two_tower"),
+        Kind("ranking", "movierec.kinds.ranking", "movierec.training.kinds.ranking", (RATING,)),
         Kind(
             "ranking_context",
             "movierec.kinds.ranking_context",
-            "movierec.kinds.ranking_context_keras",
+            "movierec.training.kinds.ranking_context",
             (RATING,),
         ),
     )
@@ -84,3 +86,13 @@ def get_kind(name: str) -> Kind:
     except KeyError:
         known = ", ".join(sorted(KINDS))
         raise InvalidRequest(f"unknown model kind {name!r}; known kinds: {known}") from None
+
+
+def check_kind(manifest: dict[str, Any], folder: pathlib.Path) -> None:
+    """Raises CorruptVersion unless the manifest names a registered kind and objective."""
+    kind = manifest.get("kind")
+    if not isinstance(kind, str) or kind not in KINDS:
+        known = ", ".join(sorted(KINDS))
+        raise CorruptVersion(f"{folder}: serving cannot load kind {kind!r} (known: {known})")
+    if manifest.get("objective") not in OBJECTIVES:
+        raise CorruptVersion(f"{folder}: unknown objective {manifest.get('objective')!r}")

@@ -14,11 +14,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from movierec.catalog import Catalog, CatalogIndex, check_catalog
 from movierec.errors import InvalidRequest
-from movierec.features import UserFeatures
-from movierec.top_lists import TopLists
-from movierec.vocab import OOV_INDEX
+from movierec.kinds.features import UserFeatures
+from movierec.store.catalog import Catalog, CatalogIndex, check_catalog
+from movierec.store.vocab import OOV_INDEX
 
 RATING, RETRIEVAL = "rating", "retrieval"
 OBJECTIVES = (RETRIEVAL, RATING)
@@ -52,7 +51,7 @@ class Scorer:
     index can answer); a kind whose scores are not overrides scores and pair_scores."""
     candidate_model: str | None = None
     """For a second-stage scorer: the model name (or "popularity") whose top candidates
-    Recommend re-scores (movierec.two_stage); None for one stage."""
+    Recommend re-scores (movierec.kinds.two_stage); None for one stage."""
     num_candidates: int = 0
     """For a second-stage scorer: how many candidates Recommend takes from stage one."""
     uses_context: ClassVar[bool] = False
@@ -86,16 +85,18 @@ class Scorer:
             else None
         )
         self.ann: Any = None
-        """movierec.ann.AnnIndex over `candidates` for large catalogues (else None)."""
+        """movierec.kinds.ann.AnnIndex over `candidates` for large catalogues (else None)."""
         self.similar_ann: Any = None
-        """movierec.ann.AnnIndex over `unit_items` for large catalogues (else None)."""
-        self.top_lists: TopLists | None = None
+        """movierec.kinds.ann.AnnIndex over `unit_items` for large catalogues (else None)."""
+        # The three top lists are movierec.serving.top_lists.TopLists, which the serving
+        # registry attaches: typed Any so that the kinds import nothing of serving.
+        self.top_lists: Any = None
         """Each user's best unseen items, ranked after load for small versions
-        (movierec.top_lists; else None)."""
-        self.similar_lists: TopLists | None = None
+        (movierec.serving.top_lists; else None)."""
+        self.similar_lists: Any = None
         """Each item's most similar items, ranked after load for small catalogues (else
         None)."""
-        self.popular_list: TopLists | None = None
+        self.popular_list: Any = None
         """The popular well-rated items, ranked after load for small catalogues (else
         None)."""
 
@@ -225,7 +226,7 @@ class KindParams:
 
     @classmethod
     def shared_defaults(cls, objective: str) -> dict[str, Any]:
-        """Values of the shared Hyperparameters (movierec.train_spec) that differ for this
+        """Values of the shared Hyperparameters (movierec.training.spec) that differ for this
         kind and `objective` from the defaults every kind starts from."""
         del objective
         return {}

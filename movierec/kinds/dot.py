@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from movierec.catalog import Catalog
 from movierec.kinds.base import RATING, RETRIEVAL, KindParams, Scorer, check
+from movierec.store.catalog import Catalog
 
 OUTPUTS = ("linear", "sigmoid")
 WEIGHT_ARRAYS = ("user_embeddings", "item_embeddings", "user_bias", "item_bias", "global_bias")
@@ -60,7 +60,7 @@ class DotScorer(Scorer):
     P[u] · Q[i] + b_i for retrieval versions. Rows 0 are the zero OOV rows.
 
     Args:
-        weights: WEIGHT_ARRAYS as exported by movierec.kinds.dot_keras.
+        weights: WEIGHT_ARRAYS as exported by movierec.training.kinds.dot.
         catalog: The version's catalogue.
         objective: "rating" or "retrieval".
         output: "linear" or "sigmoid".

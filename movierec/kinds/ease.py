@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from movierec.catalog import Catalog
-from movierec.features import UserFeatures
 from movierec.kinds.base import RETRIEVAL, KindParams, Scorer, check
+from movierec.kinds.features import UserFeatures
+from movierec.store.catalog import Catalog
 
 WEIGHT_ARRAYS = ("item_item", "l2", "genre_to_items")
 MAX_ITEMS = 20_000
@@ -38,7 +38,7 @@ class EaseParams(KindParams):
     Attributes:
         l2: Ridge penalty lambda added to the item-item Gram matrix's diagonal. 0 (the
             default) chooses it on the validation carve-out: starting at 250 and doubling
-            or halving while validation NDCG@10 improves (movierec.kinds.ease_fit).
+            or halving while validation NDCG@10 improves (movierec.training.kinds.ease).
         low_rating_weight: Weight in a user's row of an item rated at the bottom of the
             rating scale; the top of the scale weighs 1, ratings between are linear.
             Above 0 and at most 1 (1 treats every rating alike, as plain EASE does).
@@ -125,7 +125,7 @@ class EaseScorer(Scorer):
     Users described by features are scored as rows (feature_query).
 
     Args:
-        weights: WEIGHT_ARRAYS as fitted by movierec.kinds.ease_fit: "item_item" float32
+        weights: WEIGHT_ARRAYS as fitted by movierec.training.kinds.ease: "item_item" float32
             [I + 1, I + 1], B with its OOV row and column; "l2", the penalty it was
             fitted with (chosen on validation unless the request set it); and
             "genre_to_items" float32 [2G + 1, I + 1], the row a genre profile predicts.

@@ -7,7 +7,7 @@ for a pair is (P[u] @ W_user) + (Q[i] @ W_item + b0). Those two halves are the s
 query and candidate vectors (one add per pair instead of a [2D] x [H] product); the
 remaining layers run on the [items, H] activations. A ranking version is the second stage
 of a two-stage Recommend: it re-scores the top candidates of its candidate source
-(movierec.two_stage).
+(movierec.kinds.two_stage).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from movierec.catalog import Catalog
 from movierec.kinds.base import RATING, KindParams, Scorer, check
-from movierec.two_stage import MAX_CANDIDATES, POPULARITY
+from movierec.kinds.two_stage import MAX_CANDIDATES, POPULARITY
+from movierec.store.catalog import Catalog
 
 WEIGHT_ARRAYS = ("user_embeddings", "item_embeddings", "output_kernel", "output_bias")
 SCORE_BLOCK = 1 << 22
@@ -96,7 +96,7 @@ class RankingScorer(Scorer):
 
     Args:
         weights: WEIGHT_ARRAYS plus hidden_kernel_<n> and hidden_bias_<n> per layer, as
-            exported by movierec.kinds.ranking_keras.
+            exported by movierec.training.kinds.ranking.
         catalog: The version's catalogue.
         candidate_model: The version's candidate source (RankingParams.candidate_model).
         num_candidates: Candidates taken from it per Recommend.

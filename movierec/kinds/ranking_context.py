@@ -112,7 +112,7 @@ class ContextRankingScorer(RankingScorer):
 
     Args:
         weights: WEIGHT_ARRAYS plus hidden_kernel_<n> and hidden_bias_<n>, as exported by
-            movierec.kinds.ranking_context_keras.
+            movierec.training.kinds.ranking_context.
         catalog: The version's catalogue.
         candidate_model: The version's candidate source.
         num_candidates: Candidates taken from it per Recommend.

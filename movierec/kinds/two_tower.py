@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from movierec.catalog import Catalog
-from movierec.features import UserFeatures, genre_means_of_items
 from movierec.kinds.base import RATING, RETRIEVAL, CannotScoreFeatures, KindParams, Scorer, check
-from movierec.vocab import OOV_INDEX
+from movierec.kinds.features import UserFeatures, genre_means_of_items
+from movierec.store.catalog import Catalog
+from movierec.store.vocab import OOV_INDEX
 
 WEIGHT_ARRAYS = ("user_feature_mean", "user_feature_std", "item_vectors")
 GENDERS = ("M", "F")

@@ -1,0 +1,1 @@
+"""Rating and ranking metrics as pure numpy functions."""

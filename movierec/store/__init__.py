@@ -1,0 +1,1 @@
+"""The model store: version layout and atomic publish, catalogues, id vocabularies, arrays."""
