@@ -78,7 +78,12 @@ def test_two_workers_match_one_and_only_the_chief_publishes(tmp_path, data_dir, 
 def test_a_dead_worker_fails_the_run_and_nothing_is_published(tmp_path, data_dir):
     spec = build_train_spec("m", kind="dot", objective="rating", hyperparameters={"epochs": 200})
     chief, worker = start_workers(tmp_path, data_dir, spec, timeout_seconds=10.0)
-    time.sleep(12)  # both have joined and are training
+    # Both have joined the cluster once each has written its rows (a fixed wait was too
+    # short where importing TensorFlow alone took 12-15 s on a loaded machine).
+    deadline = time.monotonic() + 180
+    while len(list(tmp_path.glob("movierec-rows-*"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2)  # and are training
     assert chief.poll() is None and worker.poll() is None
     worker.send_signal(signal.SIGKILL)
     try:
