@@ -325,6 +325,9 @@ def catalog_users(store_root: str, model: str) -> tuple[np.ndarray, np.ndarray, 
     from movierec.model_store import ModelStore
 
     store = ModelStore(store_root)
-    catalog = load_catalog(store.version_path(model, store.latest_version(model)) / CATALOG_FILE)
+    version = store.latest_version(model)
+    manifest = store.check_version_files(model, version)
+    with store.open_version_file(model, version, CATALOG_FILE, manifest) as handle:
+        catalog = load_catalog(handle)
     counts = np.diff(catalog.seen_indptr)[1:]
     return catalog.user_ids, counts.astype(np.float64), catalog.item_ids

@@ -31,6 +31,8 @@ from serving_service.servicer import ServingServicer
 logger = logging.getLogger(__name__)
 
 SERVICE_NAME = serving_pb2.DESCRIPTOR.services_by_name["ServingService"].full_name
+WATCHER_STOP_S = 2.0
+"""Seconds a stop waits for the store watcher to finish its poll."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -307,7 +309,9 @@ class ServingServer:
         if self._metrics_server is not None:
             self._metrics_server.shutdown()
         if self._watcher.is_alive():
-            self._watcher.join()
+            self._watcher.join(WATCHER_STOP_S)  # a daemon: a poll stuck on the store
+            if self._watcher.is_alive():  # (a hung network filesystem) never holds a stop
+                logger.warning("stopping while the store watcher is still busy")
         if self._loop is not None:
             self._loop.close()
 
