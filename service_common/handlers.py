@@ -29,6 +29,7 @@ STATUS_OF = (
     (errors.DatasetError, grpc.StatusCode.INVALID_ARGUMENT),
     (errors.NotFound, grpc.StatusCode.NOT_FOUND),
     (errors.ModelNotReady, grpc.StatusCode.UNAVAILABLE),
+    (errors.Unavailable, grpc.StatusCode.UNAVAILABLE),
     (errors.QueueFull, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (errors.CorruptVersion, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.PolicyConflict, grpc.StatusCode.FAILED_PRECONDITION),

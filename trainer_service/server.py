@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import pathlib
+import sqlite3
 import threading
 
 from movierec.model_store import ModelStore
@@ -16,7 +18,12 @@ from service_common.lifecycle import (
     enter_drain,
     set_serving,
 )
-from service_common.security import resolve_token, scrub_token_environment, server_credentials
+from service_common.security import (
+    ConfigError,
+    resolve_token,
+    scrub_token_environment,
+    server_credentials,
+)
 from service_common.telemetry import Telemetry, serve_metrics
 from trainer_service.job_records import JobRecords
 from trainer_service.jobs import DEFAULT_MAX_JOB_SECONDS, JobManager, JobState
@@ -26,6 +33,9 @@ logger = logging.getLogger(__name__)
 
 UNARY_THREADS = 4
 """Handler threads kept free of WatchJob streams, so Train/GetJob/CancelJob always answer."""
+
+JOBS_DB = pathlib.Path(".trainer") / "jobs.sqlite3"
+"""Where the job records are, under the store, unless --jobs-db says otherwise."""
 
 SERVICE_NAME = trainer_pb2.DESCRIPTOR.services_by_name["TrainerService"].full_name
 
@@ -96,6 +106,19 @@ class TrainerConfig:
         return cls(**values)
 
 
+def open_records(path: str | pathlib.Path) -> JobRecords:
+    """The job records at `path`.
+
+    Raises:
+        ConfigError: records of another schema, or a file that cannot be opened.
+        RecordsLocked: another process held the file locked for too long.
+    """
+    try:
+        return JobRecords(path)
+    except (OSError, sqlite3.Error) as error:
+        raise ConfigError(f"cannot open the job records {path}: {error}") from None
+
+
 class TrainerServer:
     """A trainer server and its job manager; `start()`, then `stop(grace)`."""
 
@@ -109,7 +132,7 @@ class TrainerServer:
             config.max_running,
             config.max_queued,
             max_watchers=max(1, config.workers - UNARY_THREADS),
-            records=JobRecords(config.jobs_db or self.store.root / ".trainer" / "jobs.sqlite3"),
+            records=open_records(config.jobs_db or self.store.root / JOBS_DB),
             max_job_seconds=config.max_job_seconds,
         )
         self.server, self.port = build_server(
