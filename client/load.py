@@ -320,14 +320,26 @@ def _report(results) -> LoadReport:
 
 def catalog_users(store_root: str, model: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(user ids, their training rating counts, item ids) of a model's newest version, read
-    from a store this machine can see (numpy only)."""
-    from movierec.catalog import CATALOG_FILE, load_catalog
-    from movierec.model_store import ModelStore
+    from a store this machine can see (numpy only).
+
+    Raises:
+        ValueError: the store lacks the model, or its newest version cannot be read (the
+            message says why).
+    """
+    try:
+        from movierec.catalog import CATALOG_FILE, load_catalog
+        from movierec.errors import MovierecError
+        from movierec.model_store import ModelStore
+    except ImportError as error:
+        raise ValueError(f"--users-from-store needs the movierec package: {error}") from None
 
     store = ModelStore(store_root)
-    version = store.latest_version(model)
-    manifest = store.check_version_files(model, version)
-    with store.open_version_file(model, version, CATALOG_FILE, manifest) as handle:
-        catalog = load_catalog(handle)
+    try:
+        version = store.latest_version(model)
+        manifest = store.check_version_files(model, version)
+        with store.open_version_file(model, version, CATALOG_FILE, manifest) as handle:
+            catalog = load_catalog(handle)
+    except (MovierecError, OSError, ValueError) as error:
+        raise ValueError(f"--users-from-store {store_root}: {error}") from None
     counts = np.diff(catalog.seen_indptr)[1:]
     return catalog.user_ids, counts.astype(np.float64), catalog.item_ids

@@ -45,6 +45,8 @@ _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _ARTIFACT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\.[a-z0-9]{1,8}$")
 _CONTENT_TYPES = {".png": "image/png", ".json": "application/json", ".csv": "text/csv"}
 _VERSION_NAME = re.compile(r"^[1-9][0-9]{0,17}$")
+MAX_VERSION = 10**18 - 1
+"""Largest version number (18 digits, as version folders are named): fits int64 fields."""
 STALE_STAGING_S = 3600.0
 """Age after which a staging folder no known writer owns is taken for a dead writer's."""
 MAX_MANIFEST_BYTES = 1 << 20

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from movierec.errors import CorruptVersion, InvalidRequest
-from movierec.model_store import check_model_name
+from movierec.model_store import MAX_VERSION, check_model_name
 
 LATEST, PINNED = "LATEST", "PINNED"
 FLAG, STORE = "flag", "store"
@@ -85,13 +85,18 @@ def parse_pins(texts: Iterable[str]) -> dict[str, int]:
     """Pins of `--pin MODEL=VERSION` flags.
 
     Raises:
-        ValueError: a malformed flag, a bad model name, a version < 1, or a model twice.
+        ValueError: a malformed flag, a bad model name, a version out of 1..MAX_VERSION,
+            or a model twice.
     """
     pins: dict[str, int] = {}
     for text in texts:
         name, sep, number = text.rpartition("=")
-        if not sep or not number.isdigit() or int(number) < 1:
-            raise ValueError(f"--pin takes MODEL=VERSION with VERSION >= 1, got {text!r}")
+        if not sep or not number.isascii() or not number.isdigit():
+            number = "0"
+        if not 1 <= int(number) <= MAX_VERSION:
+            raise ValueError(
+                f"--pin takes MODEL=VERSION with VERSION >= 1 and <= {MAX_VERSION}, got {text!r}"
+            )
         try:
             check_model_name(name)
         except InvalidRequest as error:

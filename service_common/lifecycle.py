@@ -14,6 +14,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from service_common import flags
 from service_common.security import ConfigError, check_exposure, check_token
 
 logger = logging.getLogger(__name__)
@@ -155,13 +156,13 @@ def add_stop_arguments(parser: argparse.ArgumentParser) -> None:
     """The graceful-stop flags both services share (--drain-seconds, --grace-seconds)."""
     parser.add_argument(
         "--drain-seconds",
-        type=float,
+        type=flags.seconds_or_none,
         default=2.0,
         help="on SIGTERM: seconds of answering while health says NOT_SERVING",
     )
     parser.add_argument(
         "--grace-seconds",
-        type=float,
+        type=flags.seconds_or_none,
         default=5.0,
         help="then: seconds calls in flight get to finish",
     )

@@ -138,6 +138,8 @@ def test_a_fifo_policy_file_never_blocks_the_watcher(four):
     [
         (["m"], "MODEL=VERSION"),
         (["m=0"], "VERSION >= 1"),
+        ([f"m={10**20}"], "VERSION >= 1 and <= 999999999999999999"),
+        (["m=²"], "MODEL=VERSION"),
         (["bad name=1"], "bad model name"),
         (["m=1", "m=2"], "twice"),
     ],

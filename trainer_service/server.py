@@ -11,6 +11,7 @@ import threading
 
 from movierec.model_store import ModelStore
 from movierec.v1 import trainer_pb2
+from service_common.flags import port_of_env
 from service_common.handlers import add_service
 from service_common.lifecycle import (
     add_health_and_reflection,
@@ -91,7 +92,8 @@ class TrainerConfig:
         service_common.security.resolve_token finds it (an override `token_file` first).
 
         Raises:
-            ConfigError: an empty or malformed token, or an unreadable token file.
+            ConfigError: an empty or malformed token, an unreadable token file, or a
+                port variable that holds no port.
         """
         env = {
             "store": os.environ.get("MOVIEREC_STORE"),
@@ -99,10 +101,11 @@ class TrainerConfig:
             "port": os.environ.get("MOVIEREC_TRAINER_PORT"),
         }
         token_file = overrides.pop("token_file", None)
-        values = {k: v for k, v in {**env, **overrides}.items() if v is not None}
+        given = {k: v for k, v in overrides.items() if v is not None}
+        values = {k: v for k, v in env.items() if v is not None} | given
         values["token"] = resolve_token(overrides.get("token"), token_file)
-        if "port" in values:
-            values["port"] = int(values["port"])
+        if isinstance(values.get("port"), str):
+            values["port"] = port_of_env("MOVIEREC_TRAINER_PORT", values["port"])
         return cls(**values)
 
 
