@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import os
 import threading
+from collections.abc import Callable
 from concurrent import futures
 
 from movierec.ann import DEFAULT_MIN_ITEMS
@@ -18,12 +20,14 @@ from service_common.aio import EventLoopThread
 from service_common.flags import port_of_env
 from service_common.handlers import add_service
 from service_common.lifecycle import (
+    CallGate,
     add_aio_health_and_reflection,
     add_health_and_reflection,
     build_server,
     enter_drain,
     set_serving,
     set_serving_aio,
+    stop_gracefully,
 )
 from service_common.security import resolve_token, server_credentials
 from service_common.telemetry import Telemetry, serve_metrics
@@ -146,6 +150,7 @@ class ServingServer:
             max_workers=config.slow_threads, thread_name_prefix="slow-rpc"
         )
         self._loop = EventLoopThread("grpc-aio") if config.io == "aio" else None
+        self.gate = CallGate()
         if self._loop is not None:
             try:
                 self.server, self.port, self.health = self._loop.call(self._build_aio(plane))
@@ -173,6 +178,7 @@ class ServingServer:
             slow_methods=ServingServicer.SLOW_METHODS,
             slow_pool=self._slow_pool,
             calls=self.telemetry.calls if self.telemetry else None,
+            gate=self.gate,
         )
 
     def _bind(self, asynchronous: bool):
@@ -299,15 +305,14 @@ class ServingServer:
             enter_drain(self.health, self._draining, seconds)
 
     def stop(self, grace: float | None = None) -> None:
-        """Stops watching, lets calls in flight finish within `grace` seconds, stops."""
+        """Stops watching, lets calls in flight finish within `grace` seconds and ends
+        those that arrive meanwhile UNAVAILABLE (service_common.lifecycle.stop_gracefully),
+        stops."""
         if self._loop is not None and self._loop.loop.is_closed():
             return  # stopped already
         self._draining.set()
         self._stopping.set()
-        if self._loop is not None:
-            self._loop.call(self.server.stop(grace))
-        else:
-            self.server.stop(grace).wait()
+        stop_gracefully(self.gate, grace, self._shutdown)
         self._slow_pool.shutdown(wait=False)
         if self._metrics_server is not None:
             self._metrics_server.shutdown()
@@ -317,6 +322,20 @@ class ServingServer:
                 logger.warning("stopping while the store watcher is still busy")
         if self._loop is not None:
             self._loop.close()
+
+    def _shutdown(self, grace: float) -> Callable[[], None]:
+        """Begins gRPC's shutdown; returns the wait for its end."""
+        if self._loop is None:
+            return self.server.stop(grace).wait
+        loop = self._loop
+
+        async def begin() -> asyncio.Future:
+            stopping = asyncio.ensure_future(self.server.stop(grace))
+            await asyncio.sleep(0)  # grpc.aio's stop begins the core's shutdown at once
+            return stopping
+
+        stopping = loop.call(begin())
+        return lambda: loop.call(asyncio.wait_for(stopping, None))
 
 
 def create_server(config: ServingConfig) -> tuple[ServingServer, int]:

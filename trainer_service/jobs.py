@@ -344,7 +344,13 @@ class JobManager:
         self, job_id: str, is_active: Callable[[], bool] = lambda: True
     ) -> Iterator[JobEvent]:
         """Yields the job's events from its current state on, ending after a final state
-        or when is_active() turns False. Raises UnknownJob.
+        or when is_active() turns False.
+
+        Raises:
+            UnknownJob: no such job.
+            QueueFull: max_watchers streams are open.
+            Unavailable: the manager closed before the job ended (a queued job stays
+                queued for the next manager).
         """
         with self._lock:
             if job_id not in self._jobs:
@@ -359,13 +365,19 @@ class JobManager:
         try:
             while True:
                 with self._lock:
-                    while position >= len(events) and is_active():
+                    while position >= len(events) and is_active() and not self._closed:
                         self._lock.wait(timeout=0.5)
                     pending = events[position:]
                     position = len(events)
+                    closed = self._closed
                 yield from pending
                 if not is_active() or (pending and pending[-1].job.state.final):
                     return
+                if closed and not pending:
+                    raise Unavailable(
+                        f"the trainer is stopping; job {job_id} stays"
+                        f" {events[-1].job.state.value}: watch it again once it is back"
+                    )
         finally:
             with self._lock:
                 self._watchers -= 1

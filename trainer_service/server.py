@@ -14,10 +14,12 @@ from movierec.v1 import trainer_pb2
 from service_common.flags import port_of_env
 from service_common.handlers import add_service
 from service_common.lifecycle import (
+    CallGate,
     add_health_and_reflection,
     build_server,
     enter_drain,
     set_serving,
+    stop_gracefully,
 )
 from service_common.security import (
     ConfigError,
@@ -148,12 +150,14 @@ class TrainerServer:
         self.telemetry = self._telemetry() if config.metrics_port is not None else None
         self.metrics_port: int | None = None
         self._metrics_server = None
+        self.gate = CallGate()
         add_service(
             self.server,
             trainer_pb2.DESCRIPTOR.services_by_name["TrainerService"],
             TrainerServicer(self.jobs, self.store),
             config.token,
             calls=self.telemetry.calls if self.telemetry else None,
+            gate=self.gate,
         )
         self.health = add_health_and_reflection(self.server, [SERVICE_NAME])
         self._draining = threading.Event()
@@ -195,13 +199,23 @@ class TrainerServer:
         enter_drain(self.health, self._draining, seconds)
 
     def stop(self, grace: float | None = None) -> None:
-        """Refuses new calls, stops running jobs (queued ones wait in the job records for
-        the next start), and stops within `grace` seconds."""
+        """Lets calls in flight finish within `grace` seconds and ends those that arrive
+        meanwhile UNAVAILABLE (service_common.lifecycle.stop_gracefully), stops running
+        jobs (queued ones wait in the job records for the next start; their streams end
+        UNAVAILABLE), and stops."""
         self._draining.set()
         set_serving(self.health, [SERVICE_NAME], False)
-        stopped = self.server.stop(grace)
-        self.jobs.close()
-        stopped.wait()
+
+        def shutdown(left: float):
+            stopped = self.server.stop(left)
+
+            def wait() -> None:
+                self.jobs.close()
+                stopped.wait()
+
+            return wait
+
+        stop_gracefully(self.gate, grace, shutdown)
         if self._metrics_server is not None:
             self._metrics_server.shutdown()
 
