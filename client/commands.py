@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from client import types
+from client import flags, types
 from client.channel import Tls
 from client.cli import SERVICES
 from client.errors import MovierecClientError, NotFoundError
@@ -123,9 +123,9 @@ def _genre_rating(text: str) -> tuple[str, float]:
     if not sep or not name:
         raise argparse.ArgumentTypeError(f"expected GENRE=RATING, got {text!r}")
     try:
-        return name, float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"rating of {name!r} is not a number: {value!r}") from None
+        return name, flags.finite(value)
+    except argparse.ArgumentTypeError as error:
+        raise argparse.ArgumentTypeError(f"rating of {name!r}: {error}") from None
 
 
 def _item_rating(text: str) -> tuple[int, float]:
@@ -218,9 +218,9 @@ def cmd_predict(args) -> str:
 def _compare(text: str) -> tuple[str, int | None]:
     """Argparse type of --compare MODEL[:VERSION]."""
     name, sep, version = text.partition(":")
-    if not name or (sep and not version.isdigit()):
+    if not name:
         raise argparse.ArgumentTypeError(f"expected MODEL or MODEL:VERSION, got {text!r}")
-    return name, int(version) if sep else None
+    return name, flags.version(version) if sep else None
 
 
 def cmd_metrics(args) -> str:
@@ -321,6 +321,12 @@ def cmd_models(args) -> str:
 def cmd_plots(args) -> str:
     """Writes a version's pictures (its PNG artifacts) into --out."""
     out = pathlib.Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ValueError(
+            f"--out {out}: cannot make the folder: {error.strerror or error}"
+        ) from None
     with _trainer(args) as client:
         (model,) = client.list_models(args.model)
         versions = {v.version: v for v in model.versions}
@@ -330,7 +336,6 @@ def cmd_plots(args) -> str:
         names = [name for name in versions[version].artifacts if name.endswith(".png")]
         if not names:
             raise NotFoundError(f"{args.model} version {version} has no pictures")
-        out.mkdir(parents=True, exist_ok=True)
         written = []
         for name in names:
             artifact = client.get_artifact(args.model, name, version)
@@ -464,9 +469,13 @@ def _mix(text: str) -> dict[str, float]:
     for part in text.split(","):
         name, sep, weight = part.partition("=")
         try:
-            mix[name.strip()] = float(weight) if sep else 1.0
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected METHOD=WEIGHT, got {part!r}") from None
+            mix[name.strip()] = flags.non_negative(weight) if sep else 1.0
+        except argparse.ArgumentTypeError:
+            raise argparse.ArgumentTypeError(
+                f"expected METHOD=WEIGHT with a weight >= 0, got {part!r}"
+            ) from None
+    if not sum(mix.values()) > 0:
+        raise argparse.ArgumentTypeError(f"no method of {text!r} has a weight > 0")
     return mix
 
 
@@ -479,7 +488,10 @@ def cmd_load(args) -> str:
     users: Sequence[int]
     items: Sequence[int]
     if args.users_from_store:
-        from movierec.data.admin import catalog_users
+        try:
+            from movierec.data.admin import catalog_users
+        except ImportError as error:
+            raise ValueError(f"--users-from-store needs the movierec package: {error}") from None
 
         user_array, counts, item_array = catalog_users(args.users_from_store, args.model)
         users, items = user_array.tolist(), item_array.tolist()
@@ -655,9 +667,15 @@ def cmd_cancel(args) -> str:
 def _widths(text: str) -> list[int]:
     """Argparse type of --layers 256,128,32."""
     try:
-        return [int(part) for part in text.split(",")]
-    except ValueError:
+        return [flags.count32(part) for part in text.split(",")]
+    except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(f"expected widths like 256,128,32, got {text!r}") from None
+
+
+MAX_CONCURRENCY = 4096
+"""Most calls in flight, or connections, per load generator process."""
+MAX_PROCESSES = 256
+"""Most load generator processes."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -712,7 +730,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--tls-server-name", help="name to verify the server's certificate against"
         )
         command.add_argument(
-            "--timeout", type=float, default=10.0, help="deadline per call, seconds"
+            "--timeout", type=flags.seconds, default=10.0, help="deadline per call, seconds"
         )
         command.add_argument("--json", action="store_true", help="print JSON")
         return command
@@ -731,24 +749,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--dataset", default="ml-100k")
     train.add_argument("--split", default="u1", help="u1..u5, ua, ub or random")
-    train.add_argument("--seed", type=int)
-    train.add_argument("--test-fraction", type=float, default=0.0, help="for --split random")
-    train.add_argument("--epochs", type=int)
-    train.add_argument("--embedding-dim", type=int)
-    train.add_argument("--learning-rate", type=float)
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--l2", type=float)
+    train.add_argument("--seed", type=flags.seed)
+    train.add_argument(
+        "--test-fraction", type=flags.fraction, default=0.0, help="for --split random"
+    )
+    train.add_argument("--epochs", type=flags.count32)
+    train.add_argument("--embedding-dim", type=flags.count32)
+    train.add_argument("--learning-rate", type=flags.positive)
+    train.add_argument("--batch-size", type=flags.count32)
+    train.add_argument("--l2", type=flags.non_negative)
     train.add_argument(
         "--low-rating-weight",
-        type=float,
+        type=flags.number(above=0, high=1),
         help="ease: weight of the lowest rating in a user's row (the highest weighs 1)",
     )
     train.add_argument("--output", choices=("linear", "sigmoid"))
-    train.add_argument("--patience", type=int)
-    train.add_argument("--validation-fraction", type=float)
+    train.add_argument("--patience", type=flags.size32)
+    train.add_argument("--validation-fraction", type=flags.fraction)
     train.add_argument(
         "--num-negatives",
-        type=int,
+        type=flags.count32,
         help="retrieval: negatives per positive, or the size of a batch's shared pool",
     )
     train.add_argument("--negative-sampling", choices=("uniform", "popularity"))
@@ -760,7 +780,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--min-positive-rating",
-        type=float,
+        type=flags.finite,
         help="retrieval: lowest rating that counts as a positive",
     )
     train.add_argument("--retrieval-loss", choices=("softmax", "bce"))
@@ -768,7 +788,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--optimizer", choices=("adam", "sgd", "rmsprop", "adagrad"))
     train.add_argument(
         "--workers",
-        type=int,
+        type=flags.integer(1, 16),
         help="worker processes to train on (1-16; tf.distribute, see README 'Scaling out')",
     )
     train.add_argument("--layers", type=_widths, help="two_tower: tower widths, e.g. 256,128,32")
@@ -778,20 +798,26 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="two_tower: feed age, gender and occupation",
     )
-    train.add_argument("--temperature", type=float, help="two_tower retrieval: softmax temperature")
+    train.add_argument(
+        "--temperature", type=flags.positive, help="two_tower retrieval: softmax temperature"
+    )
     train.add_argument(
         "--candidate-model",
         help="ranking: where Recommend takes candidates from, a retrieval model of the same"
         " split or 'popularity' (default)",
     )
     train.add_argument(
-        "--num-candidates", type=int, help="ranking: candidates per Recommend (default 200)"
+        "--num-candidates",
+        type=flags.count32,
+        help="ranking: candidates per Recommend (default 200)",
     )
     train.add_argument(
-        "--time-buckets", type=int, help="ranking_context: spans of the training period"
+        "--time-buckets", type=flags.count32, help="ranking_context: spans of the training period"
     )
     train.add_argument(
-        "--max-seconds", type=float, help="the job's wall-clock limit (default: the trainer's)"
+        "--max-seconds",
+        type=flags.seconds,
+        help="the job's wall-clock limit (default: the trainer's)",
     )
     train.add_argument("--no-wait", action="store_true", help="queue and exit")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -803,7 +829,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     plots = client_command("plots", "write a version's pictures (PNG) into a folder", "trainer")
     plots.add_argument("--model", required=True)
-    plots.add_argument("--version", type=int, help="default: the newest")
+    plots.add_argument("--version", type=flags.version, help="default: the newest")
     plots.add_argument("--out", required=True, help="folder to write into (created)")
     plots.set_defaults(handler=cmd_plots)
 
@@ -820,7 +846,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"),
         help="only jobs in this state (repeat for several)",
     )
-    jobs.add_argument("--limit", type=int, default=0, help="at most this many jobs")
+    jobs.add_argument(
+        "--limit", type=flags.size32, default=0, help="at most this many jobs (0: all)"
+    )
     jobs.set_defaults(handler=cmd_jobs)
 
     cancel = client_command("cancel", "cancel a training job", "trainer")
@@ -835,10 +863,10 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         command = client_command(name, help_text, "serving")
         command.add_argument("--model", required=True)
-        command.add_argument("--version", type=int, help="default: the serving version")
+        command.add_argument("--version", type=flags.version, help="default: the serving version")
         command.set_defaults(handler=handler)
         if name in ("recommend", "predict"):
-            command.add_argument("--user", type=int, help="raw user id")
+            command.add_argument("--user", type=flags.raw_id, help="raw user id")
             command.add_argument(
                 "--genre",
                 type=_genre_rating,
@@ -854,36 +882,42 @@ def build_parser() -> argparse.ArgumentParser:
                 help="a new user's rating of an item, e.g. --rated 50=5 (repeat; instead of"
                 " --user; may go with --genre)",
             )
-            command.add_argument("--rating-count", type=int, help="with --genre")
-            command.add_argument("--mean-rating", type=float, help="with --genre")
-            command.add_argument("--age", type=int, help="with --genre")
+            command.add_argument("--rating-count", type=flags.size32, help="with --genre")
+            command.add_argument("--mean-rating", type=flags.finite, help="with --genre")
+            command.add_argument("--age", type=flags.size32, help="with --genre")
             command.add_argument("--gender", choices=("M", "F"), help="with --genre")
             command.add_argument("--occupation", help="with --genre, e.g. student")
             command.add_argument(
                 "--timestamp",
-                type=float,
+                type=flags.finite,
                 help="unix seconds the request is made at, for kinds that take context"
                 " (default: now)",
             )
         if name == "recommend":
-            command.add_argument("-k", type=int, default=10)
+            command.add_argument("-k", type=flags.count32, default=10)
             command.add_argument("--include-seen", action="store_true")
-            command.add_argument("--exclude", type=int, nargs="*", help="item ids to leave out")
+            command.add_argument(
+                "--exclude", type=flags.raw_id, nargs="*", help="item ids to leave out"
+            )
             command.add_argument(
                 "--num-candidates",
-                type=int,
+                type=flags.size32,
                 default=0,
                 help="ranking versions: candidates taken from the candidate source"
                 " (default: the version's)",
             )
         elif name == "similar":
-            command.add_argument("--item", type=int, required=True)
-            command.add_argument("-k", type=int, default=10)
+            command.add_argument("--item", type=flags.raw_id, required=True)
+            command.add_argument("-k", type=flags.count32, default=10)
         elif name == "predict":
-            command.add_argument("--item", type=int, nargs="+", required=True)
+            command.add_argument("--item", type=flags.raw_id, nargs="+", required=True)
         else:
-            command.add_argument("-k", type=int, default=0, help="cut-off of ranking metrics")
-            command.add_argument("--baseline", type=int, help="a second version to compare")
+            command.add_argument(
+                "-k", type=flags.size32, default=0, help="cut-off of ranking metrics (0: 10)"
+            )
+            command.add_argument(
+                "--baseline", type=flags.version, help="a second version to compare"
+            )
             command.add_argument(
                 "--compare",
                 type=_compare,
@@ -891,7 +925,9 @@ def build_parser() -> argparse.ArgumentParser:
                 help="a version of another model trained on the same split",
             )
             command.add_argument(
-                "--threshold", type=float, help="lowest held-out rating that is relevant (4)"
+                "--threshold",
+                type=flags.finite,
+                help="lowest held-out rating that is relevant (4)",
             )
 
     load = client_command(
@@ -905,21 +941,45 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="METHOD=WEIGHT,...",
         help="weighted RPC mix of recommend, predict, similar (default recommend=1)",
     )
-    load.add_argument("-k", type=int, default=10, help="items per call (pairs for predict)")
-    load.add_argument("--concurrency", type=int, default=16, help="calls in flight per process")
+    load.add_argument(
+        "-k", type=flags.count32, default=10, help="items per call (pairs for predict)"
+    )
+    load.add_argument(
+        "--concurrency",
+        type=flags.integer(1, MAX_CONCURRENCY),
+        default=16,
+        help="calls in flight per process",
+    )
     load.add_argument(
         "--connections",
-        type=int,
+        type=flags.integer(1, MAX_CONCURRENCY),
         default=4,
         help="connections per process (at least the server's --workers to reach them all)",
     )
-    load.add_argument("--processes", type=int, default=1, help="generator processes")
-    load.add_argument("--duration", type=float, default=10.0, help="measured seconds at most")
-    load.add_argument("--requests", type=int, default=0, help="measured calls at most (0: no cap)")
-    load.add_argument("--warmup", type=float, default=1.0, help="seconds before measuring")
+    load.add_argument(
+        "--processes",
+        type=flags.integer(1, MAX_PROCESSES),
+        default=1,
+        help="generator processes",
+    )
+    load.add_argument(
+        "--duration", type=flags.seconds, default=10.0, help="measured seconds at most"
+    )
+    load.add_argument(
+        "--requests",
+        type=flags.integer(0),
+        default=0,
+        help="measured calls at most (0: no cap)",
+    )
+    load.add_argument(
+        "--warmup",
+        type=flags.number(0, flags.MAX_SECONDS),
+        default=1.0,
+        help="seconds before measuring",
+    )
     load.add_argument(
         "--users",
-        type=int,
+        type=flags.raw_id,
         nargs=2,
         default=(1, 943),
         metavar=("FIRST", "LAST"),
@@ -927,7 +987,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     load.add_argument(
         "--items",
-        type=int,
+        type=flags.raw_id,
         nargs=2,
         default=(1, 1682),
         metavar=("FIRST", "LAST"),
@@ -952,24 +1012,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="model store root (MOVIEREC_STORE)",
     )
     synth.add_argument("--model", required=True)
-    synth.add_argument("--users", type=int, default=943)
-    synth.add_argument("--items", type=int, default=1682)
-    synth.add_argument("--dim", type=int, default=32, help="embedding width")
-    synth.add_argument("--skew", type=float, default=1.0, help="Zipf exponent of popularity")
-    synth.add_argument("--ratings-per-user", type=int, default=100, help="mean seen items")
+    synth.add_argument("--users", type=flags.count32, default=943)
+    synth.add_argument("--items", type=flags.count32, default=1682)
+    synth.add_argument("--dim", type=flags.count32, default=32, help="embedding width")
+    synth.add_argument(
+        "--skew", type=flags.non_negative, default=1.0, help="Zipf exponent of popularity"
+    )
+    synth.add_argument(
+        "--ratings-per-user", type=flags.count32, default=100, help="mean seen items"
+    )
     synth.add_argument("--objective", choices=("retrieval", "rating"), default="retrieval")
-    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--seed", type=flags.seed, default=0)
     synth.set_defaults(handler=cmd_synth)
 
     ratings = sub.add_parser(
         "synth-ratings", help="write a synthetic ML-25M-sized ratings dataset (ml-25m layout)"
     )
     ratings.add_argument("--out", required=True, help="folder to write ml-25m/ into")
-    ratings.add_argument("--users", type=int, default=162_541)
-    ratings.add_argument("--items", type=int, default=62_423)
-    ratings.add_argument("--ratings", type=int, default=25_000_095)
-    ratings.add_argument("--skew", type=float, default=1.0, help="Zipf exponent of popularity")
-    ratings.add_argument("--seed", type=int, default=0)
+    ratings.add_argument("--users", type=flags.count32, default=162_541)
+    ratings.add_argument("--items", type=flags.count32, default=62_423)
+    ratings.add_argument("--ratings", type=flags.integer(1), default=25_000_095)
+    ratings.add_argument(
+        "--skew", type=flags.non_negative, default=1.0, help="Zipf exponent of popularity"
+    )
+    ratings.add_argument("--seed", type=flags.seed, default=0)
     ratings.set_defaults(handler=cmd_synth_ratings)
 
     download = sub.add_parser(
@@ -990,23 +1056,29 @@ def build_parser() -> argparse.ArgumentParser:
         command = client_command(name, help_text, "serving")
         command.add_argument("--model", required=True)
         if name == "pin":
-            command.add_argument("--version", type=int, required=True)
+            command.add_argument("--version", type=flags.version, required=True)
         command.add_argument("--reason", help="recorded with the policy")
         command.set_defaults(handler=cmd_pin)
 
     status = client_command("status", "serving state of models", "serving")
     status.add_argument("--model")
     status.add_argument(
-        "--wait-version", type=int, help="first wait until this version serves (needs --model)"
+        "--wait-version",
+        type=flags.version,
+        help="first wait until this version serves (needs --model)",
     )
-    status.add_argument("--wait-timeout", type=float, default=60.0)
+    status.add_argument("--wait-timeout", type=flags.seconds, default=60.0)
     status.set_defaults(handler=cmd_status)
     return parser
 
 
 def run(argv: list[str]) -> int:
-    """Runs one client command (argv without the program name); returns the exit status."""
-    args = build_parser().parse_args(argv)
+    """Runs one client command (argv without the program name); returns the exit status
+    (2, after argparse's one line, for a bad flag)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # argparse: --help (0) or a bad flag (2)
+        return stop.code if isinstance(stop.code, int) else 2
     try:
         output = args.handler(args)
     except MovierecClientError as error:
@@ -1015,6 +1087,9 @@ def run(argv: list[str]) -> int:
     except ValueError as error:  # a bad flag value, refused before any call
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # a file or folder of the command's own
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     if output:
         print(output)
     return 0

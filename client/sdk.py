@@ -500,6 +500,8 @@ class TrainerClient(_SyncClient):
         Raises:
             InvalidArgumentError: bad name, kind, dataset, split or hyperparameter.
             ResourceExhaustedError: the job queue is full.
+            UnavailableError: the trainer cannot record the job now (its records are
+                locked or unwritable; the message says why); nothing was queued.
         """
         return self._call("Train", _train_request(model, options), convert.job)
 
@@ -508,7 +510,8 @@ class TrainerClient(_SyncClient):
         return self._call("GetJob", trainer_pb2.GetJobRequest(job_id=job_id), convert.job)
 
     def cancel_job(self, job_id: str) -> types.Job:
-        """Cancels a queued or running job; it publishes nothing."""
+        """Cancels a queued or running job; it publishes nothing. UnavailableError: the
+        trainer cannot record the cancel now, and the job goes on."""
         return self._call("CancelJob", trainer_pb2.CancelJobRequest(job_id=job_id), convert.job)
 
     def list_models(self, model: str = "") -> tuple[types.StoredModel, ...]:

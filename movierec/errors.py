@@ -59,6 +59,12 @@ class ModelNotReady(MovierecError):
     """No version of the model is loaded yet (maps to UNAVAILABLE)."""
 
 
+class Unavailable(MovierecError):
+    """The service cannot do this now for a reason that may pass, such as job records
+    another process holds locked; nothing was changed, so the call may be retried (maps to
+    UNAVAILABLE)."""
+
+
 class QueueFull(MovierecError):
     """The job queue, or the number of job watchers, is at capacity (maps to
     RESOURCE_EXHAUSTED)."""

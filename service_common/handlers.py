@@ -20,6 +20,7 @@ from google.protobuf import message_factory
 from google.protobuf.descriptor import ServiceDescriptor
 
 from movierec import errors
+from service_common.lifecycle import STOPPING_MESSAGE, CallGate
 from service_common.telemetry import CallStats
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ STATUS_OF = (
     (errors.DatasetError, grpc.StatusCode.INVALID_ARGUMENT),
     (errors.NotFound, grpc.StatusCode.NOT_FOUND),
     (errors.ModelNotReady, grpc.StatusCode.UNAVAILABLE),
+    (errors.Unavailable, grpc.StatusCode.UNAVAILABLE),
     (errors.QueueFull, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (errors.CorruptVersion, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.PolicyConflict, grpc.StatusCode.FAILED_PRECONDITION),
@@ -103,21 +105,31 @@ class _Guard:
         return code, str(error)
 
 
-def _unary(behaviour: Callable, guard: _Guard) -> Callable:
+def _unary(behaviour: Callable, guard: _Guard, gate: CallGate | None) -> Callable:
     def handle(request, context):
-        rejected = guard.rejection(request, context)
-        if rejected:
-            context.abort(*rejected)
+        if gate is not None and not gate.enter():
+            context.abort(grpc.StatusCode.UNAVAILABLE, STOPPING_MESSAGE)
         try:
-            return behaviour(request, context)
-        except Exception as error:  # noqa: BLE001 - mapped, or re-raised if aborted
-            context.abort(*guard.failure(context, error))
+            rejected = guard.rejection(request, context)
+            if rejected:
+                context.abort(*rejected)
+            try:
+                return behaviour(request, context)
+            except Exception as error:  # noqa: BLE001 - mapped, or re-raised if aborted
+                context.abort(*guard.failure(context, error))
+        finally:
+            if gate is not None:
+                gate.leave()
 
     return handle
 
 
-def _stream(behaviour: Callable, guard: _Guard) -> Callable:
+def _stream(behaviour: Callable, guard: _Guard, gate: CallGate | None) -> Callable:
     def handle(request, context):
+        # A stream is not waited for at a stop: its behaviour ends it (a job stream when
+        # the job manager closes).
+        if gate is not None and not gate.enter(counted=False):
+            context.abort(grpc.StatusCode.UNAVAILABLE, STOPPING_MESSAGE)
         rejected = guard.rejection(request, context)
         if rejected:
             context.abort(*rejected)
@@ -129,23 +141,31 @@ def _stream(behaviour: Callable, guard: _Guard) -> Callable:
     return handle
 
 
-def _aio_unary(behaviour: Callable, guard: _Guard, pool: futures.Executor | None) -> Callable:
+def _aio_unary(
+    behaviour: Callable, guard: _Guard, pool: futures.Executor | None, gate: CallGate | None
+) -> Callable:
     """A coroutine handler for grpc.aio servers: the behaviour runs on the event loop's
     thread (fast, CPU-bound calls: no hand-off to another thread), or on `pool`."""
 
     async def handle(request, context):
-        rejected = guard.rejection(request, context)
-        if rejected:
-            await context.abort(*rejected)
+        if gate is not None and not await gate.enter_async():
+            await context.abort(grpc.StatusCode.UNAVAILABLE, STOPPING_MESSAGE)
         try:
-            if pool is not None:
-                loop = asyncio.get_running_loop()
-                return await loop.run_in_executor(pool, behaviour, request, context)
-            return behaviour(request, context)
-        except grpc.aio.AbortError:
-            raise
-        except Exception as error:  # noqa: BLE001 - mapped, or re-raised if aborted
-            await context.abort(*guard.failure(context, error))
+            rejected = guard.rejection(request, context)
+            if rejected:
+                await context.abort(*rejected)
+            try:
+                if pool is not None:
+                    loop = asyncio.get_running_loop()
+                    return await loop.run_in_executor(pool, behaviour, request, context)
+                return behaviour(request, context)
+            except grpc.aio.AbortError:
+                raise
+            except Exception as error:  # noqa: BLE001 - mapped, or re-raised if aborted
+                await context.abort(*guard.failure(context, error))
+        finally:
+            if gate is not None:
+                gate.leave()
 
     return handle
 
@@ -206,6 +226,7 @@ def add_service(
     slow_methods: Collection[str] = (),
     slow_pool: futures.ThreadPoolExecutor | None = None,
     calls: CallStats | None = None,
+    gate: CallGate | None = None,
 ) -> None:
     """Registers every method of `service` on `server`, answered by the servicer's method
     of the same name.
@@ -225,6 +246,8 @@ def add_service(
         slow_pool: The threads of slow_methods.
         calls: Where each call's status code and duration are counted (Prometheus);
             None counts nothing.
+        gate: The server's stop as calls see it (service_common.lifecycle.CallGate):
+            once closed, new calls end UNAVAILABLE; None: calls are never held.
 
     Raises:
         ValueError: a streaming method on an asyncio server.
@@ -242,11 +265,11 @@ def add_service(
         if asynchronous:
             if method.server_streaming:
                 raise ValueError(f"{path} streams; asyncio servers take unary methods only")
-            wrapped = _aio_unary(behaviour, guard, slow)
+            wrapped = _aio_unary(behaviour, guard, slow, gate)
             if calls is not None:
                 wrapped = _aio_counted(wrapped, method.name, calls)
         else:
-            wrapped = (_stream if method.server_streaming else _unary)(behaviour, guard)
+            wrapped = (_stream if method.server_streaming else _unary)(behaviour, guard, gate)
             if calls is not None:
                 wrapped = _counted(wrapped, method.name, calls, method.server_streaming)
             if slow is not None:

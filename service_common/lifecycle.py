@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from concurrent import futures
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from service_common import flags
 from service_common.security import ConfigError, check_exposure, check_token
 
 logger = logging.getLogger(__name__)
@@ -23,6 +26,93 @@ MAX_RECEIVE_MESSAGE_BYTES = 4 << 20
 at --max-batch 10,000 with user features is far below it."""
 MAX_SEND_MESSAGE_BYTES = 16 << 20
 """Largest response a service sends (a page of 1,000 jobs with their epochs fits)."""
+STOPPING_MESSAGE = "the server is stopping; nothing was done, retry (another replica)"
+"""Details of the UNAVAILABLE a call gets once the server's stop has begun."""
+SETTLE_S = 0.2
+"""At a stop, how long new calls are held before gRPC's shutdown begins, so that every
+call a client has sent by then has reached a handler (gRPC ends a call still queued in
+its core at shutdown CANCELLED, grpc/grpc#41785, which a caller cannot safely retry)."""
+
+
+class CallGate:
+    """The stop of a server as its handlers see it (service_common.handlers).
+
+    While open, unary calls run and are counted. Once closed, a call that arrives waits
+    until the gate is released and then ends UNAVAILABLE (STOPPING_MESSAGE): holding
+    those calls keeps clients that ignore health from sending more until gRPC's shutdown
+    has told their connections to go away.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition(threading.Lock())
+        self._running = 0
+        self.closed = False
+        self.released = False
+
+    def enter(self, counted: bool = True) -> bool:
+        """In a handler thread, before a call: True to run it (then call leave() after
+        when `counted`), False to refuse it (after holding it until release)."""
+        with self._changed:
+            if not self.closed:
+                self._running += counted
+                return True
+            while not self.released:
+                self._changed.wait()
+            return False
+
+    async def enter_async(self) -> bool:
+        """enter() for a coroutine handler (grpc.aio): holds the call without a thread."""
+        with self._changed:
+            if not self.closed:
+                self._running += 1
+                return True
+        while not self.released:
+            await asyncio.sleep(0.01)
+        return False
+
+    def leave(self) -> None:
+        """After a counted call that enter() let run."""
+        with self._changed:
+            self._running -= 1
+            self._changed.notify_all()
+
+    def close(self, timeout: float) -> None:
+        """Holds every new call, then waits up to `timeout` seconds for the calls
+        running to finish."""
+        deadline = time.monotonic() + max(timeout, 0.0)
+        with self._changed:
+            self.closed = True
+            while self._running > 0 and time.monotonic() < deadline:
+                self._changed.wait(deadline - time.monotonic())
+
+    def release(self) -> None:
+        """Ends every held call, and every later one, UNAVAILABLE."""
+        with self._changed:
+            self.closed = self.released = True
+            self._changed.notify_all()
+
+
+def stop_gracefully(
+    gate: CallGate, grace: float | None, shutdown: Callable[[float], Callable[[], None]]
+) -> None:
+    """Stops a server so that no call is lost: calls running finish (within `grace`
+    seconds), calls that arrive meanwhile are held for SETTLE_S and then end UNAVAILABLE,
+    which a caller may retry, never CANCELLED.
+
+    Args:
+        gate: The server's CallGate (given to add_service).
+        grace: Seconds calls running get to finish; None or 0: none.
+        shutdown: Begins gRPC's shutdown with the seconds of grace left (its listeners
+            close, its connections are told to go away) and returns a function that
+            waits until the server has stopped.
+    """
+    started = time.monotonic()
+    gate.close(grace or 0.0)
+    time.sleep(min(SETTLE_S, grace or 0.0))
+    left = max((grace or 0.0) - (time.monotonic() - started), SETTLE_S if grace else 0.0)
+    wait = shutdown(left)
+    gate.release()
+    wait()
 
 
 def build_server(
@@ -155,13 +245,13 @@ def add_stop_arguments(parser: argparse.ArgumentParser) -> None:
     """The graceful-stop flags both services share (--drain-seconds, --grace-seconds)."""
     parser.add_argument(
         "--drain-seconds",
-        type=float,
+        type=flags.seconds_or_none,
         default=2.0,
         help="on SIGTERM: seconds of answering while health says NOT_SERVING",
     )
     parser.add_argument(
         "--grace-seconds",
-        type=float,
+        type=flags.seconds_or_none,
         default=5.0,
         help="then: seconds calls in flight get to finish",
     )

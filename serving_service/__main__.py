@@ -9,6 +9,7 @@ import sys
 from movierec.kinds.ann import DEFAULT_MIN_ITEMS
 from movierec.serving.policy import parse_pins
 from movierec.serving.top_lists import DEFAULT_MAX_CELLS
+from service_common import flags
 from service_common.lifecycle import add_stop_arguments, serve_until_signalled
 from service_common.logs import setup_logging
 from service_common.security import ConfigError, add_security_arguments, security_settings
@@ -19,13 +20,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of the serving service (each falls back to its MOVIEREC_* variable)."""
     parser.add_argument("--store", help="model store root (MOVIEREC_STORE, ./model_store)")
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
-    parser.add_argument("--port", type=int, help="port, 0 for any (MOVIEREC_SERVING_PORT, 50052)")
     parser.add_argument(
-        "--poll-interval", type=float, default=2.0, help="seconds between store polls"
+        "--port", type=flags.port, help="port, 0 for any (MOVIEREC_SERVING_PORT, 50052)"
+    )
+    parser.add_argument(
+        "--poll-interval", type=flags.seconds, default=2.0, help="seconds between store polls"
     )
     parser.add_argument(
         "--keep-versions",
-        type=int,
+        type=flags.count,
         default=2,
         help="newest good versions kept loaded (besides a pinned one)",
     )
@@ -38,23 +41,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--ann-min-items",
-        type=int,
+        type=flags.size,
         default=DEFAULT_MIN_ITEMS,
         help="catalogues of at least this many items are searched approximately (faiss)",
     )
     parser.add_argument(
         "--top-lists-max-cells",
-        type=int,
+        type=flags.size,
         default=DEFAULT_MAX_CELLS,
         help="versions with users x items (or items x items) up to this answer Recommend"
         " and SimilarItems from per-row top lists ranked after load; 0: none (see README,"
         " Serving performance)",
     )
-    parser.add_argument("--max-k", type=int, default=1000, help="largest k accepted")
-    parser.add_argument("--max-batch", type=int, default=10_000, help="largest Predict batch")
+    parser.add_argument("--max-k", type=flags.count, default=1000, help="largest k accepted")
+    parser.add_argument(
+        "--max-batch", type=flags.count, default=10_000, help="largest Predict batch"
+    )
     parser.add_argument(
         "--workers",
-        type=int,
+        type=flags.threads,
         default=1,
         help="serving processes sharing the port, one core each (see README, Serving on"
         " every core)",
@@ -69,7 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--threads",
-        type=int,
+        type=flags.threads,
         default=2,
         help="with --io threads: handler threads per process (few is fastest)",
     )
@@ -82,7 +87,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_security_arguments(parser)
     parser.add_argument(
         "--metrics-port",
-        type=int,
+        type=flags.port,
         help="serve Prometheus metrics at http://HOST:PORT/metrics (0: a free port)",
     )
     parser.add_argument("--log-format", choices=("text", "json"), default="text")
@@ -92,24 +97,22 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     """Starts the server from parsed flags (with --workers N > 1, N supervised processes
     given `argv`) and blocks until SIGTERM/SIGINT."""
     setup_logging(args.log_format)
-    if args.workers < 1:
-        print(f"error: --workers must be >= 1, got {args.workers}", file=sys.stderr)
+    try:
+        pins = tuple(parse_pins(args.pin).items())
+        port = args.port if args.port is not None else ServingConfig.from_env().port
+        flags.readable_folder(args.store or ServingConfig.from_env().store, "--store")
+    except (ConfigError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
     if args.workers > 1:
         from serving_service.workers import serve_workers
 
-        port = args.port if args.port is not None else ServingConfig.from_env().port
         return serve_workers(list(argv or []), args.host, port, args.workers, args.metrics_port)
     supervisor = os.environ.get("MOVIEREC_SERVING_SUPERVISOR")  # workers.SUPERVISOR_ENV
     if supervisor:  # a worker of `--workers N`
         from serving_service.workers import stop_when_orphaned
 
         stop_when_orphaned(int(supervisor))
-    try:
-        pins = tuple(parse_pins(args.pin).items())
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
     try:
         config = ServingConfig.from_env(
             store=args.store,

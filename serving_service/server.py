@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import os
 import threading
+from collections.abc import Callable
 from concurrent import futures
 
 from movierec.kinds.ann import DEFAULT_MIN_ITEMS
@@ -15,14 +17,17 @@ from movierec.serving.top_lists import DEFAULT_MAX_CELLS
 from movierec.store.model_store import ModelStore
 from movierec.v1 import serving_pb2
 from service_common.aio import EventLoopThread
+from service_common.flags import port_of_env
 from service_common.handlers import add_service
 from service_common.lifecycle import (
+    CallGate,
     add_aio_health_and_reflection,
     add_health_and_reflection,
     build_server,
     enter_drain,
     set_serving,
     set_serving_aio,
+    stop_gracefully,
 )
 from service_common.security import resolve_token, server_credentials
 from service_common.telemetry import Telemetry, serve_metrics
@@ -31,6 +36,8 @@ from serving_service.servicer import ServingServicer
 logger = logging.getLogger(__name__)
 
 SERVICE_NAME = serving_pb2.DESCRIPTOR.services_by_name["ServingService"].full_name
+WATCHER_STOP_S = 2.0
+"""Seconds a stop waits for the store watcher to finish its poll."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,17 +113,19 @@ class ServingConfig:
         (an override `token_file` first).
 
         Raises:
-            ConfigError: an empty or malformed token, or an unreadable token file.
+            ConfigError: an empty or malformed token, an unreadable token file, or a
+                port variable that holds no port.
         """
         env = {
             "store": os.environ.get("MOVIEREC_STORE"),
             "port": os.environ.get("MOVIEREC_SERVING_PORT"),
         }
         token_file = overrides.pop("token_file", None)
-        values = {k: v for k, v in {**env, **overrides}.items() if v is not None}
+        given = {k: v for k, v in overrides.items() if v is not None}
+        values = {k: v for k, v in env.items() if v is not None} | given
         values["token"] = resolve_token(overrides.get("token"), token_file)
-        if "port" in values:
-            values["port"] = int(values["port"])
+        if isinstance(values.get("port"), str):
+            values["port"] = port_of_env("MOVIEREC_SERVING_PORT", values["port"])
         return cls(**values)
 
 
@@ -141,6 +150,7 @@ class ServingServer:
             max_workers=config.slow_threads, thread_name_prefix="slow-rpc"
         )
         self._loop = EventLoopThread("grpc-aio") if config.io == "aio" else None
+        self.gate = CallGate()
         if self._loop is not None:
             try:
                 self.server, self.port, self.health = self._loop.call(self._build_aio(plane))
@@ -168,6 +178,7 @@ class ServingServer:
             slow_methods=ServingServicer.SLOW_METHODS,
             slow_pool=self._slow_pool,
             calls=self.telemetry.calls if self.telemetry else None,
+            gate=self.gate,
         )
 
     def _bind(self, asynchronous: bool):
@@ -294,22 +305,37 @@ class ServingServer:
             enter_drain(self.health, self._draining, seconds)
 
     def stop(self, grace: float | None = None) -> None:
-        """Stops watching, lets calls in flight finish within `grace` seconds, stops."""
+        """Stops watching, lets calls in flight finish within `grace` seconds and ends
+        those that arrive meanwhile UNAVAILABLE (service_common.lifecycle.stop_gracefully),
+        stops."""
         if self._loop is not None and self._loop.loop.is_closed():
             return  # stopped already
         self._draining.set()
         self._stopping.set()
-        if self._loop is not None:
-            self._loop.call(self.server.stop(grace))
-        else:
-            self.server.stop(grace).wait()
+        stop_gracefully(self.gate, grace, self._shutdown)
         self._slow_pool.shutdown(wait=False)
         if self._metrics_server is not None:
             self._metrics_server.shutdown()
         if self._watcher.is_alive():
-            self._watcher.join()
+            self._watcher.join(WATCHER_STOP_S)  # a daemon: a poll stuck on the store
+            if self._watcher.is_alive():  # (a hung network filesystem) never holds a stop
+                logger.warning("stopping while the store watcher is still busy")
         if self._loop is not None:
             self._loop.close()
+
+    def _shutdown(self, grace: float) -> Callable[[], None]:
+        """Begins gRPC's shutdown; returns the wait for its end."""
+        if self._loop is None:
+            return self.server.stop(grace).wait
+        loop = self._loop
+
+        async def begin() -> asyncio.Future:
+            stopping = asyncio.ensure_future(self.server.stop(grace))
+            await asyncio.sleep(0)  # grpc.aio's stop begins the core's shutdown at once
+            return stopping
+
+        stopping = loop.call(begin())
+        return lambda: loop.call(asyncio.wait_for(stopping, None))
 
 
 def create_server(config: ServingConfig) -> tuple[ServingServer, int]:

@@ -370,6 +370,7 @@ def test_a_compressed_array_member_is_refused_even_with_a_valid_checksum(store):
     np.savez_compressed(folder / "weights.npz", **make_weights())
     manifest = json.loads((folder / MANIFEST_FILE).read_text())
     manifest["files"]["weights.npz"] = sha256_file(folder / "weights.npz")
+    manifest["sizes"]["weights.npz"] = (folder / "weights.npz").stat().st_size
     (folder / MANIFEST_FILE).write_text(json.dumps(manifest))
     assert "is compressed; arrays are stored uncompressed" in _refused_reason(store)
 

@@ -138,6 +138,8 @@ def test_a_fifo_policy_file_never_blocks_the_watcher(four):
     [
         (["m"], "MODEL=VERSION"),
         (["m=0"], "VERSION >= 1"),
+        ([f"m={10**20}"], "VERSION >= 1 and <= 999999999999999999"),
+        (["m=²"], "MODEL=VERSION"),
         (["bad name=1"], "bad model name"),
         (["m=1", "m=2"], "twice"),
     ],
@@ -198,3 +200,30 @@ def test_a_version_checked_for_pinning_is_not_loaded_again(four, monkeypatch):
     monkeypatch.setattr(registry_module, "load_version", counting_load)
     assert registry.set_policy("m", 2).serving_version == 2
     assert loads == [2], "verified and loaded once, for the check, then reused"
+
+
+@pytest.mark.service
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        ({"pinned_version": 2**63}, "pins version 9223372036854775808, out of range"),
+        ({"pinned_version": 10**30}, "out of range 0..999999999999999999"),
+        ({"pinned_version": 10**18}, "out of range"),
+        ({"pinned_version": -(2**63) - 1}, "out of range"),
+        ({"pinned_version": 2, "updated_at": 10**400}, "is no finite time"),
+        ({"pinned_version": 2, "updated_at": True}, "malformed serving policy"),
+    ],
+)
+def test_an_out_of_range_policy_is_ignored_with_the_reason_never_internal(
+    four, start_serving, record, reason
+):
+    (four.model_path("m") / "serving_policy.json").write_text(json.dumps(record))
+    _, address = start_serving(four.root)
+    with ServingClient(address, timeout=5) as client:
+        (status,) = client.status("m")
+        assert status.serving_version == 4 and status.policy.mode == "LATEST"
+        assert reason in status.policy.error
+        assert client.status()[0].policy.error == status.policy.error
+        pinned = client.set_serving_version("m", 2, reason="over the hostile file")
+        assert pinned.serving_version == 2 and pinned.policy.error == ""
+    assert four.read_policy("m")["pinned_version"] == 2

@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from movierec.errors import InvalidRequest, QueueFull, UnknownJob
+from movierec.errors import InvalidRequest, QueueFull, Unavailable, UnknownJob
 from movierec.store.model_store import STALE_STAGING_S, ModelStore
 from movierec.training.spec import EpochReport, TrainSpec
 
@@ -47,6 +47,16 @@ PARENT_CHECK_INTERVAL_S = 1.0
 
 WORKER_DEATH_WAIT_S = 2.0
 """How long a failed chief waits to learn whether a worker's death caused its failure."""
+
+UNSAVED_RETRY_S = 1.0
+"""Seconds between tries to record changes that could not be recorded when they happened
+(records another process held locked)."""
+
+CLOSE_ATTEMPTS = 40
+"""Tries of those at close (about 2 s), before the records keep their older states."""
+
+UNSAVED_WAIT_S = 0.05
+"""How long such a try waits for the lock (the manager's lock is held meanwhile)."""
 
 
 class JobState(enum.Enum):
@@ -198,7 +208,10 @@ class JobManager:
             (spec dict, store root, data dir, job id, pipe end).
         records: Where jobs persist (None: in memory only). Given records, the manager
             starts from them: queued jobs queue again, running ones are reconciled with
-            the store (SUCCEEDED when their version was published, else FAILED).
+            the store (SUCCEEDED when their version was published, else FAILED). A change
+            a caller is answered for (a submitted job, a cancel) is recorded before the
+            answer, or refused (Unavailable) and not made; any other change that cannot be
+            recorded at once is recorded as soon as the records can be written again.
         max_job_seconds: Wall-clock limit of a running job; a request may ask for less.
             A job past it is stopped and FAILED, and publishes nothing.
         sweep_interval: Seconds between sweeps for jobs past their limit and staging
@@ -238,6 +251,7 @@ class JobManager:
         self._context = multiprocessing.get_context("spawn")
         self._closed = False
         self.records = records
+        self._unsaved: set[str] = set()
         self.epochs_total = 0
         """Epochs reported by jobs of this manager."""
         self.max_job_seconds = max_job_seconds
@@ -260,6 +274,7 @@ class JobManager:
         Raises:
             InvalidRequest: max_seconds out of range.
             QueueFull: max_queued jobs already wait.
+            Unavailable: the job could not be recorded; nothing was queued.
         """
         limit = self.max_job_seconds if max_seconds is None else float(max_seconds)
         if not 0 < limit <= self.max_job_seconds:
@@ -274,9 +289,9 @@ class JobManager:
                 )
             job_id = uuid.uuid4().hex[:16]
             job = Job(job_id, spec, JobState.QUEUED, created_at=time.time(), max_seconds=limit)
+            self._record(job)
             self._jobs[job_id] = job
             self._events[job_id] = [JobEvent(job)]
-            self._save(job)
             self._queue.append(job_id)
             self._start_waiting()
             return self._jobs[job_id]
@@ -307,15 +322,19 @@ class JobManager:
 
     def cancel(self, job_id: str) -> Job:
         """Cancels a queued or running job (it publishes nothing); a final job, or one
-        already publishing, is returned as it is. Raises UnknownJob.
+        already publishing, is returned as it is.
+
+        Raises:
+            UnknownJob: no such job.
+            Unavailable: the cancel could not be recorded; the job goes on as it was.
         """
         with self._lock:
             job = self.get(job_id)
             if job.state.final or job_id in self._publishing:
                 return job
+            self._update(job_id, state=JobState.CANCELLED, finished_at=time.time(), durable=True)
             if job_id in self._queue:
                 self._queue.remove(job_id)
-            self._update(job_id, state=JobState.CANCELLED, finished_at=time.time())
             process = self._processes.get(job_id)
         if process is not None:
             process.terminate()
@@ -325,7 +344,13 @@ class JobManager:
         self, job_id: str, is_active: Callable[[], bool] = lambda: True
     ) -> Iterator[JobEvent]:
         """Yields the job's events from its current state on, ending after a final state
-        or when is_active() turns False. Raises UnknownJob.
+        or when is_active() turns False.
+
+        Raises:
+            UnknownJob: no such job.
+            QueueFull: max_watchers streams are open.
+            Unavailable: the manager closed before the job ended (a queued job stays
+                queued for the next manager).
         """
         with self._lock:
             if job_id not in self._jobs:
@@ -340,13 +365,19 @@ class JobManager:
         try:
             while True:
                 with self._lock:
-                    while position >= len(events) and is_active():
+                    while position >= len(events) and is_active() and not self._closed:
                         self._lock.wait(timeout=0.5)
                     pending = events[position:]
                     position = len(events)
+                    closed = self._closed
                 yield from pending
                 if not is_active() or (pending and pending[-1].job.state.final):
                     return
+                if closed and not pending:
+                    raise Unavailable(
+                        f"the trainer is stopping; job {job_id} stays"
+                        f" {events[-1].job.state.value}: watch it again once it is back"
+                    )
         finally:
             with self._lock:
                 self._watchers -= 1
@@ -392,6 +423,11 @@ class JobManager:
             monitor.join()
         self._sweeper.join()
         if self.records is not None:
+            with self._lock:
+                try:
+                    self._save_unsaved(attempts=CLOSE_ATTEMPTS)
+                except Unavailable as error:
+                    logger.error("%s; the records keep older states of %s", error, self._unsaved)
             self.records.close()
 
     def sweep(self) -> None:
@@ -438,32 +474,79 @@ class JobManager:
                     shutil.rmtree(staging, ignore_errors=True)
 
     def _sweep_loop(self) -> None:
+        next_sweep = time.monotonic() + self.sweep_interval
         while True:
             with self._lock:
                 if self._closed:
                     return
-                self._lock.wait(self.sweep_interval)
+                wait = next_sweep - time.monotonic()
+                if self._unsaved:
+                    wait = min(wait, UNSAVED_RETRY_S)
+                self._lock.wait(max(wait, 0.0))
                 if self._closed:
                     return
-            try:
-                self.sweep()
-            except Exception:  # noqa: BLE001 - the sweeper must outlive a bad sweep
-                logger.exception("job sweep failed")
+                try:
+                    self._save_unsaved()
+                except Unavailable:
+                    pass  # tried again after UNSAVED_RETRY_S
+            if time.monotonic() >= next_sweep:
+                next_sweep = time.monotonic() + self.sweep_interval
+                try:
+                    self.sweep()
+                except Exception:  # noqa: BLE001 - the sweeper must outlive a bad sweep
+                    logger.exception("job sweep failed")
 
     # Everything below runs with self._lock held or in a job's monitor thread.
 
-    def _save(self, job: Job) -> None:
-        if self.records is not None:
-            try:
-                self.records.save(job)
-            except Exception:  # noqa: BLE001 - a full disk must not stop jobs being answered
-                logger.exception("cannot record job %s", job.job_id)
+    def _record(self, job: Job) -> None:
+        """Records a change a caller will be answered for. Raises Unavailable."""
+        if self.records is None:
+            return
+        self.records.save(job)
+        self._unsaved.discard(job.job_id)
+        try:
+            self._save_unsaved()  # the records are writable again
+        except Unavailable:
+            pass
 
-    def _update(self, job_id: str, epoch: EpochReport | None = None, **changes) -> None:
+    def _save(self, job: Job) -> None:
+        """Records a change no caller waits for, now if the records can be written at
+        once, else later (the sweeper retries every UNSAVED_RETRY_S)."""
+        if self.records is None:
+            return
+        if self._unsaved:  # the records were locked a moment ago: no wait under the lock
+            self._unsaved.add(job.job_id)
+            return
+        try:
+            self.records.save(job, attempts=1, wait=UNSAVED_WAIT_S)
+        except Unavailable as error:
+            logger.warning("%s; will retry", error)
+            self._unsaved.add(job.job_id)
+
+    def _save_unsaved(self, attempts: int = 1) -> None:
+        """Records the changes that could not be recorded when they happened; raises
+        Unavailable when they still cannot be."""
+        if self.records is None or not self._unsaved:
+            return
+        for job_id in sorted(self._unsaved):
+            job = self._jobs.get(job_id)
+            if job is not None:
+                self.records.save(job, attempts=attempts, wait=UNSAVED_WAIT_S)
+            self._unsaved.discard(job_id)
+        logger.info("job records written again")
+
+    def _update(
+        self, job_id: str, epoch: EpochReport | None = None, durable: bool = False, **changes
+    ) -> None:
+        """Applies changes to a job and records them; with `durable`, records them first
+        and raises Unavailable (changing nothing) when they cannot be recorded."""
         job = dataclasses.replace(self._jobs[job_id], **changes)
+        if durable:
+            self._record(job)
         self._jobs[job_id] = job
         self._events[job_id].append(JobEvent(job, epoch))
-        self._save(job)
+        if not durable:
+            self._save(job)
         self._lock.notify_all()
 
     def _recover(self, jobs: Iterable[Job]) -> None:
@@ -549,8 +632,12 @@ class JobManager:
             for job_id in forgotten:
                 del self._jobs[job_id]
                 del self._events[job_id]
+                self._unsaved.discard(job_id)
             if self.records is not None:
-                self.records.delete(forgotten)
+                try:
+                    self.records.delete(forgotten)
+                except Unavailable as error:  # they stay in the file until a later start
+                    logger.warning("%s", error)
 
     def _monitor(self, job_id: str, process, conn) -> None:
         outcome: tuple = ("failed", "")

@@ -5,18 +5,28 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import pathlib
+import sqlite3
 import threading
 
 from movierec.store.model_store import ModelStore
 from movierec.v1 import trainer_pb2
+from service_common.flags import port_of_env
 from service_common.handlers import add_service
 from service_common.lifecycle import (
+    CallGate,
     add_health_and_reflection,
     build_server,
     enter_drain,
     set_serving,
+    stop_gracefully,
 )
-from service_common.security import resolve_token, scrub_token_environment, server_credentials
+from service_common.security import (
+    ConfigError,
+    resolve_token,
+    scrub_token_environment,
+    server_credentials,
+)
 from service_common.telemetry import Telemetry, serve_metrics
 from trainer_service.job_records import JobRecords
 from trainer_service.jobs import DEFAULT_MAX_JOB_SECONDS, JobManager, JobState
@@ -26,6 +36,9 @@ logger = logging.getLogger(__name__)
 
 UNARY_THREADS = 4
 """Handler threads kept free of WatchJob streams, so Train/GetJob/CancelJob always answer."""
+
+JOBS_DB = pathlib.Path(".trainer") / "jobs.sqlite3"
+"""Where the job records are, under the store, unless --jobs-db says otherwise."""
 
 SERVICE_NAME = trainer_pb2.DESCRIPTOR.services_by_name["TrainerService"].full_name
 
@@ -81,7 +94,8 @@ class TrainerConfig:
         service_common.security.resolve_token finds it (an override `token_file` first).
 
         Raises:
-            ConfigError: an empty or malformed token, or an unreadable token file.
+            ConfigError: an empty or malformed token, an unreadable token file, or a
+                port variable that holds no port.
         """
         env = {
             "store": os.environ.get("MOVIEREC_STORE"),
@@ -89,11 +103,25 @@ class TrainerConfig:
             "port": os.environ.get("MOVIEREC_TRAINER_PORT"),
         }
         token_file = overrides.pop("token_file", None)
-        values = {k: v for k, v in {**env, **overrides}.items() if v is not None}
+        given = {k: v for k, v in overrides.items() if v is not None}
+        values = {k: v for k, v in env.items() if v is not None} | given
         values["token"] = resolve_token(overrides.get("token"), token_file)
-        if "port" in values:
-            values["port"] = int(values["port"])
+        if isinstance(values.get("port"), str):
+            values["port"] = port_of_env("MOVIEREC_TRAINER_PORT", values["port"])
         return cls(**values)
+
+
+def open_records(path: str | pathlib.Path) -> JobRecords:
+    """The job records at `path`.
+
+    Raises:
+        ConfigError: records of another schema, or a file that cannot be opened.
+        RecordsLocked: another process held the file locked for too long.
+    """
+    try:
+        return JobRecords(path)
+    except (OSError, sqlite3.Error) as error:
+        raise ConfigError(f"cannot open the job records {path}: {error}") from None
 
 
 class TrainerServer:
@@ -109,7 +137,7 @@ class TrainerServer:
             config.max_running,
             config.max_queued,
             max_watchers=max(1, config.workers - UNARY_THREADS),
-            records=JobRecords(config.jobs_db or self.store.root / ".trainer" / "jobs.sqlite3"),
+            records=open_records(config.jobs_db or self.store.root / JOBS_DB),
             max_job_seconds=config.max_job_seconds,
         )
         self.server, self.port = build_server(
@@ -122,12 +150,14 @@ class TrainerServer:
         self.telemetry = self._telemetry() if config.metrics_port is not None else None
         self.metrics_port: int | None = None
         self._metrics_server = None
+        self.gate = CallGate()
         add_service(
             self.server,
             trainer_pb2.DESCRIPTOR.services_by_name["TrainerService"],
             TrainerServicer(self.jobs, self.store),
             config.token,
             calls=self.telemetry.calls if self.telemetry else None,
+            gate=self.gate,
         )
         self.health = add_health_and_reflection(self.server, [SERVICE_NAME])
         self._draining = threading.Event()
@@ -169,13 +199,23 @@ class TrainerServer:
         enter_drain(self.health, self._draining, seconds)
 
     def stop(self, grace: float | None = None) -> None:
-        """Refuses new calls, stops running jobs (queued ones wait in the job records for
-        the next start), and stops within `grace` seconds."""
+        """Lets calls in flight finish within `grace` seconds and ends those that arrive
+        meanwhile UNAVAILABLE (service_common.lifecycle.stop_gracefully), stops running
+        jobs (queued ones wait in the job records for the next start; their streams end
+        UNAVAILABLE), and stops."""
         self._draining.set()
         set_serving(self.health, [SERVICE_NAME], False)
-        stopped = self.server.stop(grace)
-        self.jobs.close()
-        stopped.wait()
+
+        def shutdown(left: float):
+            stopped = self.server.stop(left)
+
+            def wait() -> None:
+                self.jobs.close()
+                stopped.wait()
+
+            return wait
+
+        stop_gracefully(self.gate, grace, shutdown)
         if self._metrics_server is not None:
             self._metrics_server.shutdown()
 

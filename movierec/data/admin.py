@@ -15,7 +15,7 @@ from movierec.data.archives import BASE_URL, progress_bar
 from movierec.data.datasets import DEFAULT_CACHE, download_dataset
 from movierec.data.synthetic import SynthSpec, publish_synthetic
 from movierec.data.synthetic_ratings import RatingsSpec, write_ratings
-from movierec.errors import DatasetError
+from movierec.errors import DatasetError, MovierecError
 from movierec.store.catalog import CATALOG_FILE, load_catalog
 from movierec.store.model_store import ModelStore
 
@@ -87,8 +87,19 @@ def download(name: str, cache: str | None, base_url: str | None) -> pathlib.Path
 
 def catalog_users(store_root: str, model: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(user ids, their training rating counts, item ids) of a model's newest version, read
-    from a store this machine can see (numpy only)."""
+    from a store this machine can see (numpy only).
+
+    Raises:
+        ValueError: the store lacks the model, or its newest version cannot be read (the
+            message says why).
+    """
     store = ModelStore(store_root)
-    catalog = load_catalog(store.version_path(model, store.latest_version(model)) / CATALOG_FILE)
+    try:
+        version = store.latest_version(model)
+        manifest = store.check_version_files(model, version)
+        with store.open_version_file(model, version, CATALOG_FILE, manifest) as handle:
+            catalog = load_catalog(handle)
+    except (MovierecError, OSError, ValueError) as error:
+        raise ValueError(f"--users-from-store {store_root}: {error}") from None
     counts = np.diff(catalog.seen_indptr)[1:]
     return catalog.user_ids, counts.astype(np.float64), catalog.item_ids

@@ -19,6 +19,8 @@ took 34 s to build and needed 64 probes for recall 0.993.
 from __future__ import annotations
 
 import pathlib
+from collections.abc import Callable
+from typing import BinaryIO
 
 import numpy as np
 
@@ -66,11 +68,12 @@ class AnnIndex:
         return cls(index)
 
     @classmethod
-    def load(cls, path: pathlib.Path) -> AnnIndex:
-        """An index written by save."""
+    def load(cls, handle: BinaryIO) -> AnnIndex:
+        """An index written by save, read from a file open for reading (a version's file
+        is opened with ModelStore.open_version_file, never by path)."""
         import faiss
 
-        return cls(faiss.read_index(str(path)))
+        return cls(faiss.deserialize_index(np.frombuffer(handle.read(), dtype=np.uint8)))
 
     def save(self, path: pathlib.Path) -> None:
         """Writes the index to a file."""
@@ -112,9 +115,15 @@ def write_indexes(folder: pathlib.Path, candidates: np.ndarray, unit_items: np.n
     AnnIndex.build(unit_items).save(folder / SIMILAR_FILE)
 
 
-def attach_indexes(scorer, folder: pathlib.Path, min_items: int) -> None:
+def attach_indexes(scorer, open_file: Callable[[str], BinaryIO | None], min_items: int) -> None:
     """Gives a scorer of a catalogue of at least min_items items its two indexes: read
-    from the version's folder when they were written at publish, else built now.
+    from the version's files when they were written at publish, else built now.
+
+    Args:
+        scorer: The version's scorer.
+        open_file: open_file(file name) opens a file of the version, or is None when the
+            version has no such file.
+        min_items: Smaller catalogues get no index.
 
     Raises:
         ValueError: an index that does not cover the catalogue.
@@ -129,8 +138,12 @@ def attach_indexes(scorer, folder: pathlib.Path, min_items: int) -> None:
         if name == RECOMMEND_FILE and not scorer.inner_product:
             indexes.append(None)  # scores that are no inner product: exact, or two-stage
             continue
-        path = folder / name
-        index = AnnIndex.load(path) if path.is_file() else AnnIndex.build(vectors())
+        handle = open_file(name)
+        if handle is None:
+            index = AnnIndex.build(vectors())
+        else:
+            with handle:
+                index = AnnIndex.load(handle)
         index.nprobe = nprobe
         if index.size != scorer.catalog.num_items or index.index.d != width:
             raise ValueError(f"{name} indexes {index.size} items of width {index.index.d}")

@@ -9,7 +9,7 @@ import concurrent.futures
 import dataclasses
 import functools
 import threading
-from typing import Any
+from typing import Any, BinaryIO
 
 from movierec.errors import CorruptVersion, UnknownModel
 from movierec.kinds import KINDS, check_kind
@@ -62,17 +62,30 @@ def load_version(
     """
     manifest = store.check_version_files(name, version)
     label = f"{name} version {version}"
-    folder = store.version_path(name, version)
-    check_kind(manifest, folder)
+    check_kind(manifest, store.version_path(name, version))
     kind = KINDS[manifest["kind"]]  # check_kind checked kind and objective
     serving = kind.serving()
+
+    def open_file(filename: str) -> BinaryIO:
+        return store.open_version_file(name, version, filename, manifest)
+
+    def open_index(filename: str) -> BinaryIO | None:
+        return open_file(filename) if filename in manifest["files"] else None
+
     # The files are hashed on a second thread while this one reads the arrays (hashlib and
-    # file reads release the GIL); nothing read is used before the checksums match.
+    # file reads release the GIL); nothing read is used before the checksums match. Every
+    # file is opened as a regular file of its recorded size, so neither thread blocks on a
+    # FIFO or reads more than the manifest says; a manifest that records no sizes (older
+    # versions) has its checksums matched before anything is read into memory.
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="verify") as pool:
         checksums = pool.submit(store.verify_checksums, name, version, manifest)
         try:
-            catalog = load_catalog(folder / CATALOG_FILE)
-            weights = load_arrays(folder / WEIGHTS_FILE, serving.WEIGHT_ARRAYS)
+            if "sizes" not in manifest:
+                checksums.result()
+            with open_file(CATALOG_FILE) as handle:
+                catalog = load_catalog(handle)
+            with open_file(WEIGHTS_FILE) as handle:
+                weights = load_arrays(handle, serving.WEIGHT_ARRAYS, WEIGHTS_FILE)
             scorer = serving.load_scorer(weights, catalog, manifest)
         except Exception as error:
             checksums.result()  # a mismatch, where there is one, is the better reason
@@ -86,7 +99,7 @@ def load_version(
     except (ValueError, IndexError, TypeError, FloatingPointError) as error:
         raise CorruptVersion(f"{label}: cannot answer: {error}") from error
     try:
-        attach_indexes(scorer, folder, ann_min_items)
+        attach_indexes(scorer, open_index, ann_min_items)
     except (OSError, RuntimeError, ValueError) as error:
         raise CorruptVersion(f"{label}: unusable approximate index: {error}") from error
     return LoadedVersion(name, version, kind.name, manifest["objective"], manifest, scorer)

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from movierec.errors import CorruptVersion, InvalidRequest
-from movierec.store.model_store import check_model_name
+from movierec.store.model_store import MAX_VERSION, check_model_name
 
 LATEST, PINNED = "LATEST", "PINNED"
 FLAG, STORE = "flag", "store"
@@ -51,7 +51,8 @@ def policy_of_record(record: dict[str, Any] | None) -> ServingPolicy:
     """The policy a store policy record holds (None: follow the newest).
 
     Raises:
-        CorruptVersion: a record with a missing or malformed field.
+        CorruptVersion: a record with a missing, malformed or out-of-range field (a
+            version beyond 0..MAX_VERSION, a time that is no finite number).
     """
     if record is None:
         return ServingPolicy()
@@ -61,13 +62,28 @@ def policy_of_record(record: dict[str, Any] | None) -> ServingPolicy:
     if (
         not isinstance(version, int)
         or isinstance(version, bool)
-        or version < 0
         or not isinstance(updated, int | float)
-        or not math.isfinite(updated)
+        or isinstance(updated, bool)
         or not isinstance(reason, str)
     ):
-        raise CorruptVersion(f"malformed serving policy {record!r}")
-    return ServingPolicy(version, STORE if version else "", reason, float(updated))
+        raise CorruptVersion(f"malformed serving policy {_shown(record)}")
+    if not 0 <= version <= MAX_VERSION:
+        raise CorruptVersion(
+            f"serving policy pins version {_shown(version)}, out of range 0..{MAX_VERSION}"
+        )
+    try:
+        updated_at = float(updated)
+    except OverflowError:
+        updated_at = math.inf
+    if not math.isfinite(updated_at):
+        raise CorruptVersion(f"serving policy updated_at {_shown(updated)} is no finite time")
+    return ServingPolicy(version, STORE if version else "", reason, updated_at)
+
+
+def _shown(value: object, limit: int = 200) -> str:
+    """A value read from a file as messages quote it: its repr, cut to `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def record_of(version: int, reason: str, now: float) -> dict[str, Any]:
@@ -85,13 +101,18 @@ def parse_pins(texts: Iterable[str]) -> dict[str, int]:
     """Pins of `--pin MODEL=VERSION` flags.
 
     Raises:
-        ValueError: a malformed flag, a bad model name, a version < 1, or a model twice.
+        ValueError: a malformed flag, a bad model name, a version out of 1..MAX_VERSION,
+            or a model twice.
     """
     pins: dict[str, int] = {}
     for text in texts:
         name, sep, number = text.rpartition("=")
-        if not sep or not number.isdigit() or int(number) < 1:
-            raise ValueError(f"--pin takes MODEL=VERSION with VERSION >= 1, got {text!r}")
+        if not sep or not number.isascii() or not number.isdigit():
+            number = "0"
+        if not 1 <= int(number) <= MAX_VERSION:
+            raise ValueError(
+                f"--pin takes MODEL=VERSION with VERSION >= 1 and <= {MAX_VERSION}, got {text!r}"
+            )
         try:
             check_model_name(name)
         except InvalidRequest as error:

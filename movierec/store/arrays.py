@@ -5,6 +5,7 @@ from __future__ import annotations
 import pathlib
 import zipfile
 from collections.abc import Mapping
+from typing import BinaryIO
 
 import numpy as np
 
@@ -23,28 +24,41 @@ def save_arrays(path: pathlib.Path, arrays: Mapping[str, np.ndarray]) -> None:
         np.savez(out, allow_pickle=False, **values)
 
 
-def check_stored(path: pathlib.Path) -> None:
-    """Raises ValueError unless `path` is a zip whose members are all stored uncompressed
-    (reads only the zip's directory).
+def _label(source: pathlib.Path | BinaryIO, label: str | None) -> str:
+    return label or (source.name if isinstance(source, pathlib.Path) else "the npz")
+
+
+def check_stored(source: pathlib.Path | BinaryIO, label: str | None = None) -> None:
+    """Raises ValueError unless `source` (a path, or a seekable file open for reading,
+    rewound afterwards) is a zip whose members are all stored uncompressed (reads only the
+    zip's directory). `label` names it in messages (default: the path's file name).
     """
+    name = _label(source, label)
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(source) as archive:
             for member in archive.infolist():
                 if member.compress_type != zipfile.ZIP_STORED:
                     raise ValueError(
-                        f"{path.name}: member {member.filename} is compressed; arrays are"
+                        f"{name}: member {member.filename} is compressed; arrays are"
                         " stored uncompressed"
                     )
     except zipfile.BadZipFile as error:
-        raise ValueError(f"{path.name} is not an npz: {error}") from error
+        raise ValueError(f"{name} is not an npz: {error}") from error
+    finally:
+        if not isinstance(source, pathlib.Path):
+            source.seek(0)
 
 
-def load_arrays(path: pathlib.Path, required: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+def load_arrays(
+    source: pathlib.Path | BinaryIO, required: tuple[str, ...] = (), label: str | None = None
+) -> dict[str, np.ndarray]:
     """Reads every array of an .npz written by save_arrays, refusing pickled objects.
 
     Args:
-        path: The .npz file.
+        source: The .npz file: a path, or a seekable file open for reading (a version's
+            files are opened with ModelStore.open_version_file, never by path).
         required: Names that must be present.
+        label: Names the file in messages (default: the path's file name).
 
     A compressed member is refused: save_arrays writes them stored, and a deflated member
     could unpack to far more memory than the file's size (a decompression bomb).
@@ -54,9 +68,9 @@ def load_arrays(path: pathlib.Path, required: tuple[str, ...] = ()) -> dict[str,
             not an npz.
         OSError: the file cannot be read.
     """
-    check_stored(path)
-    with np.load(path, allow_pickle=False) as data:
+    check_stored(source, label)
+    with np.load(source, allow_pickle=False) as data:
         missing = [name for name in required if name not in data.files]
         if missing:
-            raise ValueError(f"{path.name} lacks arrays: {', '.join(missing)}")
+            raise ValueError(f"{_label(source, label)} lacks arrays: {', '.join(missing)}")
         return {name: data[name] for name in data.files}

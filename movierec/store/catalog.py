@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 from collections.abc import Sequence
+from typing import BinaryIO
 
 import numpy as np
 
@@ -173,8 +174,9 @@ def save_catalog(path: pathlib.Path, catalog: Catalog) -> None:
     save_arrays(path, {f.name: getattr(catalog, f.name) for f in dataclasses.fields(Catalog)})
 
 
-def load_catalog(path: pathlib.Path) -> Catalog:
-    """Reads a catalogue written by save_catalog.
+def load_catalog(source: pathlib.Path | BinaryIO) -> Catalog:
+    """Reads a catalogue written by save_catalog, from a path or a seekable file open for
+    reading (a version's catalogue is opened with ModelStore.open_version_file).
 
     Raises:
         ValueError: an array is missing or the file is not an npz.
@@ -182,7 +184,8 @@ def load_catalog(path: pathlib.Path) -> Catalog:
     """
     fields = dataclasses.fields(Catalog)
     required = tuple(f.name for f in fields if f.default_factory is dataclasses.MISSING)
-    arrays = load_arrays(path, required)
+    label = None if isinstance(source, pathlib.Path) else CATALOG_FILE
+    arrays = load_arrays(source, required, label)
     return Catalog(**{f.name: arrays[f.name] for f in fields if f.name in arrays})
 
 

@@ -43,6 +43,8 @@ _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _ARTIFACT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\.[a-z0-9]{1,8}$")
 _CONTENT_TYPES = {".png": "image/png", ".json": "application/json", ".csv": "text/csv"}
 _VERSION_NAME = re.compile(r"^[1-9][0-9]{0,17}$")
+MAX_VERSION = 10**18 - 1
+"""Largest version number (18 digits, as version folders are named): fits int64 fields."""
 STALE_STAGING_S = 3600.0
 """Age after which a staging folder no known writer owns is taken for a dead writer's."""
 MAX_MANIFEST_BYTES = 1 << 20
@@ -163,11 +165,43 @@ def open_regular(path: pathlib.Path, max_bytes: int | None = None) -> BinaryIO:
 
 def sha256_file(path: pathlib.Path) -> str:
     """Hex sha256 of a regular file's bytes, read in 1 MiB chunks (see open_regular)."""
-    digest = hashlib.sha256()
     with open_regular(path) as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
+        return _sha256_of(handle)
+
+
+def _sha256_of(handle: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(chunk)
     return digest.hexdigest()
+
+
+def check_sizes(manifest: dict[str, Any], folder: pathlib.Path) -> None:
+    """Raises CorruptVersion unless the manifest's "sizes" (bytes of each file, recorded
+    since publishers began to) is absent, or names exactly its "files" with counts >= 0."""
+    sizes = manifest.get("sizes")
+    if sizes is None:
+        return  # published before sizes were recorded
+    if not isinstance(sizes, dict) or set(sizes) != set(manifest["files"]):
+        raise CorruptVersion(f"{folder}: manifest sizes do not list exactly its files")
+    for filename, size in sizes.items():
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise CorruptVersion(f"{folder}: manifest size of {filename} is {size!r}")
+
+
+def _recorded_size(manifest: dict[str, Any], filename: str, folder: pathlib.Path) -> int | None:
+    """The size the manifest records for a file; None when it records no sizes at all.
+
+    Raises:
+        CorruptVersion: it records sizes, but none (or a malformed one) for this file.
+    """
+    sizes = manifest.get("sizes")
+    if sizes is None:
+        return None
+    size = sizes.get(filename) if isinstance(sizes, dict) else None
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise CorruptVersion(f"{folder}: the manifest records no size for {filename}")
+    return size
 
 
 def _fsync_path(path: pathlib.Path) -> None:
@@ -228,12 +262,17 @@ class ModelStore:
         return versions[-1]
 
     def version_signature(self, name: str, version: int) -> tuple:
-        """(file name, size, mtime) of every entry of a version folder: cheap to read, and
-        it changes whenever a file is written, replaced or removed."""
+        """(file name, size, mtime, mode) of every entry of a version folder, links not
+        followed: cheap to read, and it changes whenever a file is written, replaced or
+        removed."""
         folder = self.version_path(name, version)
         try:
             return tuple(
-                sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir())
+                sorted(
+                    (p.name, info.st_size, info.st_mtime_ns, info.st_mode)
+                    for p in folder.iterdir()
+                    for info in (p.lstat(),)
+                )
             )
         except OSError:
             return ()
@@ -276,8 +315,9 @@ class ModelStore:
 
     def check_version_files(self, name: str, version: int) -> dict[str, Any]:
         """The first, cheap half of verify_version: the manifest is readable, of this
-        format, and lists exactly the files present (none is hashed). Whether its kind is
-        known is the kind registry's to say (movierec.kinds.check_kind).
+        format, and lists exactly the files present (none is hashed or opened), with their
+        sizes where it records them. Whether its kind is known is the kind registry's to
+        say (movierec.kinds.check_kind).
 
         Raises:
             UnknownVersion: no such version folder.
@@ -296,27 +336,65 @@ class ModelStore:
         for filename in sorted(files):
             if not os.path.lexists(folder / filename):
                 raise CorruptVersion(f"{folder}: {filename} is missing")
+        check_sizes(manifest, folder)
         return manifest
+
+    def open_version_file(
+        self, name: str, version: int, filename: str, manifest: dict[str, Any]
+    ) -> BinaryIO:
+        """Opens a file of a version for reading the way manifests are opened: a regular
+        file only (never a link, FIFO, device or folder), without blocking, and of the size
+        the manifest records (manifests written before sizes were recorded: unchecked).
+        Every data file of a version is read through here, so nothing is hashed or loaded
+        from a file that is not what the manifest describes.
+
+        Args:
+            name: Model name.
+            version: Version number.
+            filename: A file its manifest lists.
+            manifest: The manifest, as check_version_files returned it.
+
+        Raises:
+            CorruptVersion: the file is missing, not a regular file, of another size, or
+                cannot be opened (the message says which).
+        """
+        folder = self.version_path(name, version)
+        try:
+            handle = open_regular(folder / filename)
+        except FileNotFoundError:
+            raise CorruptVersion(f"{folder}: {filename} is missing") from None
+        except OSError as error:
+            raise CorruptVersion(f"{folder}: cannot open {filename}: {error}") from error
+        actual = os.fstat(handle.fileno()).st_size
+        try:
+            expected = _recorded_size(manifest, filename, folder)
+            if expected is not None and actual != expected:
+                raise CorruptVersion(
+                    f"{folder}: {filename} holds {actual} bytes, the manifest says {expected}"
+                )
+        except CorruptVersion:
+            handle.close()
+            raise
+        return handle
 
     def verify_checksums(self, name: str, version: int, manifest: dict[str, Any]) -> None:
         """The second half of verify_version: every file listed in `manifest` (as
-        check_version_files returned it) has the sha256 it records, and every .npz holds
-        its arrays uncompressed.
+        check_version_files returned it) is a regular file of the size and sha256 it
+        records (opened with open_version_file), and every .npz holds its arrays
+        uncompressed.
 
         Raises:
-            CorruptVersion: a file missing, unreadable or mismatching.
+            CorruptVersion: a file missing, not a regular file, unreadable or mismatching.
         """
         folder = self.version_path(name, version)
         for filename, expected in sorted(manifest["files"].items()):
-            path = folder / filename
-            if not os.path.lexists(path):
-                raise CorruptVersion(f"{folder}: {filename} is missing")
-            actual = sha256_file(path)
-            if filename.endswith(".npz"):
-                try:
-                    check_stored(path)
-                except ValueError as error:
-                    raise CorruptVersion(f"{folder}: {error}") from error
+            with self.open_version_file(name, version, filename, manifest) as handle:
+                actual = _sha256_of(handle)
+                if filename.endswith(".npz"):
+                    try:
+                        check_stored(handle, filename)
+                    except ValueError as error:
+                        raise CorruptVersion(f"{folder}: {error}") from error
             if actual != expected:
                 raise CorruptVersion(
                     f"{folder}: {filename} has sha256 {actual[:12]}..., manifest says "
@@ -385,7 +463,8 @@ class ModelStore:
             InvalidRequest: a malformed artifact name.
             UnknownModel, UnknownVersion: no such model or version.
             NotFound: the version lists no such artifact (the message lists those it has).
-            CorruptVersion: the file is missing, a link or not a regular file.
+            CorruptVersion: the file is missing, a link, not a regular file, or not of
+                the size the manifest records.
         """
         check_model_name(name)
         if not _ARTIFACT_NAME.fullmatch(artifact or ""):
@@ -400,11 +479,7 @@ class ModelStore:
         if not isinstance(checksum, str):
             has = ", ".join(listed) or "none"
             raise NotFound(f"{name} version {version} has no artifact {artifact!r} (it has: {has})")
-        path = self.version_path(name, version) / artifact
-        try:
-            handle = open_regular(path)
-        except FileNotFoundError:
-            raise CorruptVersion(f"{name} version {version}: {artifact} is missing") from None
+        handle = self.open_version_file(name, version, artifact, manifest)
         size = os.fstat(handle.fileno()).st_size
         return Artifact(name, version, artifact, size, checksum, handle)
 
@@ -478,8 +553,9 @@ class ModelStore:
 
         Args:
             name: Model name.
-            manifest: Metadata to record; "files", "format_version", "model_name", "version"
-                and "created_at" are filled in here.
+            manifest: Metadata to record; "files" (sha256 of each), "sizes" (bytes of
+                each), "format_version", "model_name", "version" and "created_at" are
+                filled in here.
             write_files: Called with the staging folder; writes the version's files into it.
             staging_name: Suffix of the hidden staging folder (default random), so that the
                 owner of a killed writer can remove what it left (see staging_path).
@@ -493,9 +569,9 @@ class ModelStore:
         staging.mkdir()
         try:
             write_files(staging)
-            files = {
-                path.name: sha256_file(path) for path in sorted(staging.iterdir()) if path.is_file()
-            }
+            paths = [path for path in sorted(staging.iterdir()) if path.is_file()]
+            files = {path.name: sha256_file(path) for path in paths}
+            sizes = {path.name: path.stat().st_size for path in paths}
             with self._publish_lock(name):
                 versions = self.list_versions(name)
                 version = (versions[-1] if versions else 0) + 1
@@ -506,6 +582,7 @@ class ModelStore:
                     "version": version,
                     "created_at": time.time(),
                     "files": files,
+                    "sizes": sizes,
                 }
                 (staging / MANIFEST_FILE).write_text(json.dumps(record, indent=2, sort_keys=True))
                 for path in staging.iterdir():
