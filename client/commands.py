@@ -18,6 +18,7 @@ from typing import Any
 from client import types
 from client.channel import Tls
 from client.cli import SERVICES
+from client.dataset_commands import add_dataset_commands
 from client.errors import MovierecClientError, NotFoundError
 from client.sdk import DEFAULT_SERVING, DEFAULT_TRAINER, ServingClient, TrainerClient
 
@@ -731,7 +732,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("retrieval", "rating"),
         help="retrieval (default: ranks for Recommend) or rating (regression for Predict)",
     )
-    train.add_argument("--dataset", default="ml-100k")
+    train.add_argument(
+        "--dataset",
+        default="ml-100k",
+        help="a MovieLens dataset, or one imported into the trainer's data folder"
+        " (movierec dataset import)",
+    )
     train.add_argument("--split", default="u1", help="u1..u5, ua, ub or random")
     train.add_argument("--seed", type=int)
     train.add_argument("--test-fraction", type=float, default=0.0, help="for --split random")
@@ -983,6 +989,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--base-url", help="a mirror holding the archives under their official file names"
     )
     download.set_defaults(handler=cmd_download)
+    add_dataset_commands(sub)
 
     for name, help_text in (
         ("pin", "serve one version of a model by default, on every server of the store"),

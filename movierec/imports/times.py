@@ -1,0 +1,64 @@
+"""Times of an import, as integer unix seconds or ISO-8601 text, made int64 unix seconds."""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+FORMS = "integer unix seconds or ISO-8601 (e.g. 2024-05-01T12:30:00Z)"
+"""The forms a time may take; ISO-8601 times without an offset are taken as UTC."""
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_EPOCH = pd.Timestamp(0, tz="UTC")
+
+
+def time_problem(value: str) -> str | None:
+    """Why `value` is not a time (FORMS), or None when it is one."""
+    if _INTEGER.fullmatch(value):
+        if -(2**63) <= int(value) < 2**63:
+            return None
+        return f"{value} is out of the 64-bit range of unix seconds"
+    try:
+        datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return f"{value!r} is not a time: give {FORMS}"
+    return None
+
+
+def parse_times(text: pa.ChunkedArray) -> tuple[np.ndarray, int | None]:
+    """Unix seconds, int64 [n], of a column of times as text [n] (FORMS, each value in
+    either form), and the row of the first value that is neither (None: all read).
+    Vectorised: pyarrow's cast for integers, pandas' ISO-8601 parser for the rest."""
+    try:
+        return pc.cast(text, pa.int64()).to_numpy(), None
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    integer = pc.match_substring_regex(text, r"^[+-]?[0-9]+$").to_numpy(zero_copy_only=False)
+    seconds = np.zeros(len(text), dtype=np.int64)
+    rows = np.flatnonzero(integer)
+    if len(rows):
+        try:
+            seconds[rows] = pc.cast(pc.filter(text, integer), pa.int64()).to_numpy()
+        except pa.ArrowInvalid:  # a value outside int64, or a form pyarrow does not take
+            for row in rows.tolist():
+                value = text[row].as_py()
+                if time_problem(value):
+                    return seconds, row
+                seconds[row] = int(value)
+    others = np.flatnonzero(~integer)
+    if len(others):
+        parsed = pd.to_datetime(
+            pc.filter(text, pa.array(~integer)).to_pandas(),
+            format="ISO8601",
+            utc=True,
+            errors="coerce",
+        )
+        bad = parsed.isna().to_numpy()
+        if bad.any():
+            return seconds, int(others[np.argmax(bad)])
+        seconds[others] = ((parsed - _EPOCH) // pd.Timedelta(seconds=1)).to_numpy(np.int64)
+    return seconds, None
