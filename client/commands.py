@@ -738,9 +738,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="a MovieLens dataset, or one imported into the trainer's data folder"
         " (movierec dataset import)",
     )
-    train.add_argument("--split", default="u1", help="u1..u5, ua, ub or random")
+    train.add_argument(
+        "--split",
+        help="u1..u5, ua, ub (ml-100k's folds), random, or where the dataset has times"
+        " temporal (the latest --test-fraction held out) or last (each user's latest held"
+        " out); default u1 for ml-100k, else random",
+    )
     train.add_argument("--seed", type=int)
-    train.add_argument("--test-fraction", type=float, default=0.0, help="for --split random")
+    train.add_argument(
+        "--test-fraction", type=float, default=0.0, help="for --split random or temporal"
+    )
     train.add_argument("--epochs", type=int)
     train.add_argument("--embedding-dim", type=int)
     train.add_argument("--learning-rate", type=float)
@@ -899,7 +906,10 @@ def build_parser() -> argparse.ArgumentParser:
                 help="a version of another model trained on the same split",
             )
             command.add_argument(
-                "--threshold", type=float, help="lowest held-out rating that is relevant (4)"
+                "--threshold",
+                type=float,
+                help="lowest held-out rating that is relevant (default 3/4 of the way up the"
+                " scale: 4 on 1 to 5; implicit feedback takes none, every interaction counts)",
             )
 
     load = client_command(
