@@ -221,6 +221,17 @@ def test_merging_sums_weights_and_keeps_the_latest_time():
     assert kept.amounts.tolist() == [1.0, 2.0, 5.0]  # the latest rating of each pair
 
 
+def test_pairs_sort_by_position_whether_or_not_key_and_position_fit_one_int64():
+    from movierec.imports.merge import _sorted_with_positions
+
+    key = np.array([5, 3, 5, 0, 3, 5], dtype=np.int64)
+    packed = _sorted_with_positions(key, 6)  # 3 bits of key and 3 of position
+    stable = _sorted_with_positions(key, 2**62)  # too wide: a stable argsort
+    for keys, positions in (packed, stable):
+        assert keys.tolist() == [0, 3, 3, 5, 5, 5]
+        assert positions.tolist() == [3, 1, 4, 0, 2, 5]
+
+
 def test_the_manifest_is_json_with_the_schema(tmp_path):
     source = write(tmp_path / "a.csv", "u,i,r\n1,1,2\n2,1,4\n")
     import_dataset(ImportSpec("d", source, "u", "i", "r"), tmp_path)
@@ -228,3 +239,21 @@ def test_the_manifest_is_json_with_the_schema(tmp_path):
     assert manifest["schema"]["rating"] == {"dtype": "float32", "from": "r"}
     assert manifest["schema"]["user_id"] == {"dtype": "int64", "from": "u"}
     assert "weight" not in manifest["schema"] and not (tmp_path / "d" / "weight.npy").exists()
+
+
+@pytest.mark.parametrize(
+    ("values", "seconds"),
+    [
+        (["1714566600", "-5"], [1714566600, -5]),  # integers: one cast
+        (["2024-05-01T12:30:00Z", "2024-05-01T14:30:00.9+02:00"], [1714566600] * 2),  # zoned
+        (["2024-05-01 12:30:00", "1970-01-01"], [1714566600, 0]),  # naive: UTC
+        (["1714566600", "2024-05-01T12:30:00Z", "2024-05-01 12:30"], [1714566600] * 3),  # mixed
+    ],
+)
+def test_times_read_in_every_form_whole_columns_or_mixed(values, seconds):
+    from movierec.imports.times import parse_times
+
+    parsed, bad = parse_times(pa.chunked_array([values]))
+    assert bad is None and parsed.tolist() == seconds
+    _, bad = parse_times(pa.chunked_array([[*values, "soon"]]))
+    assert bad == len(values)

@@ -89,7 +89,10 @@ def read_columns(path: pathlib.Path, columns: list[Column], separator: str | Non
             value = _text_of(data, bad)
             problem = column.problem(value) or f"{value!r} cannot be read"
             raise ImportRefused(f"{where(path, line_of_row(path, text, bad), column)}: {problem}")
-    return Columns(values, table.num_rows)
+    rows = table.num_rows
+    del table, data
+    pa.default_memory_pool().release_unused()  # else the pool keeps the table's memory
+    return Columns(values, rows)
 
 
 def read_items(path: pathlib.Path, columns: list[Column], separator: str | None) -> Columns:

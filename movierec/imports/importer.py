@@ -174,18 +174,19 @@ def import_dataset(spec: ImportSpec, data_dir: str | os.PathLike | None = None) 
     with concurrent.futures.ThreadPoolExecutor(len(sources)) as pool:
         digests = [pool.submit(_sha256, path) for path in sources]  # beside the parsing
         read = read_columns(spec.interactions, spec.interaction_columns(), spec.separator)
-        values = read.values
+        values, rows_read = read.values, read.rows
+        del read
         users, items = values["--user-column"], values["--item-column"]
         times = values.get("--time-column")
         if spec.implicit:
-            amounts = values.get("--weight-column", np.ones(read.rows))
+            amounts = values.get("--weight-column", np.ones(rows_read))
         else:
             amounts = values["--rating-column"]
         scale = _rating_scale(spec, amounts)
         merged = merge_duplicates(users, items, times, amounts, summed=spec.implicit)
         del values, users, items, times, amounts
         titles, genres, named = _item_metadata(spec, merged.item_ids)
-        manifest = _manifest(spec, read.rows, scale, merged, genres, named)
+        manifest = _manifest(spec, rows_read, scale, merged, genres, named)
         columns = _columns(spec, merged)
         manifest["sources"] = {
             role: {"path": str(path.resolve()), "bytes": path.stat().st_size, "sha256": d.result()}

@@ -51,36 +51,57 @@ def merge_duplicates(
             the merged row keeps the latest time.
 
     Returns:
-        The merged interactions. Vectorised: pairs are found by hashing, and only the
-        rows of repeated pairs are sorted.
+        The merged interactions. Vectorised: pairs are numbered by hashing the ids, then
+        sorted once (the pair's number and the row's position packed in one int64 where
+        they fit, which numpy sorts several times faster than it argsorts).
     """
     user_codes, user_ids = pd.factorize(users)
     item_codes, item_ids = pd.factorize(items)
     key = user_codes.astype(np.int64) * len(item_ids) + item_codes
     del user_codes, item_codes
-    repeated = pd.Series(key, copy=False).duplicated(keep=False).to_numpy()
-    rows = np.flatnonzero(repeated)
-    del repeated
     merged = Merged(users, items, times, amounts, 0, np.sort(user_ids), np.sort(item_ids))
-    if not len(rows):
+    sorted_key, positions = _sorted_with_positions(key, len(user_ids) * len(item_ids))
+    del key
+    starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
+    if len(starts) == len(users):
         return merged
-    when = times[rows] if times is not None else np.zeros(len(rows), dtype=np.int64)
-    order = rows[np.lexsort((rows, when, key[rows]))]  # by pair, then time, then position
-    pair = key[order]
-    first = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
-    latest = order[np.r_[first[1:] - 1, len(order) - 1]]
-    keep = np.ones(len(key), dtype=bool)
-    keep[rows] = False
-    keep[latest] = True
-    amounts = np.asarray(amounts, dtype=np.float64).copy()
+    latest = _latest(positions, starts, times)
+    kept = np.sort(latest)
     if summed:
-        amounts[latest] = np.add.reduceat(amounts[order], first)
-    kept = np.flatnonzero(keep)
+        sums = np.empty(len(users), dtype=np.float64)
+        sums[latest] = np.add.reduceat(np.asarray(amounts, np.float64)[positions], starts)
+        amounts = sums
     return dataclasses.replace(
         merged,
         users=users[kept],
         items=items[kept],
         times=times[kept] if times is not None else None,
-        amounts=amounts[kept],
-        duplicates=len(key) - len(kept),
+        amounts=np.asarray(amounts, dtype=np.float64)[kept],
+        duplicates=len(users) - len(kept),
     )
+
+
+def _sorted_with_positions(key: np.ndarray, key_bound: int) -> tuple[np.ndarray, np.ndarray]:
+    """(key sorted, the position of each) with equal keys in position order."""
+    position_bits = max(1, int(len(key) - 1).bit_length())
+    if int(key_bound).bit_length() + position_bits <= 63:
+        packed = key << position_bits
+        packed |= np.arange(len(key), dtype=np.int64)
+        packed.sort()
+        positions = packed & ((1 << position_bits) - 1)
+        packed >>= position_bits
+        return packed, positions
+    order = np.argsort(key, kind="stable")
+    return key[order], order
+
+
+def _latest(positions: np.ndarray, starts: np.ndarray, times: np.ndarray | None) -> np.ndarray:
+    """Each group's latest row: of the rows `positions` (grouped, groups beginning at
+    `starts`), the one of greatest time, then greatest position."""
+    if times is None:
+        return np.maximum.reduceat(positions, starts)
+    ordered_times = times[positions]
+    sizes = np.diff(np.r_[starts, len(positions)])
+    is_newest = ordered_times == np.repeat(np.maximum.reduceat(ordered_times, starts), sizes)
+    del ordered_times
+    return np.maximum.reduceat(np.where(is_newest, positions, -1), starts)

@@ -14,6 +14,9 @@ FORMS = "integer unix seconds or ISO-8601 (e.g. 2024-05-01T12:30:00Z)"
 """The forms a time may take; ISO-8601 times without an offset are taken as UTC."""
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _EPOCH = pd.Timestamp(0, tz="UTC")
+_NS_PER_SECOND = 1_000_000_000
+_BLOCK_ROWS = 1_000_000
+"""Times pandas parses at a time (as Python strings: about 70 bytes each)."""
 
 
 def time_problem(value: str) -> str | None:
@@ -32,11 +35,17 @@ def time_problem(value: str) -> str | None:
 def parse_times(text: pa.ChunkedArray) -> tuple[np.ndarray, int | None]:
     """Unix seconds, int64 [n], of a column of times as text [n] (FORMS, each value in
     either form), and the row of the first value that is neither (None: all read).
-    Vectorised: pyarrow's cast for integers, pandas' ISO-8601 parser for the rest."""
-    try:
-        return pc.cast(text, pa.int64()).to_numpy(), None
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass
+
+    Vectorised: pyarrow casts a column of integers, or of ISO-8601 times all with an
+    offset or all without; any other mix goes value by value through pyarrow for the
+    integers and pandas' ISO-8601 parser for the rest, a block of rows at a time.
+    """
+    for kind in (pa.int64(), pa.timestamp("ns", tz="UTC"), pa.timestamp("ns")):
+        try:
+            values = pc.cast(text, kind).cast(pa.int64()).to_numpy()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        return (values if kind == pa.int64() else values // _NS_PER_SECOND), None
     integer = pc.match_substring_regex(text, r"^[+-]?[0-9]+$").to_numpy(zero_copy_only=False)
     seconds = np.zeros(len(text), dtype=np.int64)
     rows = np.flatnonzero(integer)
@@ -50,15 +59,13 @@ def parse_times(text: pa.ChunkedArray) -> tuple[np.ndarray, int | None]:
                     return seconds, row
                 seconds[row] = int(value)
     others = np.flatnonzero(~integer)
-    if len(others):
+    for start in range(0, len(others), _BLOCK_ROWS):
+        block = others[start : start + _BLOCK_ROWS]
         parsed = pd.to_datetime(
-            pc.filter(text, pa.array(~integer)).to_pandas(),
-            format="ISO8601",
-            utc=True,
-            errors="coerce",
+            text.take(pa.array(block)).to_pandas(), format="ISO8601", utc=True, errors="coerce"
         )
         bad = parsed.isna().to_numpy()
         if bad.any():
-            return seconds, int(others[np.argmax(bad)])
-        seconds[others] = ((parsed - _EPOCH) // pd.Timedelta(seconds=1)).to_numpy(np.int64)
+            return seconds, int(block[np.argmax(bad)])
+        seconds[block] = ((parsed - _EPOCH) // pd.Timedelta(seconds=1)).to_numpy(np.int64)
     return seconds, None
