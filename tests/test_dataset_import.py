@@ -192,6 +192,7 @@ def test_dataset_names_resolve_to_imported_datasets_and_errors_list_them(tmp_pat
     [
         ({"name": "ml-100k"}, "MovieLens dataset's name"),
         ({"name": "a/b"}, "must be 1 to 64 letters"),
+        ({"name": "columns"}, "the ratings caches' folder"),
         ({"rating_column": "r", "weight_column": "w"}, "exclude each other"),
         ({"items": "items.csv"}, "--items needs --items-id-column and --title-column"),
         ({"title_column": "t"}, "need --items"),
@@ -257,3 +258,20 @@ def test_times_read_in_every_form_whole_columns_or_mixed(values, seconds):
     assert bad is None and parsed.tolist() == seconds
     _, bad = parse_times(pa.chunked_array([[*values, "soon"]]))
     assert bad == len(values)
+
+
+def test_a_folder_that_is_not_an_imported_dataset_is_never_replaced(tmp_path):
+    (tmp_path / "data" / "mine").mkdir(parents=True)
+    (tmp_path / "data" / "mine" / "notes.txt").write_text("keep me")
+    source = write(tmp_path / "a.csv", "u,i\n1,1\n")
+    with pytest.raises(DatasetError, match="is not an imported dataset; choose another name"):
+        import_dataset(ImportSpec("mine", source, "u", "i", replace=True), tmp_path / "data")
+    assert (tmp_path / "data" / "mine" / "notes.txt").read_text() == "keep me"
+
+
+def test_spaces_around_numbers_and_times_are_taken_as_pyarrow_takes_them(tmp_path):
+    source = write(tmp_path / "a.csv", "u, i, r, t\n1, 10, 4.5, 100\n2, 11, 1, 2024-05-01\n")
+    spec = ImportSpec("spaced", source, "u", " i", " r", time_column=" t")
+    import_dataset(spec, tmp_path)
+    ratings = datasets.load_dataset("spaced", tmp_path).ratings
+    assert ratings.values.tolist() == [[1, 10, 4.5, 100], [2, 11, 1.0, 1714521600]]

@@ -46,6 +46,13 @@ CASES = [
         r" columns, split at '\\t', are: user, item, weight, time",
     ),
     (
+        "a column name with a space, after a separator with one",
+        "user, item\n1, 10\n",
+        ["--user-column", "user", "--item-column", "item"],
+        r"column 'item' \(--item-column\) is not in the header; the header's columns, split at"
+        r" ',', are: user, ' item'",
+    ),
+    (
         "missing rating column",
         GOOD,
         ["--user-column", "user", "--item-column", "item", "--rating-column", "stars"],

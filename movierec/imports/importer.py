@@ -33,6 +33,9 @@ from movierec.imports.folder import write_dataset
 from movierec.imports.lines import ID, RATING, TEXT, TIME, WEIGHT, Column, ImportRefused
 from movierec.imports.merge import Merged, merge_duplicates
 
+RESERVED_NAME = "columns"
+"""Not a dataset's name: the ratings caches' folder in the default data folder
+(movierec.ratings_cache.cache_root)."""
 NO_GENRES = ("", "(no genres listed)")
 """Genre names that mean none (MovieLens writes the second)."""
 _HASH_BLOCK = 1 << 22
@@ -95,6 +98,10 @@ class ImportSpec:
             (
                 self.name not in LAYOUTS,
                 f"{self.name} is a MovieLens dataset's name; choose another",
+            ),
+            (
+                self.name != RESERVED_NAME,
+                f"{RESERVED_NAME!r} is the name of the ratings caches' folder; choose another",
             ),
             (
                 self.rating_column is None or self.weight_column is None,
@@ -164,11 +171,11 @@ def import_dataset(spec: ImportSpec, data_dir: str | os.PathLike | None = None) 
     spec.check()
     root = data_root(data_dir)
     target = root / spec.name
-    if target.exists() and not (spec.replace and is_imported(target)):
+    if target.exists() and not is_imported(target):
+        raise ImportRefused(f"{target} exists and is not an imported dataset; choose another name")
+    if target.exists() and not spec.replace:
         raise ImportRefused(
             f"dataset {spec.name} already exists in {root}; pass --replace to replace it"
-            if is_imported(target) or not spec.replace
-            else f"{target} exists and is not an imported dataset; it is never replaced"
         )
     sources = [spec.interactions] + ([spec.items] if spec.items is not None else [])
     with concurrent.futures.ThreadPoolExecutor(len(sources)) as pool:
@@ -192,7 +199,7 @@ def import_dataset(spec: ImportSpec, data_dir: str | os.PathLike | None = None) 
             role: {"path": str(path.resolve()), "bytes": path.stat().st_size, "sha256": d.result()}
             for role, path, d in zip(("interactions", "items"), sources, digests, strict=False)
         }
-    manifest["import_seconds"] = round(time.perf_counter() - started, 3)
+    manifest["read_seconds"] = round(time.perf_counter() - started, 3)  # to read, check, merge
     items_table = pa.table(
         {
             "item_id": pa.array(merged.item_ids, pa.int64()),

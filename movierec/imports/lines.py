@@ -76,7 +76,7 @@ class TextFormat:
 
 def _id_problem(value: str) -> str | None:
     why = "ids must be 64-bit integers, because the contract's ids are int64"
-    if not _INTEGER.fullmatch(value):
+    if not _INTEGER.fullmatch(value.strip()):  # pyarrow too takes spaces around a number
         return f"{value!r} is not an integer: {why}"
     if not _INT64[0] <= int(value) <= _INT64[1]:
         return f"{value} is out of the 64-bit range: {why}"
@@ -168,9 +168,10 @@ def read_header(path: pathlib.Path, separator: str | None, columns: list[Column]
         count = names.count(column.name)
         if count != 1:
             problem = f"appears {count} times in" if count else "is not in"
+            shown = ", ".join(repr(n) if not n or n != n.strip() else n for n in names)
             raise ImportRefused(
                 f"{path} line 1: column {column.name!r} ({column.flag}) {problem} the header;"
-                f" the header's columns, split at {sep!r}, are: {', '.join(names)}"
+                f" the header's columns, split at {sep!r}, are: {shown}"
             )
     return dataclasses.replace(text, names=names)
 

@@ -21,6 +21,7 @@ _BLOCK_ROWS = 1_000_000
 
 def time_problem(value: str) -> str | None:
     """Why `value` is not a time (FORMS), or None when it is one."""
+    value = value.strip()
     if _INTEGER.fullmatch(value):
         if -(2**63) <= int(value) < 2**63:
             return None
@@ -46,6 +47,7 @@ def parse_times(text: pa.ChunkedArray) -> tuple[np.ndarray, int | None]:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
         return (values if kind == pa.int64() else values // _NS_PER_SECOND), None
+    text = pc.utf8_trim_whitespace(text)
     integer = pc.match_substring_regex(text, r"^[+-]?[0-9]+$").to_numpy(zero_copy_only=False)
     seconds = np.zeros(len(text), dtype=np.int64)
     rows = np.flatnonzero(integer)
