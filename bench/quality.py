@@ -1,7 +1,9 @@
-"""Recommendation quality of every kind and objective beside baselines, on ml-100k folds.
+"""Recommendation quality of every kind and objective beside baselines, on ml-100k folds
+or on any dataset's random or time splits (an imported one too).
 
     python -m bench.quality [--dataset ml-100k] [--folds u1 ... u5 | --split random
-        --seeds 1 2 3 --test-fraction 0.2] [--sample-users N]
+        --seeds 1 2 3 --test-fraction 0.2 | --split temporal --test-fraction 0.2 |
+        --split last] [--sample-users N]
         [--kinds ease dot two_tower ranking]
         [--epochs N] [--candidates 20 50 200] [--objectives retrieval rating]
         [--negative-sharing example batch] [--shared-negatives 1024]
@@ -13,8 +15,11 @@ EASE at lambda 500 and EASE with lambda chosen on the training part's validation
 (the ease kind with every rating weighing alike). --sample-users keeps a random subset of
 the dataset's users (seeded per fold) before splitting: data of another shape, few users
 over the same items. Every recommender is judged by the
-top-10 lists it would return (relevant = held-out rating >= 4, candidates = items the user
-did not rate in training; movierec.kinds.evaluation), plus RMSE/MAE where it predicts ratings.
+top-10 lists it would return (relevant = held-out rating >= 4 on a 1-5 scale, every held-out
+interaction for implicit feedback; candidates = items the user did not rate in training;
+movierec.kinds.evaluation), plus RMSE/MAE where it predicts ratings (not on implicit feedback,
+which trains no rating objective). --split temporal holds out the latest --test-fraction of
+the data, --split last each user's latest interaction (one split each: no seeds).
 The two_tower "cold start" rows present each test user only by the genre means of their
 training ratings, as a sign-up form would (UserFeatures.genre_ratings). The "two-stage"
 rows are what Recommend returns for a ranking version (movierec.kinds.two_stage): a first stage's
@@ -192,14 +197,21 @@ def evaluate_fold(
     add("popular well-rated (fallback)", lambda u: np.tile(fallback, (len(u), 1)), started)
     if len(catalog.genre_names):
         add("genre-popularity (cold start baseline)", genre_popularity_scores(catalog), started)
-    started = time.perf_counter()
-    score_fn, predicted = bias_model(catalog)
-    add("bias only", score_fn, started, metrics.accuracy_metrics(catalog.test_ratings, predicted))
+    if not catalog.implicit:
+        started = time.perf_counter()
+        score_fn, predicted = bias_model(catalog)
+        accuracy = metrics.accuracy_metrics(catalog.test_ratings, predicted)
+        add("bias only", score_fn, started, accuracy)
     started = time.perf_counter()
     add("EASE (lambda 500)", ease_scores(catalog), started)
 
     spec = build_train_spec(
-        "bench", kind="ease", split=split_name, kind_params={"low_rating_weight": 1.0}
+        "bench",
+        kind="ease",
+        dataset=dataset.name,
+        split=split_name,
+        kind_params={"low_rating_weight": 1.0},
+        data_dir=dataset.path.parent,
     )
     started = time.perf_counter()
     plain = training.fit(spec, split, catalog).scorer
@@ -225,7 +237,13 @@ def evaluate_fold(
             if negatives == "batch" and shared_negatives:
                 overrides["num_negatives"] = shared_negatives
         spec = build_train_spec(
-            "bench", kind=kind, objective=objective, split=split_name, hyperparameters=overrides
+            "bench",
+            kind=kind,
+            objective=objective,
+            dataset=dataset.name,
+            split=split_name,
+            hyperparameters=overrides,
+            data_dir=dataset.path.parent,
         )
         started = time.perf_counter()
         scorer = training.fit(spec, split, catalog).scorer
@@ -284,7 +302,10 @@ def splits(dataset, args):
         keep = rng.choice(users, min(args.sample_users, len(users)), replace=False)
         return dataclasses.replace(dataset, ratings=frame[frame["user_id"].isin(keep)])
 
-    if args.split == "random":
+    if args.split in ("temporal", "last"):
+        data = sampled(dataset.ratings, 0)
+        yield make_split(data, args.split, args.test_fraction), args.split
+    elif args.split == "random":
         for seed in args.seeds:
             data = sampled(dataset.ratings, seed)
             split = make_split(data, "random", args.test_fraction, seed)
@@ -304,7 +325,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", default="ml-100k")
     parser.add_argument("--folds", nargs="+", default=["u1", "u2", "u3", "u4", "u5"])
-    parser.add_argument("--split", choices=("folds", "random"), default="folds")
+    parser.add_argument("--split", choices=("folds", "random", "temporal", "last"), default="folds")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--test-fraction", type=float, default=0.2)
     parser.add_argument("--sample-users", type=int, help="keep this many users (seeded)")
@@ -331,6 +352,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     dataset = load_dataset(args.dataset, os.environ.get("MOVIEREC_DATA_DIR"))
+    if dataset.implicit and args.objectives is None:
+        args.objectives = ["retrieval"]
     table: dict[str, list[dict[str, float]]] = defaultdict(list)
     names = []
     for split, split_name in splits(dataset, args):
@@ -348,7 +371,8 @@ def main() -> None:
             args.shared_negatives,
         )
     shape = f", {args.sample_users} users sampled" if args.sample_users else ""
-    print(f"\n{', '.join(names)}{shape}: means (relevant = rating >= 4, k = 10)\n")
+    relevant = "every held-out interaction" if dataset.implicit else "rating >= 4"
+    print(f"\n{', '.join(names)}{shape}: means (relevant = {relevant}, k = 10)\n")
     width = max(len(name) for name in table)
     print("recommender".ljust(width) + "".join(f"{c:>13}" for c in COLUMNS))
     for name, rows in table.items():

@@ -18,6 +18,7 @@ from typing import Any
 from client import flags, types
 from client.channel import Tls
 from client.cli import SERVICES
+from client.dataset_commands import add_dataset_commands
 from client.errors import MovierecClientError, NotFoundError
 from client.sdk import DEFAULT_SERVING, DEFAULT_TRAINER, ServingClient, TrainerClient
 
@@ -747,11 +748,21 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("retrieval", "rating"),
         help="retrieval (default: ranks for Recommend) or rating (regression for Predict)",
     )
-    train.add_argument("--dataset", default="ml-100k")
-    train.add_argument("--split", default="u1", help="u1..u5, ua, ub or random")
+    train.add_argument(
+        "--dataset",
+        default="ml-100k",
+        help="a MovieLens dataset, or one imported into the trainer's data folder"
+        " (movierec dataset import)",
+    )
+    train.add_argument(
+        "--split",
+        help="u1..u5, ua, ub (ml-100k's folds), random, or where the dataset has times"
+        " temporal (the latest --test-fraction held out) or last (each user's latest held"
+        " out); default u1 for ml-100k, else random",
+    )
     train.add_argument("--seed", type=flags.seed)
     train.add_argument(
-        "--test-fraction", type=flags.fraction, default=0.0, help="for --split random"
+        "--test-fraction", type=flags.fraction, default=0.0, help="for --split random or temporal"
     )
     train.add_argument("--epochs", type=flags.count32)
     train.add_argument("--embedding-dim", type=flags.count32)
@@ -927,7 +938,8 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument(
                 "--threshold",
                 type=flags.finite,
-                help="lowest held-out rating that is relevant (4)",
+                help="lowest held-out rating that is relevant (default 3/4 of the way up the"
+                " scale: 4 on 1 to 5; implicit feedback takes none, every interaction counts)",
             )
 
     load = client_command(
@@ -1047,6 +1059,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--base-url", help="a mirror holding the archives under their official file names"
     )
     download.set_defaults(handler=cmd_download)
+    add_dataset_commands(sub)
 
     for name, help_text in (
         ("pin", "serve one version of a model by default, on every server of the store"),

@@ -77,3 +77,49 @@ def test_the_catalogue_needs_no_dataset_ratings_once_split(ml100k, split_name, u
     for field in dataclasses.fields(full):
         np.testing.assert_array_equal(getattr(lean, field.name), getattr(full, field.name))
     assert len(full.dataset_user_ids) == 943
+
+
+def test_a_temporal_split_holds_out_the_latest_share_in_data_order():
+    import numpy as np
+
+    from movierec.data.splits import temporal_split_rows
+
+    # times by row: the two latest of 5 (fraction 0.4) are rows 1 (t=50) and, of the two
+    # at t=40, the later row 4
+    kept, held_out = temporal_split_rows(np.array([10, 50, 40, 20, 40]), 0.4)
+    assert kept.tolist() == [0, 2, 3] and held_out.tolist() == [1, 4]
+
+
+def test_leave_last_out_holds_out_each_users_latest_unless_it_is_their_only_one():
+    import numpy as np
+
+    from movierec.data.splits import last_split_rows
+
+    users = np.array([7, 8, 7, 9, 7, 8])
+    times = np.array([30, 5, 10, 1, 30, 6])
+    # user 7: rows 0, 2, 4 with t 30, 10, 30 -> the later of the t=30 rows, 4; user 8:
+    # rows 1, 5 -> 5; user 9 has one row, kept for training
+    kept, held_out = last_split_rows(users, times)
+    assert held_out.tolist() == [4, 5] and kept.tolist() == [0, 1, 2, 3]
+
+
+def test_ml_100k_splits_by_time(ml100k):
+    temporal = make_split(ml100k, "temporal", test_fraction=0.1)
+    assert temporal.name == "ml-100k/temporal" and len(temporal.test) == 10_000
+    assert temporal.train["timestamp"].max() <= temporal.test["timestamp"].min()
+    last = make_split(ml100k, "last")
+    # every ml-100k user rated at least 20 films: each gives exactly one
+    assert len(last.test) == 943 and last.test["user_id"].is_unique
+    latest = ml100k.ratings.groupby("user_id")["timestamp"].max()
+    assert last.test.set_index("user_id")["timestamp"].sort_index().equals(latest)
+
+
+def test_splits_by_time_are_refused_without_timestamps(ml100k):
+    import dataclasses
+
+    untimed = dataclasses.replace(ml100k, has_timestamps=False)
+    for split in ("temporal", "last"):
+        with pytest.raises(DatasetError, match=f"split '{split}' holds out by time.*--time-column"):
+            make_split(untimed, split)
+    with pytest.raises(DatasetError, match="choose u1.*random, temporal, last"):
+        make_split(ml100k, "u9")

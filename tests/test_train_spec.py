@@ -87,7 +87,8 @@ def test_overrides_apply_and_none_is_ignored():
             "embedding_dim is given twice",
         ),
         ({"seed": -1}, "seed must be 0 to 4294967295, got -1"),
-        ({"split": "u2", "test_fraction": 0.1}, "test_fraction applies to split 'random' only"),
+        ({"split": "u2", "test_fraction": 0.1}, "test_fraction applies to splits random and"),
+        ({"split": "last", "test_fraction": 0.1}, "split 'last' holds out a fixed part"),
         ({"seed": 2**32}, "seed must be 0 to"),
         ({"hyperparameters": {"learning_rate": float("nan")}}, "learning_rate"),
         ({"kind": "ease", "objective": "rating"}, "kind 'ease' trains the retrieval objective"),
@@ -126,3 +127,56 @@ def test_two_tower_retrieval_shares_a_pool_of_negatives_by_default():
     spec = build_train_spec("m", kind="two_tower", hyperparameters={"negative_sharing": "example"})
     assert spec.hyperparameters.num_negatives == 16
     assert build_train_spec("m", kind="dot").hyperparameters.negative_sharing == "example"
+
+
+@pytest.fixture
+def own_data(tmp_path):
+    """A data folder holding "plays" (implicit, no times) and "stars" (ratings, times)."""
+    from movierec.data.imports.importer import ImportSpec, import_dataset
+
+    (tmp_path / "plays.csv").write_text("u,i,n\n1,1,3\n2,1,1\n")
+    (tmp_path / "stars.csv").write_text("u,i,r,t\n1,1,4,10\n2,1,2,20\n")
+    import_dataset(
+        ImportSpec("plays", tmp_path / "plays.csv", "u", "i", weight_column="n"), tmp_path
+    )
+    import_dataset(
+        ImportSpec("stars", tmp_path / "stars.csv", "u", "i", "r", time_column="t"), tmp_path
+    )
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"objective": "rating"}, "dataset plays holds implicit feedback .* the rating objective"),
+        ({"kind": "dot", "objective": "rating"}, "train kind 'dot' for retrieval"),
+        ({"kind": "ranking"}, "kind 'ranking' trains the rating objective only"),
+        ({"split": "temporal"}, "split 'temporal' holds out by time.*no timestamps"),
+        ({"split": "last"}, "split 'last' holds out by time"),
+        (
+            {"kind": "dot", "hyperparameters": {"min_positive_rating": 4}},
+            "min_positive_rating does not apply to dataset plays",
+        ),
+        ({"dataset": "nothing"}, "unknown dataset 'nothing'.*imported into .*: plays, stars"),
+    ],
+)
+def test_an_implicit_dataset_without_times_refuses_what_needs_ratings_or_times(
+    own_data, arguments, message
+):
+    with pytest.raises(InvalidRequest, match=message):
+        build_train_spec("m", **{"dataset": "plays", "data_dir": own_data, **arguments})
+
+
+def test_imported_datasets_train_what_their_data_allows(own_data):
+    # implicit: every interaction is a positive, whatever the objective's default says
+    spec = build_train_spec("m", kind="dot", dataset="plays", data_dir=own_data)
+    assert spec.objective == "retrieval" and spec.hyperparameters.min_positive_rating == 0
+    rated = build_train_spec("m", kind="dot", dataset="stars", split="last", data_dir=own_data)
+    assert rated.hyperparameters.min_positive_rating == 3.0
+    timed = build_train_spec(
+        "m", dataset="stars", split="temporal", test_fraction=0.3, data_dir=own_data
+    )
+    assert (timed.split, timed.test_fraction) == ("temporal", 0.3)
+    assert (
+        build_train_spec("m", dataset="stars", objective="rating", data_dir=own_data).kind == "dot"
+    )

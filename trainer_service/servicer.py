@@ -33,8 +33,9 @@ def _fields(message) -> dict[str, Any]:
     }
 
 
-def spec_from_request(request: trainer_pb2.TrainRequest) -> TrainSpec:
-    """Validated TrainSpec of a TrainRequest (unset optional fields take defaults)."""
+def spec_from_request(request: trainer_pb2.TrainRequest, data_dir: str | None = None) -> TrainSpec:
+    """Validated TrainSpec of a TrainRequest (unset optional fields take defaults); an
+    imported dataset is looked for in data folder `data_dir` (None: the environment's)."""
     chosen = request.WhichOneof(_KIND_HYPERPARAMETERS)
     return build_train_spec(
         model_name=request.model_name,
@@ -47,6 +48,7 @@ def spec_from_request(request: trainer_pb2.TrainRequest) -> TrainSpec:
         hyperparameters=_fields(request.hyperparameters),
         kind_params=_fields(getattr(request, chosen)) if chosen else None,
         kind_params_for=chosen,
+        data_dir=data_dir,
     )
 
 
@@ -100,7 +102,8 @@ class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):
     def Train(self, request, context):
         """Validates and queues a job."""
         limit = request.max_seconds if request.HasField("max_seconds") else None
-        return job_pb(self.jobs.submit(spec_from_request(request), max_seconds=limit))
+        spec = spec_from_request(request, self.jobs.data_dir)
+        return job_pb(self.jobs.submit(spec, max_seconds=limit))
 
     def GetJob(self, request, context):
         """Current state of a job."""

@@ -12,7 +12,9 @@ import pathlib
 import numpy as np
 
 from movierec.data.archives import BASE_URL, progress_bar
-from movierec.data.datasets import DEFAULT_CACHE, download_dataset
+from movierec.data.datasets import DEFAULT_CACHE, data_root, download_dataset
+from movierec.data.imported_datasets import is_imported, list_imported, read_manifest
+from movierec.data.imports.importer import ImportSpec, import_dataset
 from movierec.data.synthetic import SynthSpec, publish_synthetic
 from movierec.data.synthetic_ratings import RatingsSpec, write_ratings
 from movierec.errors import DatasetError, MovierecError
@@ -103,3 +105,19 @@ def catalog_users(store_root: str, model: str) -> tuple[np.ndarray, np.ndarray, 
         raise ValueError(f"--users-from-store {store_root}: {error}") from None
     counts = np.diff(catalog.seen_indptr)[1:]
     return catalog.user_ids, counts.astype(np.float64), catalog.item_ids
+
+
+# What the client's admin commands use, re-exported so that this module is their one door.
+__all__ = [
+    "DatasetError",
+    "ImportSpec",
+    "catalog_users",
+    "data_root",
+    "download",
+    "import_dataset",
+    "is_imported",
+    "list_imported",
+    "publish_synthetic_version",
+    "read_manifest",
+    "write_synthetic_ratings",
+]

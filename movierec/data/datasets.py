@@ -22,6 +22,14 @@ from movierec.data.archives import (
     download_archive,
     progress_bar,
 )
+from movierec.data.imported_datasets import (
+    IMPLICIT,
+    is_imported,
+    list_imported,
+    read_interactions,
+    read_items,
+    read_manifest,
+)
 from movierec.data.ratings_cache import read_ratings_csv, read_ratings_dat
 from movierec.errors import DatasetError
 
@@ -53,6 +61,8 @@ ML_100K_SHA256 = {
 }
 
 _YEAR_IN_TITLE = re.compile(r"\((\d{4})\)\s*$")
+DATASET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+"""What an imported dataset may be called: a folder name, safe on every filesystem."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,8 +78,11 @@ class Dataset:
         users: Columns user_id, age, gender, occupation, zip where the layout has them,
             else None.
         genres: Genre names in the dataset's own order.
-        rating_scale: (lowest, highest) possible rating.
+        rating_scale: (lowest, highest) possible rating; (1, 1) for implicit feedback,
+            whose interactions all have rating 1 (movierec.data.imported_datasets).
         path: Folder the files were read from.
+        has_timestamps: Whether `timestamp` holds real times (else zeros): the splits by
+            time need them.
     """
 
     name: str
@@ -79,6 +92,12 @@ class Dataset:
     genres: tuple[str, ...]
     rating_scale: tuple[float, float]
     path: pathlib.Path
+    has_timestamps: bool = True
+
+    @property
+    def implicit(self) -> bool:
+        """Whether the dataset holds interactions without ratings (a degenerate scale)."""
+        return self.rating_scale[1] <= self.rating_scale[0]
 
     def without_ratings(self) -> Dataset:
         """The dataset with no ratings (same columns, no rows): its metadata, for a job
@@ -98,18 +117,63 @@ LAYOUTS = {
 """Every dataset name movierec knows, with the layout its files use."""
 
 
-def check_dataset_name(name: str) -> None:
-    """Raises DatasetError naming the known datasets when `name` is not one of them."""
-    if name not in LAYOUTS:
-        known = ", ".join(sorted(LAYOUTS))
-        raise DatasetError(f"unknown dataset {name!r}; known datasets: {known}")
+@dataclasses.dataclass(frozen=True)
+class DatasetTraits:
+    """What a dataset offers, known without reading its interactions.
+
+    Attributes:
+        implicit: Interactions without ratings: the rating objective cannot train.
+        has_timestamps: Real times: the splits by time can be made.
+    """
+
+    implicit: bool = False
+    has_timestamps: bool = True
+
+
+def data_root(data_dir: str | os.PathLike | None = None) -> pathlib.Path:
+    """The data folder: `data_dir`, else $MOVIEREC_DATA_DIR, else the cache folder."""
+    return pathlib.Path(
+        data_dir or os.environ.get("MOVIEREC_DATA_DIR") or DEFAULT_CACHE
+    ).expanduser()
+
+
+def check_dataset_name(name: str, data_dir: str | os.PathLike | None = None) -> None:
+    """Raises DatasetError naming the known datasets when `name` is neither a MovieLens
+    dataset (LAYOUTS) nor one imported into the data folder (data_root(data_dir))."""
+    if name in LAYOUTS or _is_imported_name(name, data_dir):
+        return
+    known = ", ".join(sorted(LAYOUTS))
+    root = data_root(data_dir)
+    imported = ", ".join(found for found, _ in list_imported(root)) or "none"
+    raise DatasetError(
+        f"unknown dataset {name!r}; known datasets: {known}; imported into {root}: {imported}"
+    )
+
+
+def _is_imported_name(name: str, data_dir: str | os.PathLike | None) -> bool:
+    return bool(DATASET_NAME.fullmatch(name)) and is_imported(data_root(data_dir) / name)
+
+
+def dataset_traits(name: str, data_dir: str | os.PathLike | None = None) -> DatasetTraits:
+    """The traits of dataset `name` (MovieLens: rated and timed), from an imported
+    dataset's manifest without reading its interactions.
+
+    Raises:
+        DatasetError: unknown name, or an unreadable manifest.
+    """
+    check_dataset_name(name, data_dir)
+    if name in LAYOUTS:
+        return DatasetTraits()
+    manifest = read_manifest(data_root(data_dir) / name)
+    return DatasetTraits(manifest["feedback"] == IMPLICIT, bool(manifest["has_timestamps"]))
 
 
 def load_dataset(name: str, data_dir: str | os.PathLike | None = None) -> Dataset:
-    """Finds (downloading if need be) and reads a MovieLens dataset.
+    """Finds (downloading if need be) and reads a MovieLens dataset, or reads one imported
+    into the data folder (movierec dataset import).
 
     Args:
-        name: One of LAYOUTS, e.g. "ml-100k".
+        name: One of LAYOUTS, e.g. "ml-100k", or an imported dataset's name.
         data_dir: Folder holding `<name>/`; default MOVIEREC_DATA_DIR, else the cache.
 
     Returns:
@@ -118,13 +182,38 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None) -> Datase
     Raises:
         DatasetError: unknown name, files missing and not downloadable, or unparseable.
     """
-    check_dataset_name(name)
+    check_dataset_name(name, data_dir)
+    if name not in LAYOUTS:
+        return read_imported(name, data_root(data_dir) / name)
     folder = locate_dataset(name, data_dir)
     return read_dataset(name, folder)
 
 
+def read_imported(name: str, folder: pathlib.Path) -> Dataset:
+    """Reads the imported dataset in `folder` (movierec.data.imported_datasets).
+
+    Raises:
+        DatasetError: a file is missing or does not match the manifest.
+    """
+    manifest = read_manifest(folder)
+    low, high = (float(x) for x in manifest["rating_scale"])
+    return Dataset(
+        name,
+        read_interactions(folder, manifest),
+        read_items(folder),
+        None,
+        tuple(manifest["genres"]),
+        (low, high),
+        folder,
+        bool(manifest["has_timestamps"]),
+    )
+
+
 def read_dataset(name: str, folder: pathlib.Path) -> Dataset:
-    """Reads the files of dataset `name` from `folder` with the reader for its layout."""
+    """Reads the files of dataset `name` from `folder` with the reader for its layout
+    (an imported dataset's when the folder holds one)."""
+    if name not in LAYOUTS and is_imported(folder):
+        return read_imported(name, folder)
     check_dataset_name(name)
     readers = {"100k": read_ml_100k, "dat": read_ml_dat, "csv": read_ml_csv}
     try:

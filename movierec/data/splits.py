@@ -1,4 +1,5 @@
-"""Train/test splits: ml-100k's official folds, seeded random splits, validation carve-outs."""
+"""Train/test splits: ml-100k's official folds, seeded random splits, splits by time
+(a global time cut, each user's last interaction), validation carve-outs."""
 
 from __future__ import annotations
 
@@ -14,6 +15,14 @@ OFFICIAL_FOLDS = ("u1", "u2", "u3", "u4", "u5", "ua", "ub")
 MIN_SPLIT_RATINGS = 100
 """Fewest ratings a split's training or test part may hold."""
 RANDOM = "random"
+TEMPORAL = "temporal"
+"""A global time cut: the latest test_fraction of the interactions are held out."""
+LAST = "last"
+"""Leave-last-out: each user's latest interaction is held out (a user with one keeps it)."""
+TIMED = (TEMPORAL, LAST)
+"""The splits by time, which need a dataset with timestamps."""
+FRACTION_SPLITS = (RANDOM, TEMPORAL)
+"""The splits that hold out test_fraction of the interactions."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,12 +40,21 @@ class Split:
     test: pd.DataFrame
 
 
-def check_split_name(dataset_name: str, split: str) -> None:
-    """Raises DatasetError when `split` is neither "random" nor a fold the dataset has."""
+def check_split_name(dataset_name: str, split: str, has_timestamps: bool = True) -> None:
+    """Raises DatasetError when `split` is not "random", a fold the dataset has, or (for a
+    dataset with timestamps) a split by time."""
     if split == RANDOM or (dataset_name == "ml-100k" and split in OFFICIAL_FOLDS):
         return
+    if split in TIMED:
+        if has_timestamps:
+            return
+        raise DatasetError(
+            f"split {split!r} holds out by time, and dataset {dataset_name} has no timestamps"
+            " (import it with --time-column); choose random"
+        )
     folds = ", ".join(OFFICIAL_FOLDS) + ", " if dataset_name == "ml-100k" else ""
-    raise DatasetError(f"unknown split {split!r} for {dataset_name}; choose {folds}random")
+    timed = ", " + ", ".join(TIMED) if has_timestamps else ""
+    raise DatasetError(f"unknown split {split!r} for {dataset_name}; choose {folds}random{timed}")
 
 
 def make_split(dataset: Dataset, split: str, test_fraction: float = 0.2, seed: int = 0) -> Split:
@@ -44,16 +62,27 @@ def make_split(dataset: Dataset, split: str, test_fraction: float = 0.2, seed: i
 
     Args:
         dataset: The dataset.
-        split: An official ml-100k fold ("u1".."u5", "ua", "ub") or "random".
-        test_fraction: Held-out share of ratings for "random".
+        split: An official ml-100k fold ("u1".."u5", "ua", "ub"), "random", or where the
+            dataset has timestamps "temporal" or "last".
+        test_fraction: Held-out share of ratings for "random" and "temporal".
         seed: Seed for "random".
 
     Raises:
-        DatasetError: unknown split, or fold files missing.
+        DatasetError: unknown split, a split by time of a dataset without times, or fold
+            files missing.
     """
-    check_split_name(dataset.name, split)
+    check_split_name(dataset.name, split, dataset.has_timestamps)
+    ratings = dataset.ratings
     if split == RANDOM:
-        train, test = random_split(dataset.ratings, test_fraction, seed)
+        train, test = random_split(ratings, test_fraction, seed)
+    elif split in TIMED:
+        times = ratings["timestamp"].to_numpy()
+        if split == TEMPORAL:
+            kept, held_out = temporal_split_rows(times, test_fraction)
+        else:
+            kept, held_out = last_split_rows(ratings["user_id"].to_numpy(), times)
+        train = ratings.iloc[kept].reset_index(drop=True)
+        test = ratings.iloc[held_out].reset_index(drop=True)
     else:
         try:
             train = read_ml_100k_ratings(dataset.path / f"{split}.base")
@@ -96,3 +125,43 @@ def random_split_rows(count: int, fraction: float, seed: int) -> tuple[np.ndarra
     order = np.random.default_rng(seed).permutation(count)
     cut = count - int(round(count * fraction))
     return order[:cut], order[cut:]
+
+
+def temporal_split_rows(timestamps: np.ndarray, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions kept and held out by a global time cut: the round(n * fraction)
+    latest rows are held out (at a tie in time, the later row in the data), each part in
+    the data's order.
+
+    Args:
+        timestamps: Unix seconds [n].
+        fraction: Held-out share, in (0, 1).
+
+    Raises:
+        DatasetError: `fraction` is not in (0, 1).
+    """
+    if not 0.0 < fraction < 1.0:
+        raise DatasetError(f"held-out fraction must be in (0, 1), got {fraction}")
+    order = np.argsort(timestamps, kind="stable")
+    cut = len(order) - int(round(len(order) * fraction))
+    return np.sort(order[:cut]), np.sort(order[cut:])
+
+
+def last_split_rows(users: np.ndarray, timestamps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions kept and held out by leave-last-out: each user's latest row (at a tie
+    in time, the later row in the data) is held out, unless it is the user's only one.
+
+    Args:
+        users: Raw user ids [n].
+        timestamps: Unix seconds [n].
+
+    Returns:
+        (kept, held_out), each in the data's order.
+    """
+    rows = np.arange(len(users))
+    order = np.lexsort((rows, timestamps, users))
+    owner = users[order]
+    last = np.r_[owner[1:] != owner[:-1], True]
+    first = np.r_[True, owner[1:] != owner[:-1]]
+    held = np.zeros(len(users), dtype=bool)
+    held[order[last & ~first]] = True
+    return rows[~held], rows[held]

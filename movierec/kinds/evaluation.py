@@ -1,6 +1,8 @@
 """Judges a version as its users do: the top-k lists Recommend returns to held-out users.
 
-For every user with at least one relevant held-out rating (>= the threshold), the
+For every user with at least one relevant held-out rating (>= the threshold, by default
+the catalogue's: movierec.store.catalog.relevance_threshold; with implicit feedback every held-out
+interaction is relevant), the
 candidates are every item the user did not rate in training; the list is the k best by
 the version's scores (users absent from training get the popularity fallback, as
 Recommend gives them). Metrics are movierec.metrics.ranking over those lists.
@@ -15,7 +17,11 @@ import numpy as np
 from movierec.kinds.base import RATING, Scorer
 from movierec.metrics import ranking as ranking_metrics
 from movierec.metrics import rating as rating_metrics
-from movierec.store.catalog import RELEVANCE_THRESHOLD, Catalog, popular_well_rated_scores
+from movierec.store.catalog import (
+    Catalog,
+    popular_well_rated_scores,
+    relevance_threshold,
+)
 from movierec.store.vocab import OOV_INDEX, IdVocabulary
 
 ScoreFunction = Callable[[np.ndarray], np.ndarray]
@@ -99,15 +105,18 @@ def recommend_lists(
 
 
 def relevant_items(
-    catalog: Catalog, threshold: float = RELEVANCE_THRESHOLD
+    catalog: Catalog, threshold: float | None = None
 ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Held-out users with at least one relevant rating, and their relevant items.
+    """Held-out users with at least one relevant rating (at or above `threshold`; None:
+    the catalogue's relevance_threshold), and their relevant items.
 
     Returns:
         (raw user ids [n] sorted, n arrays of inner item indices; items unknown to the
         catalogue appear as distinct ids <= -2, which no list can contain but recall still
         counts).
     """
+    if threshold is None:
+        threshold = relevance_threshold(catalog)
     keep = catalog.test_ratings >= threshold
     users = catalog.test_user_ids[keep]
     item_index, known = IdVocabulary(catalog.item_ids).lookup(catalog.test_item_ids[keep])
@@ -123,7 +132,7 @@ def evaluate_ranking(
     score_fn: ScoreFunction,
     catalog: Catalog,
     k: int = 10,
-    threshold: float = RELEVANCE_THRESHOLD,
+    threshold: float | None = None,
     item_vectors: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Ranking and beyond-accuracy metrics at k of the lists a version recommends to the
@@ -133,7 +142,8 @@ def evaluate_ranking(
         score_fn: Raw scores for inner user indices.
         catalog: Seen items, held-out ratings, popularity and genres.
         k: List length.
-        threshold: Held-out ratings at or above it are relevant.
+        threshold: Held-out ratings at or above it are relevant; None: the catalogue's
+            relevance_threshold.
         item_vectors: float [I + 1, D] for the embedding form of diversity, or None.
 
     Returns:
@@ -142,6 +152,8 @@ def evaluate_ranking(
     Raises:
         ValueError: no held-out user has a relevant rating.
     """
+    if threshold is None:
+        threshold = relevance_threshold(catalog)
     users, relevant = relevant_items(catalog, threshold)
     if not len(users):
         raise ValueError(f"no held-out rating reaches the relevance threshold {threshold}")
@@ -176,7 +188,7 @@ def held_out_predictions(scorer: Scorer) -> np.ndarray:
 def version_metrics(
     scorer: Scorer,
     k: int = 10,
-    threshold: float = RELEVANCE_THRESHOLD,
+    threshold: float | None = None,
     score_fn: ScoreFunction | None = None,
 ) -> dict[str, float]:
     """Everything a version is judged by on its held-out split: the ranking metrics at k of

@@ -41,11 +41,18 @@ class UserFeatures:
 def check_user_features(features: UserFeatures, catalog: Catalog) -> None:
     """Raises InvalidRequest naming the first bad field of `features` for this catalogue.
 
-    Genre names must be the dataset's, ratings finite and on its scale, the count 0 to
+    Genre names must be the dataset's (a dataset without genres takes none), ratings
+    finite and on its scale (1, for an interaction, with implicit feedback), the count 0 to
     10,000,000, the age 1 to 120, the gender "M" or "F" and the occupation one of the
     dataset's (these three are checked only where the dataset has demographics).
     """
     low, high = (float(x) for x in catalog.rating_scale)
+    if features.genre_ratings and not len(catalog.genre_names):
+        raise InvalidRequest(
+            "user_features.genre_ratings: this model's dataset has no genres, so a user cannot"
+            " be described by genre preferences (no genre cold start); describe them by rated"
+            " items (item_ratings)"
+        )
     if not features.genre_ratings and not features.item_ratings:
         raise InvalidRequest(
             "user_features must name at least one genre (genre_ratings) or one rated item"
@@ -86,6 +93,11 @@ def check_user_features(features: UserFeatures, catalog: Catalog) -> None:
 
 
 def _check_rating(field: str, value: float, low: float, high: float) -> None:
+    if high <= low and value != low:
+        raise InvalidRequest(
+            f"{field} must be {low:g}: the model's dataset holds implicit feedback, where an"
+            f" item or genre is marked by {low:g}, got {value}"
+        )
     if not math.isfinite(value) or not low <= value <= high:
         raise InvalidRequest(
             f"{field} must be a finite rating from {low:g} to {high:g}, got {value}"

@@ -32,7 +32,11 @@ from movierec.kinds.versions import LoadedVersion, VersionInfo
 from movierec.serving.registry import ModelRegistry, ModelState
 from movierec.serving.scoring import check_k, top_k
 from movierec.serving.top_lists import TopLists
-from movierec.store.catalog import RELEVANCE_THRESHOLD, CatalogIndex, ScoredItem
+from movierec.store.catalog import (
+    CatalogIndex,
+    ScoredItem,
+    relevance_threshold,
+)
 from movierec.store.vocab import OOV_INDEX
 
 T = TypeVar("T")
@@ -469,22 +473,31 @@ class ServingDataPlane:
         threshold: float | None = None,
     ) -> tuple[Evaluation, Evaluation | None, Evaluation]:
         """Metrics of a loaded version on its held-out split at cut-off k (0: 10) and
-        relevance threshold (None: 4), of an optional baseline (a version of the same
-        model, or of another model trained on the same split; baseline_name empty means
-        the same model), and of most-popular on the same split. Figures stored at publish
-        time (k 10, threshold 4) are returned at once; others are computed once per
-        version, k and threshold, then cached.
+        relevance threshold (None: the catalogue's, movierec.store.catalog.relevance_threshold:
+        4 on a 1 to 5 scale, none for implicit feedback), of an optional baseline (a
+        version of the same model, or of another model trained on the same split;
+        baseline_name empty means the same model), and of most-popular on the same split.
+        Figures stored at publish time (k 10, the catalogue's threshold) are returned at
+        once; others are computed once per version, k and threshold, then cached.
 
         Raises:
-            InvalidRequest: k or threshold out of range, or a baseline on another split.
+            InvalidRequest: k or threshold out of range, a threshold for a version of
+                implicit feedback, or a baseline on another split.
             UnknownVersion: a version that is not loaded.
         """
         k = k or min(DEFAULT_METRICS_K, self.max_k)
         check_k(k, self.max_k)
         loaded = self.registry.get(model, version)
-        low, high = (float(x) for x in loaded.scorer.catalog.rating_scale)
-        threshold = RELEVANCE_THRESHOLD if threshold is None else float(threshold)
-        if not (math.isfinite(threshold) and low <= threshold <= high):
+        catalog = loaded.scorer.catalog
+        low, high = (float(x) for x in catalog.rating_scale)
+        if threshold is not None and catalog.implicit:
+            raise InvalidRequest(
+                f"relevance_threshold does not apply to {loaded.name} version {loaded.version}:"
+                " it was trained on implicit feedback (no ratings), where every held-out"
+                " interaction is relevant"
+            )
+        threshold = relevance_threshold(catalog) if threshold is None else float(threshold)
+        if not catalog.implicit and not (math.isfinite(threshold) and low <= threshold <= high):
             raise InvalidRequest(
                 f"relevance_threshold must be on the rating scale {low:g} to {high:g},"
                 f" got {threshold}"
@@ -536,7 +549,7 @@ class ServingDataPlane:
         stored = loaded.manifest.get("metrics")
         if (
             k == STORED_METRICS_K
-            and threshold == RELEVANCE_THRESHOLD
+            and threshold == relevance_threshold(loaded.scorer.catalog)
             and isinstance(stored, dict)
             and f"ndcg@{k}" in stored
         ):
@@ -563,7 +576,7 @@ class ServingDataPlane:
         stored = loaded.manifest.get("metrics")
         if (
             k == STORED_METRICS_K
-            and threshold == RELEVANCE_THRESHOLD
+            and threshold == relevance_threshold(scorer.catalog)
             and loaded.manifest.get("candidates_from") == source
             and isinstance(stored, dict)
         ):

@@ -9,6 +9,7 @@ out-of-vocabulary row, so inner index n is raw id `user_ids[n - 1]` / `item_ids[
 from __future__ import annotations
 
 import dataclasses
+import math
 import pathlib
 from collections.abc import Sequence
 from typing import BinaryIO
@@ -20,8 +21,10 @@ from movierec.store.arrays import load_arrays, save_arrays
 from movierec.store.vocab import OOV_INDEX, IdVocabulary
 
 CATALOG_FILE = "catalog.npz"
-RELEVANCE_THRESHOLD = 4.0
-"""A held-out rating at or above this counts as relevant for ranking metrics."""
+RELEVANT_SHARE = 0.75
+"""A held-out rating this share of the way up the rating scale or higher is relevant for
+ranking metrics: 4 on MovieLens' 1 to 5 (on its 0.5 to 5 half stars, 3.875: again 4 and
+above)."""
 MAX_REMEMBERED_IDS = 1 << 16
 """Raw ids a CatalogIndex remembers the rows of, for users and for items (about 100 bytes
 each); beyond them, lookups search the sorted ids."""
@@ -121,6 +124,22 @@ class Catalog:
     def global_mean(self) -> float:
         """Mean training rating."""
         return float(self.item_mean_rating[OOV_INDEX])
+
+    @property
+    def implicit(self) -> bool:
+        """True when the dataset holds implicit feedback (interactions, no ratings): its
+        rating scale is degenerate (movierec.data.imported_datasets.IMPLICIT_RATING)."""
+        return bool(self.rating_scale[1] <= self.rating_scale[0])
+
+
+def relevance_threshold(catalog: Catalog) -> float:
+    """The held-out rating at or above which an item is relevant by default: RELEVANT_SHARE
+    of the way up the scale; -inf for implicit feedback, where every held-out interaction
+    is relevant."""
+    low, high = (float(x) for x in catalog.rating_scale)
+    if catalog.implicit:
+        return -math.inf
+    return low + RELEVANT_SHARE * (high - low)
 
 
 def check_catalog(catalog: Catalog) -> None:

@@ -100,8 +100,9 @@ def draw_true_vs_predicted(
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman's rank correlation of two samples, ties given their mean rank."""
-    if len(a) < 2:
+    """Spearman's rank correlation of two samples, ties given their mean rank; NaN when
+    a sample is constant (implicit feedback's held-out ratings all are)."""
+    if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
         return float("nan")
     ranks = [_mean_ranks(np.asarray(x, dtype=np.float64)) for x in (a, b)]
     return float(np.corrcoef(ranks[0], ranks[1])[0, 1])

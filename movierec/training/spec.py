@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Any
 
-from movierec.data.datasets import check_dataset_name
-from movierec.data.splits import RANDOM, check_split_name
+from movierec.data.datasets import dataset_traits
+from movierec.data.splits import FRACTION_SPLITS, RANDOM, check_split_name
 from movierec.errors import DatasetError, InvalidRequest
 from movierec.kinds import DEFAULT_KIND, RATING_KIND, get_kind
 from movierec.kinds.base import OBJECTIVES, RATING, RETRIEVAL, KindParams, check
@@ -54,7 +55,8 @@ class Hyperparameters:
             instead of up to batch_size x (1 + num_negatives)).
         retrieval_loss: Retrieval: "softmax" or "bce".
         min_positive_rating: Retrieval: ratings below it are not positives (0: every
-            rated item is).
+            rated item is). On implicit feedback every interaction is a positive: it is
+            0 there, and no other value is taken.
         rating_loss: Rating: "mse", "mae" (notebook 2) or "bce" (binary cross-entropy on
             min-max scaled ratings, notebook 3; meant for outputs bounded to the scale).
         optimizer: "adam", "sgd", "rmsprop" or "adagrad", at learning_rate.
@@ -170,9 +172,9 @@ class TrainSpec:
         model_name: Model to publish a new version of.
         kind: A registered kind (movierec.kinds.KINDS).
         objective: "retrieval" or "rating".
-        dataset: Dataset name, e.g. "ml-100k".
-        split: "u1".."u5", "ua", "ub" or "random".
-        test_fraction: Held-out share for split "random".
+        dataset: Dataset name, e.g. "ml-100k", or an imported dataset's.
+        split: "u1".."u5", "ua", "ub", "random", "temporal" or "last".
+        test_fraction: Held-out share for splits "random" and "temporal".
         seed: Seed of the random split, the validation carve-out and weight init.
         hyperparameters: Filled-in shared hyperparameters.
         kind_params: Filled-in hyperparameters of the kind.
@@ -216,6 +218,7 @@ def build_train_spec(
     objective: str = "",
     kind_params: dict[str, Any] | None = None,
     kind_params_for: str | None = None,
+    data_dir: str | os.PathLike | None = None,
 ) -> TrainSpec:
     """Validates a training request and fills in defaults.
 
@@ -223,9 +226,11 @@ def build_train_spec(
         model_name: Model name (folder-safe).
         kind: A registered kind; "" means movierec.kinds.DEFAULT_KIND (RATING_KIND where
             the objective asked for is "rating").
-        dataset: A known dataset name; "" means "ml-100k".
-        split: Split name; "" means "u1".
-        test_fraction: For split "random"; 0 means 0.2.
+        dataset: A MovieLens dataset's name, or one imported into the data folder; ""
+            means "ml-100k". One of implicit feedback takes the retrieval objective only.
+        split: Split name; "" means "u1" for ml-100k, else "random". "temporal" and
+            "last" need timestamps.
+        test_fraction: For splits "random" and "temporal"; 0 means 0.2.
         seed: Seed; None means 42.
         hyperparameters: Overrides of the shared Hyperparameters; None values are ignored.
             Names of the kind's own hyperparameters are accepted here too (the contract's
@@ -234,6 +239,8 @@ def build_train_spec(
             rating for ranking kinds).
         kind_params: Overrides of the kind's hyperparameters; None values are ignored.
         kind_params_for: The kind kind_params were written for; must equal `kind`.
+        data_dir: The data folder imported datasets are found in (None:
+            MOVIEREC_DATA_DIR, else the cache folder, as the job will look).
 
     Raises:
         InvalidRequest: naming the first bad value.
@@ -255,18 +262,28 @@ def build_train_spec(
             f"{kind_params_for} hyperparameters were given for a model of kind {kind!r}"
         )
     dataset = dataset or "ml-100k"
-    split = split or "u1"
+    split = split or ("u1" if dataset == "ml-100k" else RANDOM)
     try:
-        check_dataset_name(dataset)
-        check_split_name(dataset, split)
+        traits = dataset_traits(dataset, data_dir)
+        check_split_name(dataset, split, traits.has_timestamps)
     except DatasetError as error:
         raise InvalidRequest(str(error)) from error
+    if traits.implicit and objective == RATING:
+        raise InvalidRequest(
+            f"dataset {dataset} holds implicit feedback (interactions without ratings): the"
+            f" rating objective, and so Predict's ratings, needs ratings; train kind {kind!r}"
+            " for retrieval"
+            if RETRIEVAL in registered.objectives
+            else f"dataset {dataset} holds implicit feedback (interactions without ratings),"
+            f" and kind {kind!r} trains the rating objective only; train a retrieval kind"
+        )
     seed = 42 if seed is None else int(seed)
     if not 0 <= seed < 2**32:
         raise InvalidRequest(f"seed must be 0 to {2**32 - 1}, got {seed}")
-    if test_fraction and split != RANDOM:
+    if test_fraction and split not in FRACTION_SPLITS:
         raise InvalidRequest(
-            f"test_fraction applies to split 'random' only; split {split!r} is a fixed fold"
+            f"test_fraction applies to splits {' and '.join(FRACTION_SPLITS)} only; split"
+            f" {split!r} holds out a fixed part"
         )
     test_fraction = test_fraction or 0.2
     if not MIN_TEST_FRACTION <= test_fraction <= MAX_TEST_FRACTION:
@@ -291,6 +308,13 @@ def build_train_spec(
         **params_class.shared_defaults(objective),
         **shared,
     }
+    if traits.implicit:
+        if shared.get("min_positive_rating", 0) != 0:
+            raise InvalidRequest(
+                f"min_positive_rating does not apply to dataset {dataset}: it holds implicit"
+                " feedback, where every interaction is a positive"
+            )
+        values["min_positive_rating"] = 0.0
     if "num_negatives" not in shared:
         sharing = values.get("negative_sharing", Hyperparameters.negative_sharing)
         if sharing in DEFAULT_NEGATIVES:
