@@ -54,7 +54,7 @@ def test_the_import_merged_the_repeated_lines(own_data, data_dir):
 
 
 def test_ease_on_implicit_play_counts_beats_most_popular_and_is_published(own_data, tmp_path):
-    from movierec.training import run_training
+    from movierec.training.job import run_training
 
     store = ModelStore(tmp_path / "store")
     spec = build_train_spec("own", dataset="plays", split="random", seed=1, data_dir=own_data)
@@ -89,7 +89,7 @@ def test_dot_retrieval_trains_on_every_implicit_interaction(own_data):
 
 
 def test_ratings_with_iso_times_split_by_time(own_data, data_dir, tmp_path):
-    from movierec.training import run_training
+    from movierec.training.job import run_training
 
     times = load_dataset("timed", own_data).ratings["timestamp"].to_numpy()
     assert (times == load_dataset("ml-100k", data_dir).ratings["timestamp"].to_numpy()).all()
