@@ -50,8 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=flags.size,
         default=DEFAULT_MAX_CELLS,
         help="versions with users x items (or items x items) up to this answer Recommend"
-        " and SimilarItems from per-row top lists ranked after load; 0: none (see README,"
-        " Serving performance)",
+        " and SimilarItems from per-row top lists ranked after load; 0: none (see"
+        " docs/performance.md)",
     )
     parser.add_argument("--max-k", type=flags.count, default=1000, help="largest k accepted")
     parser.add_argument(
@@ -61,16 +61,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--workers",
         type=flags.threads,
         default=1,
-        help="serving processes sharing the port, one core each (see README, Serving on"
-        " every core)",
+        help="serving processes sharing the port, one core each (see docs/operations.md,"
+        " 'Every core of a host')",
     )
     parser.add_argument(
         "--io",
         choices=("aio", "threads"),
         default="threads",
         help="answer on a thread pool of --threads threads, or on an asyncio event loop"
-        " (aio: faster for one process under many concurrent calls; see README, Serving"
-        " performance)",
+        " (aio: faster for one process under many concurrent calls on some hosts; see"
+        " docs/performance.md)",
     )
     parser.add_argument(
         "--threads",

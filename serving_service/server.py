@@ -61,12 +61,10 @@ class ServingConfig:
         max_batch: Largest Predict batch.
         io: "threads" answers on a grpc thread pool of `threads` threads; "aio" on a
             grpc.aio event loop, each fast call (Predict, Recommend, SimilarItems,
-            GetModelStatus) run on the loop's thread. On 16 cores bench/serving.py
-            measured threads ahead per core (one process per core, and at concurrency 1)
-            and aio ahead for one unpinned process at concurrency 16 and more.
+            GetModelStatus) run on the loop's thread. Which is faster depends on the host
+            and the load: bench/serving.py compares them (bench/RESULTS.md).
         threads: Handler threads of the fast methods when io is "threads". Few is
-            fastest: more threads only contend for the GIL (bench/serving.py measured 2
-            threads at 1.65x the QPS of 8 on 2 cores).
+            fastest: more threads only contend for the GIL (bench/RESULTS.md).
         slow_threads: Threads of Metrics and SetServingVersion, which may compute or load
             for long, so that they never hold up the fast methods.
         token: Bearer token required from clients; None disables auth (an empty one is

@@ -122,8 +122,8 @@ class ServingServicer(serving_pb2_grpc.ServingServiceServicer):
 
     def Predict(self, request, context):
         """Scores of a batch of user-item pairs."""
-        # Iterating a repeated field ends by raising and catching an IndexError (about
-        # 0.4 us): it is iterated once, into a list.
+        # Iterating a repeated field ends by raising and catching an IndexError: it is
+        # iterated once, into a list.
         instances = list(request.instances)
         chosen = [i.WhichOneof("user") for i in instances]
         features = None

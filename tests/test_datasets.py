@@ -37,8 +37,27 @@ def test_unknown_dataset_names_the_known_ones():
 
 
 def test_missing_dataset_in_named_folder_is_an_error_not_a_download(tmp_path):
-    with pytest.raises(DatasetError, match="not found"):
+    with pytest.raises(DatasetError, match="not found") as raised:
         datasets.locate_dataset("ml-100k", tmp_path)
+    assert "--data-dir" in str(raised.value) and "MOVIEREC_DATA_DIR" in str(raised.value)
+    assert "ml-100k/u.data" in str(raised.value)
+
+
+def test_a_failed_download_says_how_to_name_a_data_folder(tmp_path, monkeypatch):
+    # No folder named: the cache is tried, and the download fails (no network here).
+    monkeypatch.delenv("MOVIEREC_DATA_DIR", raising=False)
+    monkeypatch.setattr(datasets, "DEFAULT_CACHE", tmp_path / "cache")
+
+    def unreachable(name, cache, **_):
+        raise DatasetError(f"cannot download {name} from https://files.example/: refused")
+
+    monkeypatch.setattr(datasets, "download_dataset", unreachable)
+    with pytest.raises(DatasetError) as raised:
+        datasets.locate_dataset("ml-100k")
+    message = str(raised.value)
+    assert message.startswith("cannot download ml-100k from https://files.example/: refused")
+    assert "--data-dir DIR" in message and "MOVIEREC_DATA_DIR=DIR" in message
+    assert "movierec download ml-100k" in message
 
 
 def test_csv_layout(tmp_path):

@@ -152,6 +152,20 @@ def test_failed_job_says_why_and_publishes_nothing(store, start_trainer, tmp_pat
     assert store.list_versions("m") == []
 
 
+def test_the_data_dir_flag_comes_before_movierec_data_dir(monkeypatch, tmp_path):
+    import argparse
+
+    from trainer_service.__main__ import add_arguments
+    from trainer_service.server import TrainerConfig
+
+    monkeypatch.setenv("MOVIEREC_DATA_DIR", str(tmp_path / "from-env"))
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    flag = parser.parse_args(["--data-dir", str(tmp_path / "from-flag")]).data_dir
+    assert TrainerConfig.from_env(data_dir=flag).data_dir == str(tmp_path / "from-flag")
+    assert TrainerConfig.from_env(data_dir=None).data_dir == str(tmp_path / "from-env")
+
+
 @pytest.mark.service
 def test_full_queue_is_resource_exhausted(store, start_trainer):
     _, address = start_trainer(store.root, max_running=1, max_queued=1)

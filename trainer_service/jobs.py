@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from movierec.errors import InvalidRequest, QueueFull, Unavailable, UnknownJob
 from movierec.store.model_store import STALE_STAGING_S, ModelStore
 from movierec.training.spec import EpochReport, TrainSpec
+from movierec.training.tf_logs import quiet_tensorflow_logs
 
 if TYPE_CHECKING:
     from trainer_service.job_records import JobRecords
@@ -121,6 +122,7 @@ def job_scratch(job_id: str) -> pathlib.Path:
 
 def _job_main(spec_dict, store_root, data_dir, job_id, conn) -> None:
     """Entry of a job process: trains, asking the parent before publishing."""
+    quiet_tensorflow_logs(f"job {job_id}")  # before anything imports TensorFlow
     logging.basicConfig(
         level=logging.INFO, format=f"%(asctime)s job {job_id} %(levelname)s %(message)s"
     )

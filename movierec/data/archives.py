@@ -4,7 +4,7 @@ download itself (streamed with progress, verified, unpacked atomically into the 
 Four archives have a pinned size and sha256: the figures TensorFlow Datasets publishes in
 its checksum list for the same files. The others change by design (ml-latest is rebuilt
 from time to time) or have no published sha256; for them the md5 that GroupLens publishes
-beside each archive (`<archive>.md5`) is fetched and checked, and the README says so.
+beside each archive (`<archive>.md5`) is fetched and checked, and docs/operations.md says so.
 """
 
 from __future__ import annotations

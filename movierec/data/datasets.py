@@ -233,18 +233,35 @@ def locate_dataset(name: str, data_dir: str | os.PathLike | None = None) -> path
     if explicit:
         folder = pathlib.Path(explicit).expanduser() / name
         if not _has_files(name, folder):
-            raise DatasetError(f"dataset {name} not found in {folder}")
+            raise DatasetError(
+                f"dataset {name} not found in {folder} (the data folder comes from the"
+                " trainer's --data-dir, else MOVIEREC_DATA_DIR; it must hold"
+                f" {name}/{_marker(name)})"
+            )
         return folder
     cache = DEFAULT_CACHE.expanduser()
     folder = cache / name
     if not _has_files(name, folder):
-        download_dataset(name, cache, progress=progress_bar(name) if sys.stderr.isatty() else None)
+        try:
+            download_dataset(
+                name, cache, progress=progress_bar(name) if sys.stderr.isatty() else None
+            )
+        except DatasetError as error:
+            raise DatasetError(
+                f"{error}. No data folder was given (the trainer's --data-dir, or"
+                f" MOVIEREC_DATA_DIR) and {cache} has no {name}: give the trainer a folder"
+                f" holding {name}/ with --data-dir DIR or MOVIEREC_DATA_DIR=DIR, or fetch it"
+                f" first with `movierec download {name}`"
+            ) from error
     return folder
 
 
+def _marker(name: str) -> str:
+    return {"100k": "u.data", "dat": "ratings.dat", "csv": "ratings.csv"}[LAYOUTS[name]]
+
+
 def _has_files(name: str, folder: pathlib.Path) -> bool:
-    marker = {"100k": "u.data", "dat": "ratings.dat", "csv": "ratings.csv"}[LAYOUTS[name]]
-    return (folder / marker).is_file()
+    return (folder / _marker(name)).is_file()
 
 
 def download_dataset(

@@ -1,8 +1,8 @@
 """A columnar cache of a ratings file (CSV, or `::`-separated .dat): parsed once, then read
 back as typed numpy columns.
 
-Parsing ML-25M's 25 million CSV lines takes pandas tens of seconds and about three times the
-columns' memory; reading the cached `.npy` columns takes well under a second. The cache lives
+Parsing a large CSV with pandas costs far more time and memory than reading typed columns
+back (bench/RESULTS.md, "Training at MovieLens-25M sizes"). The cache lives
 under `$MOVIEREC_CACHE_DIR/columns` (default `~/.cache/movierec/columns`), never beside the
 data (which may be read-only or shared), in one folder per source file named by a hash of
 its absolute path, and is rebuilt when the source's size or modification time changes.

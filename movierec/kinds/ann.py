@@ -5,15 +5,13 @@ The index holds items 1..I at ids 0..I-1 (the OOV row is never indexed). Scores 
 same inner products brute force computes, so the item bias, folded into the vectors as an
 extra column by the kinds, ranks as it does exactly. Exclusions (seen items, the request's
 exclusions) are exact and the list is still k long: the search asks for k more items than
-there are exclusions and drops them (measured faster than an id selector in the scan).
+there are exclusions and drops them (faster than an id selector in the scan).
 faiss is imported only here, only for catalogues above the threshold.
 
-Parameters were chosen by measurement on a synthetic 1,000,000-item dot version (32
-dimensions, Zipf popularity). IVF with 1,024 lists built in 4.4 s. Probing 16 lists
-searched in 0.41 ms per query at recall@10 0.980 against brute force in a raw test, and
-`bench/catalog.py` measured Recommend through the data plane at 1.18 ms p50 with recall@10
-1.000, against 24 ms for brute force. 32 probes took 0.74 ms at recall 1.000. 4,096 lists
-took 34 s to build and needed 64 probes for recall 0.993.
+NLIST, NPROBE and SIMILAR_NPROBE were chosen on a synthetic 1,000,000-item dot version
+(32 dimensions, Zipf popularity): the figures are in bench/RESULTS.md, "Measurements
+behind choices in the code", and `python -m bench.catalog` measures them through the data
+plane.
 """
 
 from __future__ import annotations
@@ -32,8 +30,7 @@ NPROBE = 16
 """Lists probed by Recommend's index."""
 SIMILAR_NPROBE = 256
 """Lists probed by SimilarItems' index: cosine neighbours of random-like embeddings spread
-over many lists (on the synthetic 1M version: 32 probes gave recall@10 0.69, 128 gave
-0.93, 256 gave 0.99 at 4.4 ms, against 18 ms for brute force)."""
+over many lists, so it probes more than Recommend for the same recall (bench/RESULTS.md)."""
 TRAIN_PER_LIST = 64
 
 

@@ -77,8 +77,8 @@ class Scorer:
         self.index = CatalogIndex(catalog)
         self.item_norms = np.sqrt(np.einsum("ij,ij->i", self.item_vectors, self.item_vectors))
         self.low, self.high = (float(x) for x in catalog.rating_scale)
-        # A [D, I + 1] copy scores one query about 3x faster than the [I + 1, D] original
-        # (measured at 1,682 items); kept for catalogues up to TRANSPOSED_MAX_ITEMS only.
+        # A [D, I + 1] copy scores one query faster than the [I + 1, D] original
+        # (bench/RESULTS.md); kept for catalogues up to TRANSPOSED_MAX_ITEMS only.
         self._candidates_by_dimension = (
             np.ascontiguousarray(self.candidates.T)
             if len(self.candidates) <= TRANSPOSED_MAX_ITEMS

@@ -17,7 +17,7 @@ WEIGHT_ARRAYS = ("user_embeddings", "item_embeddings", "user_bias", "item_bias",
 @dataclasses.dataclass(frozen=True)
 class DotParams(KindParams):
     """Hyperparameters of the dot kind. Defaults per objective were chosen on a validation
-    share of ml-100k u1.base (README, "How the defaults were chosen").
+    share of ml-100k u1.base (docs/models.md, "How the defaults were chosen").
 
     Attributes:
         embedding_dim: Width D of user and item embeddings.

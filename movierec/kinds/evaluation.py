@@ -32,8 +32,8 @@ VALIDATION_K = 10
 """The cut-off of the NDCG that retrieval training is validated and stopped by."""
 _BATCH_USERS = 256
 """Users scored at a time: 256 rows of 62,000 items are 64 MB, where 1,024 rows held 250 MB
-twice over at ML-25M size (and ranked 16,384 users about 10% slower in a scratch run on
-the 2-core machine)."""
+twice over at ML-25M size (timings: bench/RESULTS.md, "Measurements behind choices in the
+code")."""
 
 
 def top_k_rows(scores: np.ndarray, k: int) -> np.ndarray:
@@ -50,7 +50,7 @@ def top_k_rows(scores: np.ndarray, k: int) -> np.ndarray:
     take = min(k, m)
     result = np.full((n, k), ranking_metrics.PAD, dtype=np.int64)
     # A few rows at a time: argpartition writes an int64 index per score, and 16 rows of
-    # it stay in cache where 2,048 rows of 62,000 items (1 GB) do not (3.5x faster).
+    # it stay in cache where 2,048 rows of 62,000 items (1 GB) do not (bench/RESULTS.md).
     for start in range(0, n, _TOP_K_ROWS):
         block = scores[start : start + _TOP_K_ROWS]
         if take < m:

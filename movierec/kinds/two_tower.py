@@ -56,10 +56,11 @@ class TwoTowerParams(KindParams):
 
     @classmethod
     def shared_defaults(cls, objective: str) -> dict[str, Any]:
-        """Retrieval: a pool of negatives shared by the batch. On ml-100k (five folds) it
-        ranks better than negatives per example (NDCG@10 0.319 against 0.303), and at 25
-        million ratings an epoch takes 342 s of fitting where per example took 934 s: the
-        item tower runs on the batch's positives and its pool, not on every candidate."""
+        """Retrieval: a pool of negatives shared by the batch. On ml-100k's five folds it
+        ranks better than negatives per example, and at 25 million ratings an epoch fits
+        in a fraction of the time (bench/RESULTS.md, "Negatives per example or a shared
+        pool"): the item tower runs on the batch's positives and its pool, not on every
+        candidate."""
         return {"negative_sharing": "batch"} if objective == RETRIEVAL else {}
 
     def validate(self, objective: str) -> None:

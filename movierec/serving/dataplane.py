@@ -82,7 +82,8 @@ class Answer(Generic[T]):
 
     Answer, Ranked, Recommendation and Prediction are built on every call, so they are
     slotted and not frozen: a frozen dataclass's __init__ sets each field through
-    object.__setattr__, which took 1.38 µs for a Recommendation against 0.40.
+    object.__setattr__, several times slower (bench/RESULTS.md, "Measurements behind
+    choices in the code").
     """
 
     model: VersionInfo

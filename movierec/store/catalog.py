@@ -30,8 +30,9 @@ MAX_REMEMBERED_IDS = 1 << 16
 each); beyond them, lookups search the sorted ids."""
 ONE_BY_ONE_IDS = 32
 """Batches of up to this many ids (Predict's) are looked up one id at a time from the
-remembered rows, about 0.1 us an id, rather than by one vectorized search, whose numpy
-calls cost about 6 us whatever the batch's size."""
+remembered rows rather than by one vectorized search, whose numpy calls cost a fixed
+amount whatever the batch's size (bench/RESULTS.md, "Measurements behind choices in the
+code")."""
 _SMOOTHING_RATINGS = 10.0
 
 
@@ -300,7 +301,7 @@ class CatalogIndex:
 def _one_by_one(remembered: dict[int, int], raw_ids: Sequence[int] | np.ndarray) -> bool:
     """Whether to look a batch's ids up one by one: up to ONE_BY_ONE_IDS of them, while
     the ids not yet remembered can still be. Past that, an id not remembered costs a
-    search (about 2 us), and the batch's vectorized search is cheaper."""
+    binary search of its own, and the batch's vectorized search is cheaper."""
     return len(raw_ids) <= ONE_BY_ONE_IDS and len(remembered) < MAX_REMEMBERED_IDS
 
 

@@ -18,7 +18,11 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
 import numpy as np  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
 
 from movierec.store.catalog import Catalog  # noqa: E402
 from movierec.training.spec import EpochReport  # noqa: E402
@@ -30,25 +34,36 @@ LABELLED_FILMS = 30
 MIN_RATINGS_TO_LABEL = 50
 """A film is labelled on the map only with this many training ratings (fewer where the
 catalogue is small), so that "best-rated" is not a film one person rated 5."""
+LABEL_CHARS = 40
+"""Longer titles are shortened on the item map, ending in an ellipsis."""
 MAX_SCATTER_POINTS = 20_000
 MAX_TSNE_ITEMS = 5_000
 DPI = 110
 
 
 def draw_loss(path: pathlib.Path, title: str, epochs: Sequence[EpochReport]) -> None:
+    """Draws loss_figure into `path`."""
+    _save(loss_figure(title, epochs), path)
+
+
+def loss_figure(title: str, epochs: Sequence[EpochReport]) -> Figure:
     """Training loss per epoch, with the validation loss (rating objective) or the
-    validation NDCG@10 on a second axis (retrieval, which has no validation loss)."""
-    figure, axes = plt.subplots(figsize=(7, 4.2))
+    validation NDCG@10 on a second axis (retrieval, which has no validation loss); a kind
+    fitted in closed form (no training loss) shows its validation NDCG@10 per try alone.
+    The legend sits below the axes, where it covers no marker."""
+    figure, axes = plt.subplots(figsize=(7, 4.6), dpi=DPI, layout="constrained")
     x = [report.epoch for report in epochs]
-    axes.plot(x, [report.loss for report in epochs], marker="o", label="training loss")
+    has_loss = any(report.loss for report in epochs)
+    if has_loss:
+        axes.plot(x, [report.loss for report in epochs], marker="o", label="training loss")
     if any(report.val_loss for report in epochs):
         axes.plot(x, [report.val_loss for report in epochs], marker="o", label="validation loss")
-    axes.set_xlabel("epoch")
+    axes.set_xlabel("epoch" if has_loss else "try")
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_ylabel("loss")
     lines, labels = axes.get_legend_handles_labels()
     if any(report.val_ndcg for report in epochs):
-        right = axes.twinx()
+        right = axes.twinx() if has_loss else axes
         right.plot(
             x,
             [report.val_ndcg for report in epochs],
@@ -57,25 +72,37 @@ def draw_loss(path: pathlib.Path, title: str, epochs: Sequence[EpochReport]) -> 
             label="validation NDCG@10",
         )
         right.set_ylabel("NDCG@10")
-        more_lines, more_labels = right.get_legend_handles_labels()
-        lines, labels = lines + more_lines, labels + more_labels
-    axes.legend(lines, labels, loc="best")
-    axes.set_title(f"{title}: loss per epoch")
+        if right is not axes:
+            more_lines, more_labels = right.get_legend_handles_labels()
+            lines, labels = lines + more_lines, labels + more_labels
+        else:
+            lines, labels = axes.get_legend_handles_labels()
+    if lines:
+        figure.legend(lines, labels, loc="outside lower center", ncols=len(lines), frameon=False)
+    axes.set_title(f"{title}\n" + ("loss per epoch" if has_loss else "validation per try"))
     axes.grid(alpha=0.3)
-    _save(figure, path)
+    return figure
 
 
 def draw_true_vs_predicted(
     path: pathlib.Path, title: str, true: np.ndarray, predicted: np.ndarray, is_rating: bool
 ) -> None:
+    """Draws true_vs_predicted_figure into `path`."""
+    _save(true_vs_predicted_figure(title, true, predicted, is_rating), path)
+
+
+def true_vs_predicted_figure(
+    title: str, true: np.ndarray, predicted: np.ndarray, is_rating: bool
+) -> Figure:
     """Predicted ratings (or, for retrieval versions, relevance scores) against true
     held-out ratings: a jittered scatter (at most MAX_SCATTER_POINTS, sampled), each true
-    rating's mean prediction, and for ratings the diagonal."""
+    rating's mean prediction, and for ratings the diagonal. The title takes two lines (the
+    version, then the figure's subject), and the legend sits below the axes."""
     true = np.asarray(true, dtype=np.float64)
     predicted = np.asarray(predicted, dtype=np.float64)
     rng = np.random.default_rng(0)
     shown = rng.permutation(len(true))[:MAX_SCATTER_POINTS]
-    figure, axes = plt.subplots(figsize=(6, 5))
+    figure, axes = plt.subplots(figsize=(6.4, 5.6), dpi=DPI, layout="constrained")
     levels = np.unique(true)
     step = float(np.min(np.diff(levels))) if len(levels) > 1 else 1.0
     jitter = rng.uniform(-0.3, 0.3, len(shown)) * step
@@ -88,15 +115,21 @@ def draw_true_vs_predicted(
         axes.plot([low, high], [low, high], linestyle="--", color="black", label="perfect")
         rmse = float(np.sqrt(np.mean((true - predicted) ** 2))) if len(true) else float("nan")
         axes.set_ylabel("predicted rating")
-        axes.set_title(f"{title}: held-out ratings, RMSE {rmse:.4f}")
+        axes.set_title(f"{title}\nheld-out ratings against predictions, RMSE {rmse:.4f}")
     else:
         axes.set_ylabel("relevance score")
         axes.set_title(
-            f"{title}: held-out ratings against relevance, Spearman {spearman(true, predicted):.3f}"
+            f"{title}\nheld-out ratings against relevance, Spearman {spearman(true, predicted):.3f}"
         )
-    axes.legend(loc="upper left")
+    lines, labels = axes.get_legend_handles_labels()
+    legend = figure.legend(
+        lines, labels, loc="outside lower center", ncols=len(lines), frameon=False
+    )
+    for handle in legend.legend_handles:
+        if handle is not None:
+            handle.set_alpha(1.0)
     axes.grid(alpha=0.3)
-    _save(figure, path)
+    return figure
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
@@ -151,10 +184,19 @@ def best_rated(catalog: Catalog, count: int = LABELLED_FILMS) -> np.ndarray:
 
 
 def draw_item_map(path: pathlib.Path, title: str, catalog: Catalog, vectors: np.ndarray) -> str:
-    """Every item's vector on a 2-D map coloured by mean training rating, the best-rated
-    films labelled with their titles. Returns the method used ("t-SNE" or "PCA")."""
+    """Draws item_map_figure into `path`; returns the method used ("t-SNE" or "PCA")."""
+    figure, method = item_map_figure(title, catalog, vectors)
+    _save(figure, path)
+    return method
+
+
+def item_map_figure(title: str, catalog: Catalog, vectors: np.ndarray) -> tuple[Figure, str]:
+    """Every item's vector [num_items + 1, d] (row 0 the OOV row, left out) on a 2-D map
+    coloured by mean training rating, the best-rated films labelled with their titles
+    where no label covers another (place_labels). Returns the figure and the method used
+    ("t-SNE" or "PCA")."""
     coordinates, method = item_map_coordinates(vectors[1:])
-    figure, axes = plt.subplots(figsize=(10, 8))
+    figure, axes = plt.subplots(figsize=(11, 8.5), dpi=DPI, layout="constrained")
     points = axes.scatter(
         coordinates[:, 0],
         coordinates[:, 1],
@@ -165,18 +207,115 @@ def draw_item_map(path: pathlib.Path, title: str, catalog: Catalog, vectors: np.
     )
     figure.colorbar(points, ax=axes, label="mean training rating")
     labelled = best_rated(catalog)
-    axes.scatter(coordinates[labelled - 1, 0], coordinates[labelled - 1, 1], s=18, color="tab:red")
-    for row in labelled.tolist():
-        x, y = coordinates[row - 1]
-        axes.annotate(str(catalog.item_titles[row - 1])[:32], (x, y), fontsize=6, alpha=0.9)
-    axes.set_title(f"{title}: item vectors ({method}), the {len(labelled)} best-rated films")
+    marked = coordinates[labelled - 1]
+    axes.scatter(marked[:, 0], marked[:, 1], s=18, color="tab:red")
+    axes.set_title(f"{title}\nitem vectors ({method}), the {len(labelled)} best-rated films")
     axes.set_xlabel(f"{method} 1")
     axes.set_ylabel(f"{method} 2")
-    _save(figure, path)
-    return method
+    axes.margins(0.08)  # room for labels beside the outermost films
+    names = [_short(str(catalog.item_titles[row - 1])) for row in labelled.tolist()]
+    place_labels(axes, marked, names)
+    return figure, method
 
 
-def _save(figure, path: pathlib.Path) -> None:
-    figure.tight_layout()
+def _short(text: str, limit: int = LABEL_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+
+
+def place_labels(
+    axes: Axes, points: np.ndarray, texts: Sequence[str], fontsize: float = 7.0
+) -> list[Text]:
+    """Labels each point [n, 2] (data coordinates) with its text, in order: each label goes
+    at the first spot around its point, nearest first, where it stays inside the axes and
+    covers no label placed before it and no other labelled point; a label moved away from
+    its point is joined to it by a thin line. Where no spot is free, the one covering
+    least is taken. Lays the figure out first and freezes that layout (the labels are
+    placed in pixels).
+
+    Returns:
+        The labels (matplotlib annotations), in the order of `texts`.
+    """
+    figure = axes.get_figure(root=True)
+    assert isinstance(figure, Figure)
+    figure.canvas.draw()
+    figure.set_layout_engine("none")  # keep the axes where the labels were measured
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    area = axes.get_window_extent(renderer)
+    marks = axes.transData.transform(np.asarray(points, dtype=np.float64).reshape(-1, 2))
+    points_per_pixel = 72.0 / figure.dpi
+    placed: list[Bbox] = []
+    labels: list[Text] = []
+    for index, (point, text) in enumerate(zip(points, texts, strict=True)):
+        probe = axes.text(0, 0, text, fontsize=fontsize)
+        extent = probe.get_window_extent(renderer)
+        probe.remove()
+        pad = 0.15 * fontsize / points_per_pixel  # the white box behind the text
+        width, height = extent.width + 2 * pad, extent.height + 2 * pad
+        others = np.delete(marks, index, axis=0)
+        best: tuple[float, Bbox] | None = None
+        for dx, dy in _spots(width, height):
+            box = Bbox.from_bounds(marks[index, 0] + dx, marks[index, 1] + dy, width, height)
+            cost = sum(box.overlaps(other) for other in placed)
+            cost += int(np.sum(_within(others, box)))
+            if not _inside(box, area):
+                cost += 1000
+            if best is None or cost < best[0]:
+                best = (cost, box)
+            if cost == 0:
+                break
+        assert best is not None
+        box = best[1]
+        dx, dy = box.x0 + pad - marks[index, 0], box.y0 + pad - marks[index, 1]
+        moved = not box.padded(6.0).contains(*marks[index])
+        labels.append(
+            axes.annotate(
+                text,
+                tuple(point),
+                xytext=(dx * points_per_pixel, dy * points_per_pixel),
+                textcoords="offset points",
+                fontsize=fontsize,
+                ha="left",
+                va="bottom",
+                bbox={"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75},
+                arrowprops=(
+                    {"arrowstyle": "-", "color": "0.35", "lw": 0.5, "shrinkA": 1, "shrinkB": 3}
+                    if moved
+                    else None
+                ),
+            )
+        )
+        placed.append(box)
+    return labels
+
+
+def _spots(width: float, height: float) -> list[tuple[float, float]]:
+    """Offsets in pixels of a label's lower-left corner from its point, nearest first:
+    right, left, above and below the point and the four diagonals, at growing distance."""
+    spots = []
+    for gap in (3.0, 8.0, 16.0, 28.0, 44.0, 64.0, 90.0, 120.0):
+        spots += [
+            (gap, -height / 2),
+            (-gap - width, -height / 2),
+            (-width / 2, gap),
+            (-width / 2, -gap - height),
+            (gap * 0.7, gap * 0.7),
+            (-gap * 0.7 - width, gap * 0.7),
+            (gap * 0.7, -gap * 0.7 - height),
+            (-gap * 0.7 - width, -gap * 0.7 - height),
+        ]
+    return spots
+
+
+def _within(points: np.ndarray, box: Bbox) -> np.ndarray:
+    """Which of the points [n, 2] (pixels) lie in the box: bool [n]."""
+    x, y = points[:, 0], points[:, 1]
+    return (x >= box.x0) & (x <= box.x1) & (y >= box.y0) & (y <= box.y1)
+
+
+def _inside(box: Bbox, area: Bbox) -> bool:
+    return box.x0 >= area.x0 and box.x1 <= area.x1 and box.y0 >= area.y0 and box.y1 <= area.y1
+
+
+def _save(figure: Figure, path: pathlib.Path) -> None:
     figure.savefig(path, dpi=DPI)
     plt.close(figure)

@@ -60,8 +60,8 @@ class RowFiles:
 def block_rows_for(batch_size: int) -> int:
     """Rows per block for batches of `batch_size`: eight blocks or more to a batch (16 to
     1,024 rows), so that each pass mixes blocks whose rows always travel together, in
-    blocks large enough to read cheaply (`python -m bench.row_pipeline`: 4.5 million rows
-    took 2.90 s of CPU in blocks of 128, 1.22 s in blocks of 512)."""
+    blocks large enough to read cheaply (`python -m bench.row_pipeline` measures the cost
+    per block size; its figures are in bench/RESULTS.md)."""
     return min(1024, max(16, batch_size // 8))
 
 

@@ -22,7 +22,8 @@ NEGATIVE_SHARING = ("example", "batch")
 # tower pass and a vector per draw.
 MAX_NEGATIVES = {"example": 1000, "batch": 100_000}
 # num_negatives when a request leaves it out: on five ml-100k folds a shared pool of 16
-# ranked at most-popular's level, a pool of 1,024 near 16 per example (README, "Scaling out").
+# ranked at most-popular's level, a pool of 1,024 near 16 per example (bench/RESULTS.md,
+# "Negatives per example or a shared pool").
 DEFAULT_NEGATIVES = {"example": 16, "batch": 1024}
 RETRIEVAL_LOSSES = ("softmax", "bce")
 RATING_LOSSES = ("mse", "mae", "bce")
@@ -36,7 +37,7 @@ MAX_WORKERS = 16
 @dataclasses.dataclass(frozen=True)
 class Hyperparameters:
     """Hyperparameters every kind shares. Defaults per objective were chosen on a
-    validation share of ml-100k u1.base (README, "How the defaults were chosen").
+    validation share of ml-100k u1.base (docs/models.md, "How the defaults were chosen").
 
     Attributes:
         epochs: Most epochs; early stopping may end sooner.

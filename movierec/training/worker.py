@@ -67,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM (an operator's `kill`, a supervisor stopping it) unwinds like an error, so
     # that the job's training rows under $TMPDIR are removed; only SIGKILL leaves them.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    from movierec.training.tf_logs import quiet_tensorflow_logs
+
+    quiet_tensorflow_logs(None)  # before TensorFlow is imported; no closing line: the
+    # job reads this worker's last line as the reason it failed
     from movierec.errors import MovierecError
     from movierec.store.model_store import ModelStore
     from movierec.training.distributed import Cluster
