@@ -15,7 +15,7 @@ from movierec.serving.dataplane import ServingDataPlane
 from movierec.serving.registry import ModelRegistry
 from movierec.serving.top_lists import DEFAULT_MAX_CELLS
 from movierec.store.model_store import ModelStore
-from movierec.v1 import serving_pb2
+from movierec_client.v1 import serving_pb2
 from service_common.aio import EventLoopThread
 from service_common.flags import port_of_env
 from service_common.handlers import add_service

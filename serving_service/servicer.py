@@ -9,7 +9,7 @@ from movierec.kinds.features import UserFeatures
 from movierec.serving.dataplane import Evaluation, Ranked, ServingDataPlane, VersionInfo
 from movierec.serving.registry import ModelState
 from movierec.store.catalog import CatalogIndex
-from movierec.v1 import common_pb2, serving_pb2, serving_pb2_grpc
+from movierec_client.v1 import common_pb2, serving_pb2, serving_pb2_grpc
 from serving_service.encoding import ItemEncoder, predict_response
 
 _VERSION_STATE = {

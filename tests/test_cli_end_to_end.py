@@ -14,7 +14,7 @@ from movierec.data.splits import make_split
 
 pytestmark = pytest.mark.service
 
-MOVIEREC = [sys.executable, "-m", "client.cli"]
+MOVIEREC = [sys.executable, "-m", "movierec_client.cli"]
 
 
 def start_service(kind, store, data_dir, *flags):
@@ -313,8 +313,8 @@ def test_sigterm_goes_not_serving_then_drains_without_failing_a_call(
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-    from client import ServingClient, TrainerClient
     from movierec.store.model_store import ModelStore
+    from movierec_client import ServingClient, TrainerClient
     from tests.fakes import publish_fake
 
     publish_fake(ModelStore(tmp_path / "store"), "m")
@@ -474,23 +474,28 @@ def test_a_context_ranking_model_answers_at_the_time_asked(trained, services):
         (
             "serving",
             "serving_service.__main__",
-            ("client.sdk", "client.commands", "client.channel", "trainer_service"),
+            (
+                "movierec_client.sdk",
+                "movierec_client.commands",
+                "movierec_client.channel",
+                "trainer_service",
+            ),
         ),
         (
             "trainer",
             "trainer_service.__main__",
-            ("client.sdk", "client.commands", "serving_service"),
+            ("movierec_client.sdk", "movierec_client.commands", "serving_service"),
         ),
         (
             "recommend",
-            "client.commands",
+            "movierec_client.commands",
             ("serving_service", "trainer_service", "movierec.serving.dataplane", "numpy"),
         ),
     ],
 )
 def test_a_service_loads_no_client_sdk_and_a_client_command_no_service(command, present, absent):
     code = (
-        "import sys\nfrom client.cli import main\n"
+        "import sys\nfrom movierec_client.cli import main\n"
         f"try:\n    main([{command!r}, '--help'])\nexcept SystemExit:\n    pass\n"
         "print(' '.join(sorted(sys.modules)))"
     )

@@ -142,7 +142,7 @@ def test_the_progress_bar_redraws_one_line_and_ends_it():
 
 
 def test_the_cli_downloads_into_a_cache_and_refuses_what_it_cannot_verify(served, tmp_path):
-    from client.cli import main
+    from movierec_client.cli import main
 
     root, base = served
     data = build_zip(root / "ml-10m.zip", "ml-10M100K", {"ratings.dat": b"1::1::5::1\n"})

@@ -1,6 +1,6 @@
 """The `movierec` client commands (train, recommend, load, ...): parsed here and run
 through the SDK. `movierec serving` and `movierec trainer` never import this module
-(see client.cli)."""
+(see movierec_client.cli)."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from client import flags, types
-from client.channel import Tls
-from client.cli import SERVICES
-from client.errors import MovierecClientError, NotFoundError
-from client.sdk import DEFAULT_SERVING, DEFAULT_TRAINER, ServingClient, TrainerClient
+from movierec_client import flags, types
+from movierec_client.channel import Tls
+from movierec_client.cli import SERVICES, needs_full_package
+from movierec_client.errors import MovierecClientError, NotFoundError
+from movierec_client.sdk import DEFAULT_SERVING, DEFAULT_TRAINER, ServingClient, TrainerClient
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -482,18 +482,14 @@ def _mix(text: str) -> dict[str, float]:
 def cmd_load(args) -> str:
     """Load against the serving service; prints QPS, latencies and errors by status code.
     Exits 1 when no call succeeded."""
-    from client.load import LoadSpec, run_load
+    from movierec_client.load import LoadSpec, run_load
 
     weights = None
     users: Sequence[int]
     items: Sequence[int]
     if args.users_from_store:
-        try:
-            from movierec.data.admin import catalog_users
-        except ImportError as error:
-            raise ValueError(f"--users-from-store needs the movierec package: {error}") from None
-
-        user_array, counts, item_array = catalog_users(args.users_from_store, args.model)
+        admin = _admin("load --users-from-store")
+        user_array, counts, item_array = admin.catalog_users(args.users_from_store, args.model)
         users, items = user_array.tolist(), item_array.tolist()
         weights = counts if args.by_activity else None
     else:
@@ -605,9 +601,20 @@ def cmd_jobs(args) -> str:
     return _table((*headers, "error"), rows)
 
 
+def _admin(command: str):
+    """movierec.data.admin, through which the commands working on this machine's store or
+    data run; ValueError (exit 2, one line) where only the SDK is installed."""
+    missing = needs_full_package(command)
+    if missing:
+        raise ValueError(missing)
+    from movierec.data import admin
+
+    return admin
+
+
 def cmd_synth(args) -> str:
     """Writes a synthetic dot version straight into a store (no service, no TensorFlow)."""
-    from movierec.data import admin
+    admin = _admin("synth")
 
     started = time.perf_counter()
     version = admin.publish_synthetic_version(
@@ -630,7 +637,7 @@ def cmd_synth(args) -> str:
 
 def cmd_synth_ratings(args) -> str:
     """Writes a synthetic ratings dataset in the ml-25m layout (numpy only)."""
-    from movierec.data import admin
+    admin = _admin("synth-ratings")
 
     started = time.perf_counter()
     folder = admin.write_synthetic_ratings(
@@ -651,7 +658,7 @@ def cmd_synth_ratings(args) -> str:
 
 def cmd_download(args) -> str:
     """Downloads, verifies and unpacks a MovieLens dataset into the cache."""
-    from movierec.data import admin
+    admin = _admin("download")
 
     folder = admin.download(args.name, args.cache, args.base_url)
     return f"{args.name} is in {folder}"
@@ -735,7 +742,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--json", action="store_true", help="print JSON")
         return command
 
-    # Listed for --help only: client.cli runs a service before this parser is built.
+    # Listed for --help only: movierec_client.cli runs a service before this parser is built.
     for name in SERVICES:
         sub.add_parser(name, help=f"run the {name} service (see `movierec {name} --help`)")
 

@@ -1,8 +1,8 @@
 """Typed clients of the serving and trainer services, sync and asyncio.
 
-Both flavours share request building and response conversion (client.convert) and differ
+Both flavours share request building and response conversion (movierec_client.convert) and differ
 only in how a call is awaited. Calls carry a deadline, UNAVAILABLE is retried with backoff
-by gRPC's retry policy, and failures raise the exceptions of client.errors.
+by gRPC's retry policy, and failures raise the exceptions of movierec_client.errors.
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ from typing import Any, TypeVar
 
 import grpc
 
-from client import convert, types
-from client.channel import Tls, open_aio_channel, open_channel
-from client.errors import (
+from movierec_client import convert, types
+from movierec_client.channel import Tls, open_aio_channel, open_channel
+from movierec_client.errors import (
     DeadlineExceededError,
     InvalidArgumentError,
     MovierecClientError,
     from_rpc_error,
 )
-from movierec.v1 import serving_pb2, serving_pb2_grpc, trainer_pb2, trainer_pb2_grpc
+from movierec_client.v1 import serving_pb2, serving_pb2_grpc, trainer_pb2, trainer_pb2_grpc
 
 MAX_CHANNELS = 256
 DEFAULT_SERVING = "127.0.0.1:50052"
@@ -165,7 +165,7 @@ class ServingClient(_SyncClient):
         token: Bearer token, where the server requires one (None sends none; "" is an
             error).
         tls: True to speak TLS, verifying the server against the system's roots; or a
-            client.channel.Tls (CA, client certificate, server name). Plaintext by default.
+            movierec_client.channel.Tls (CA, client certificate, server name). Plaintext by default.
         tls_ca: PEM CA bundle that signed the server's certificate (implies TLS).
         tls_cert: PEM client certificate, for servers requiring mutual TLS (implies TLS).
         tls_key: PEM private key of tls_cert.

@@ -6,9 +6,9 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from client import types
-from client.errors import DataLossError
-from movierec.v1 import common_pb2, serving_pb2, trainer_pb2
+from movierec_client import types
+from movierec_client.errors import DataLossError
+from movierec_client.v1 import common_pb2, serving_pb2, trainer_pb2
 
 
 def model_spec(name: str, version: int | None) -> common_pb2.ModelSpec:
