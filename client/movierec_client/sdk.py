@@ -1,17 +1,23 @@
-"""Typed clients of the serving and trainer services, sync and asyncio.
+"""Typed clients of the serving and trainer services, sync and asyncio, built from one
+table of methods.
 
-Both flavours share request building and response conversion (movierec_client.convert) and differ
-only in how a call is awaited. Calls carry a deadline, UNAVAILABLE is retried with backoff
-by gRPC's retry policy, and failures raise the exceptions of movierec_client.errors.
+Each RPC is written once, in _ServingMethods or _TrainerMethods: its public signature and
+docstring, and how its arguments become a request. ServingClient calls it and
+AsyncServingClient awaits it (likewise the trainer's); only the two waiting helpers
+(wait_for_version, wait) are written per flavour. Calls carry a deadline, UNAVAILABLE is
+retried with backoff by gRPC's retry policy, and failures raise the exceptions of
+movierec_client.errors.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import itertools
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 import grpc
 
@@ -30,14 +36,16 @@ DEFAULT_SERVING = "127.0.0.1:50052"
 DEFAULT_TRAINER = "127.0.0.1:50051"
 
 T = TypeVar("T")
+P = ParamSpec("P")
 _NOT_YET = ("UNAVAILABLE", "NOT_FOUND")
 
 
-def _build(make: Callable[..., Any], *args: Any) -> Any:
-    """make(*args), with a ValueError or TypeError of protobuf (an id outside int64, a
-    string where a number belongs) turned into InvalidArgumentError, as the server would."""
+def _build(make: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """make(*args, **kwargs), with a ValueError or TypeError of protobuf (an id outside
+    int64, a string where a number belongs) turned into InvalidArgumentError, as the server
+    would."""
     try:
-        return make(*args)
+        return make(*args, **kwargs)
     except (ValueError, TypeError) as error:
         raise InvalidArgumentError(f"bad request: {error}") from None
 
@@ -115,12 +123,6 @@ class _ClientBase:
 
 
 class _SyncClient(_ClientBase):
-    def _call(self, method: str, request, convert_response: Callable[[Any], T]) -> T:
-        try:
-            return convert_response(self._rpc.start(method, request))
-        except grpc.RpcError as error:
-            raise from_rpc_error(error) from None
-
     def close(self) -> None:
         """Closes the channels."""
         for channel in self._rpc.channels:
@@ -136,12 +138,6 @@ class _SyncClient(_ClientBase):
 class _AsyncClient(_ClientBase):
     _aio = True
 
-    async def _call(self, method: str, request, convert_response: Callable[[Any], T]) -> T:
-        try:
-            return convert_response(await self._rpc.start(method, request))
-        except grpc.RpcError as error:
-            raise from_rpc_error(error) from None
-
     async def close(self) -> None:
         """Closes the channels."""
         for channel in self._rpc.channels:
@@ -154,7 +150,388 @@ class _AsyncClient(_ClientBase):
         await self.close()
 
 
-class ServingClient(_SyncClient):
+class _Rpc(Generic[P, T]):
+    """One RPC in a table of methods: a descriptor that gives a sync client a method calling
+    it and an asyncio client a coroutine (or async iterator) method.
+
+    Args:
+        method: The RPC's name in the service.
+        build: The public method: its signature and docstring, and the request it returns.
+        convert: The SDK's value of the response.
+        deadline: False for a stream that has none (it lasts as long as a job).
+    """
+
+    def __init__(
+        self,
+        method: str,
+        build: Callable[Concatenate[Any, P], Any],
+        convert: Callable[..., Any],
+        deadline: bool = True,
+    ):
+        self.method = method
+        self.build = build
+        self.convert = convert
+        self.timeout = -1.0 if deadline else None
+        self.name = build.__name__
+        self.__doc__ = build.__doc__
+        self.__qualname__ = build.__qualname__
+        self.__module__ = build.__module__
+        self.__signature__ = inspect.signature(build).replace(
+            return_annotation=inspect.Signature.empty
+        )
+        parameters = list(self.__signature__.parameters.values())[1:]
+        self.bound_signature = self.__signature__.replace(parameters=parameters)
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def bound(self, client: _ClientBase | None) -> Any:
+        """The method of `client` (the descriptor itself on the class)."""
+        if client is None:
+            return self
+        bound = self.bind_async(client) if client._aio else self.bind_sync(client)
+        functools.update_wrapper(bound, self.build)
+        bound.__signature__ = self.bound_signature  # type: ignore[attr-defined]
+        del bound.__wrapped__  # type: ignore[attr-defined]
+        client.__dict__[self.name] = bound  # bound once per client
+        return bound
+
+    def __call__(self, client: _ClientBase, *args: Any, **kwargs: Any) -> Any:
+        """Called on the class, as a function is: ServingClient.recommend(client, ...)."""
+        return self.bound(client)(*args, **kwargs)
+
+    def start(self, client: _ClientBase, args: tuple, kwargs: dict) -> Any:
+        """Builds the request and starts the call; returns (request, call)."""
+        request = _build(self.build, client, *args, **kwargs)
+        return request, client._rpc.start(self.method, request, self.timeout)
+
+    def bind_sync(self, client: _ClientBase) -> Callable[..., Any]:
+        """The method of a sync client."""
+        raise NotImplementedError
+
+    def bind_async(self, client: _ClientBase) -> Callable[..., Any]:
+        """The method of an asyncio client."""
+        raise NotImplementedError
+
+
+class _Unary(_Rpc[P, T]):
+    """A unary RPC: convert(response) -> T."""
+
+    @overload
+    def __get__(self, client: None, owner: type | None = None) -> _Unary[P, T]: ...
+    @overload
+    def __get__(
+        self, client: _AsyncClient, owner: type | None = None
+    ) -> Callable[P, Coroutine[Any, Any, T]]: ...
+    @overload
+    def __get__(self, client: _SyncClient, owner: type | None = None) -> Callable[P, T]: ...
+    def __get__(self, client, owner=None):
+        return self.bound(client)
+
+    def bind_sync(self, client):
+        def call(*args, **kwargs):
+            try:
+                return self.convert(self.start(client, args, kwargs)[1])
+            except grpc.RpcError as error:
+                raise from_rpc_error(error) from None
+
+        return call
+
+    def bind_async(self, client):
+        async def call(*args, **kwargs):
+            try:
+                return self.convert(await self.start(client, args, kwargs)[1])
+            except grpc.RpcError as error:
+                raise from_rpc_error(error) from None
+
+        return call
+
+
+class _Gathered(_Unary[P, T]):
+    """A server-streaming RPC answered as one value: convert(request, messages) -> T."""
+
+    def bind_sync(self, client):
+        def call(*args, **kwargs):
+            try:
+                request, stream = self.start(client, args, kwargs)
+                return self.convert(request, list(stream))
+            except grpc.RpcError as error:
+                raise from_rpc_error(error) from None
+
+        return call
+
+    def bind_async(self, client):
+        async def call(*args, **kwargs):
+            try:
+                request, stream = self.start(client, args, kwargs)
+                return self.convert(request, [message async for message in stream])
+            except grpc.RpcError as error:
+                raise from_rpc_error(error) from None
+
+        return call
+
+
+class _Stream(_Rpc[P, T]):
+    """A server-streaming RPC: convert(message) -> T for each message, as an iterator (sync)
+    or an async iterator (asyncio)."""
+
+    @overload
+    def __get__(self, client: None, owner: type | None = None) -> _Stream[P, T]: ...
+    @overload
+    def __get__(
+        self, client: _AsyncClient, owner: type | None = None
+    ) -> Callable[P, AsyncIterator[T]]: ...
+    @overload
+    def __get__(
+        self, client: _SyncClient, owner: type | None = None
+    ) -> Callable[P, Iterator[T]]: ...
+    def __get__(self, client, owner=None):
+        return self.bound(client)
+
+    def bind_sync(self, client):
+        def call(*args, **kwargs):
+            try:
+                for message in self.start(client, args, kwargs)[1]:
+                    yield self.convert(message)
+            except grpc.RpcError as error:
+                raise from_rpc_error(error) from None
+
+        return call
+
+    def bind_async(self, client):
+        async def call(*args, **kwargs):
+            stream = self.start(client, args, kwargs)[1]
+            try:
+                async for message in stream:
+                    yield self.convert(message)
+            except grpc.RpcError as error:
+                raise from_rpc_error(error) from None
+            finally:
+                stream.cancel()
+
+        return call
+
+
+def _unary(
+    method: str, convert: Callable[[Any], T]
+) -> Callable[[Callable[Concatenate[Any, P], Any]], _Unary[P, T]]:
+    """Declares a unary RPC of a table; the decorated function builds its request."""
+    return lambda build: _Unary(method, build, convert)
+
+
+def _gathered(
+    method: str, convert: Callable[[Any, list], T]
+) -> Callable[[Callable[Concatenate[Any, P], Any]], _Gathered[P, T]]:
+    """Declares a server-streaming RPC answered as one value."""
+    return lambda build: _Gathered(method, build, convert)
+
+
+def _stream(
+    method: str, convert: Callable[[Any], T]
+) -> Callable[[Callable[Concatenate[Any, P], Any]], _Stream[P, T]]:
+    """Declares a server-streaming RPC without a deadline, yielding each message."""
+    return lambda build: _Stream(method, build, convert, deadline=False)
+
+
+class _ServingMethods:
+    """The serving service's RPCs, written once for both flavours of client."""
+
+    @_unary("Predict", convert.predictions)
+    def predict(
+        self,
+        model: str,
+        pairs: Sequence[tuple[int | types.UserFeatures, int]],
+        *,
+        version: int | None = None,
+        timestamp: float | None = None,
+    ) -> serving_pb2.PredictRequest:
+        """Scores of (user, item_id) pairs, in order; a user is a raw id or UserFeatures.
+        Rating versions answer ratings, retrieval versions relevance scores (score_type);
+        users the version cannot score get the fallback (strategy, fallback). Kinds that
+        take context (ranking_context) score at `timestamp` (unix seconds; None: now).
+
+        Raises:
+            NotFoundError: an unknown model, version, user or item.
+            InvalidArgumentError: an empty or oversized batch.
+            UnavailableError: no version loaded yet.
+        """
+        return convert.predict_request(model, pairs, version, timestamp)
+
+    @_unary("Recommend", convert.recommendations)
+    def recommend(
+        self,
+        model: str,
+        user_id: int | None = None,
+        k: int = 10,
+        *,
+        include_seen: bool = False,
+        exclude: Sequence[int] = (),
+        version: int | None = None,
+        features: types.UserFeatures | None = None,
+        num_candidates: int = 0,
+        timestamp: float | None = None,
+    ) -> serving_pb2.RecommendRequest:
+        """Top-k items for a user (raw id) or a user described only by `features`,
+        excluding the items the user rated in training (unless include_seen) and
+        `exclude`. The answer's strategy says whether the model, its user tower or the
+        popularity fallback chose them; kinds that take context score at `timestamp` (unix
+        seconds; None: now). A ranking version answers in two stages, taking
+        num_candidates (0: its own setting) from its candidate source; the answer's
+        candidates_from names that version.
+
+        Raises:
+            NotFoundError: an unknown model, version or user.
+            InvalidArgumentError: k or num_candidates out of range.
+            UnavailableError: a ranking version's candidate model is not loaded.
+            FailedPreconditionError: its candidate version was trained on other data.
+        """
+        return convert.recommend_request(
+            model,
+            user_id,
+            k,
+            include_seen,
+            exclude,
+            version,
+            features,
+            num_candidates,
+            timestamp,
+        )
+
+    @_unary("SimilarItems", convert.recommendations)
+    def similar_items(
+        self, model: str, item_id: int, k: int = 10, *, version: int | None = None
+    ) -> serving_pb2.SimilarItemsRequest:
+        """Top-k items by cosine similarity to an item (raw id); score is the similarity."""
+        return convert.similar_items_request(model, item_id, k, version)
+
+    @_unary("Metrics", convert.metrics_report)
+    def metrics(
+        self,
+        model: str,
+        *,
+        version: int | None = None,
+        k: int = 0,
+        baseline_version: int | None = None,
+        baseline_model: str | None = None,
+        threshold: float | None = None,
+    ) -> serving_pb2.MetricsRequest:
+        """Evaluation of a version on its held-out split at cut-off k (0: 10) and relevance
+        threshold (None: 4), beside most-popular and, when asked, a baseline: a version of
+        this model or of `baseline_model` trained on the same split."""
+        return convert.metrics_request(
+            model, version, k, baseline_version, baseline_model, threshold
+        )
+
+    @_unary("GetModelStatus", convert.model_statuses)
+    def status(self, model: str = "") -> serving_pb2.GetModelStatusRequest:
+        """Serving state of one model, or of every model when `model` is empty."""
+        return serving_pb2.GetModelStatusRequest(model_name=model)
+
+    @_unary("SetServingVersion", convert.model_status)
+    def set_serving_version(
+        self,
+        model: str,
+        version: int | None = None,
+        *,
+        latest: bool = False,
+        rollback: bool = False,
+        reason: str = "",
+    ) -> serving_pb2.SetServingVersionRequest:
+        """Pins `version` as the one answering requests that name none, or follows the
+        newest good version again (latest=True), or rolls back to the newest good version
+        older than the serving one (rollback=True). Every serving process on the store
+        follows within a poll interval.
+
+        Raises:
+            InvalidArgumentError: not exactly one of version, latest and rollback.
+            NotFoundError: an unknown model or version, or nothing older to roll back to.
+            FailedPreconditionError: the version cannot be served (the reason says why), or
+                the server pins the model by flag.
+        """
+        return convert.set_serving_version_request(model, version, latest, rollback, reason)
+
+
+class _TrainerMethods:
+    """The trainer service's RPCs, written once for both flavours of client."""
+
+    @_unary("Train", convert.job)
+    def train(self, model: str, **options: Any) -> trainer_pb2.TrainRequest:
+        """Queues a training job.
+
+        Args:
+            model: Model name.
+            **options: kind ("ease", "dot", "two_tower", "ranking" or "ranking_context"),
+                objective ("retrieval" or "rating"), dataset ("ml-100k"), split ("u1"),
+                seed, test_fraction, the shared hyperparameters (epochs, learning_rate,
+                batch_size, patience, validation_fraction, num_negatives,
+                negative_sampling, negative_sharing, retrieval_loss, min_positive_rating,
+                rating_loss, optimizer, workers) and the kind's own (ease: l2,
+                low_rating_weight; dot: embedding_dim, l2,
+                output; two_tower: layers, l2, use_demographics, temperature; ranking:
+                embedding_dim, layers, l2, candidate_model, num_candidates;
+                ranking_context: those and time_buckets); those left out or None take the
+                server's defaults; and max_seconds, the job's wall-clock limit (at most the
+                trainer's).
+
+        Raises:
+            InvalidArgumentError: bad name, kind, dataset, split or hyperparameter.
+            ResourceExhaustedError: the job queue is full.
+            UnavailableError: the trainer cannot record the job now (its records are
+                locked or unwritable; the message says why); nothing was queued.
+        """
+        return _train_request(model, options)
+
+    @_unary("GetJob", convert.job)
+    def get_job(self, job_id: str) -> trainer_pb2.GetJobRequest:
+        """The job's current state. Raises NotFoundError."""
+        return trainer_pb2.GetJobRequest(job_id=job_id)
+
+    @_unary("CancelJob", convert.job)
+    def cancel_job(self, job_id: str) -> trainer_pb2.CancelJobRequest:
+        """Cancels a queued or running job; it publishes nothing. UnavailableError: the
+        trainer cannot record the cancel now, and the job goes on."""
+        return trainer_pb2.CancelJobRequest(job_id=job_id)
+
+    @_unary("ListModels", convert.stored_models)
+    def list_models(self, model: str = "") -> trainer_pb2.ListModelsRequest:
+        """Models in the store with their versions (newest first) and headline metrics."""
+        return trainer_pb2.ListModelsRequest(model_name=model)
+
+    @_unary("ListJobs", convert.job_page)
+    def list_jobs(
+        self,
+        model: str = "",
+        states: Sequence[str] = (),
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> trainer_pb2.ListJobsRequest:
+        """A page of the jobs the trainer remembers, newest first, also from its earlier
+        runs; only of `model` and in `states` (e.g. ("RUNNING", "QUEUED")) when given.
+        Pass the page's next_page_token for the next one."""
+        return _list_jobs_request(model, states, page_size, page_token)
+
+    @_stream("WatchJob", convert.job_event)
+    def watch_job(self, job_id: str) -> trainer_pb2.WatchJobRequest:
+        """Yields the job's events, from its current state until a final state (an async
+        iterator for the asyncio client). The stream has no deadline (training takes as
+        long as it takes)."""
+        return trainer_pb2.WatchJobRequest(job_id=job_id)
+
+    @_gathered("GetArtifact", lambda request, chunks: convert.artifact(request.model_name, chunks))
+    def get_artifact(
+        self, model: str, name: str, version: int = 0
+    ) -> trainer_pb2.GetArtifactRequest:
+        """One file a version lists in StoredVersion.artifacts (e.g. "loss.png"), streamed
+        and checked against its sha256; version 0 means the newest.
+
+        Raises:
+            NotFoundError: no such model, version or artifact.
+            DataLossError: the bytes do not match their checksum.
+        """
+        return trainer_pb2.GetArtifactRequest(model_name=model, version=version, name=name)
+
+
+class ServingClient(_ServingMethods, _SyncClient):
     """Sync client of the serving service; a context manager.
 
     Args:
@@ -165,7 +542,8 @@ class ServingClient(_SyncClient):
         token: Bearer token, where the server requires one (None sends none; "" is an
             error).
         tls: True to speak TLS, verifying the server against the system's roots; or a
-            movierec_client.channel.Tls (CA, client certificate, server name). Plaintext by default.
+            movierec_client.Tls (CA, client certificate, server name). Plaintext by
+            default.
         tls_ca: PEM CA bundle that signed the server's certificate (implies TLS).
         tls_cert: PEM client certificate, for servers requiring mutual TLS (implies TLS).
         tls_key: PEM private key of tls_cert.
@@ -182,123 +560,6 @@ class ServingClient(_SyncClient):
     def __init__(self, target: str | Sequence[str] = DEFAULT_SERVING, **options: Any):
         super().__init__(target, **options)
 
-    def predict(
-        self,
-        model: str,
-        pairs: Sequence[tuple[int | types.UserFeatures, int]],
-        *,
-        version: int | None = None,
-        timestamp: float | None = None,
-    ) -> types.Predictions:
-        """Scores of (user, item_id) pairs, in order; a user is a raw id or UserFeatures.
-        Rating versions answer ratings, retrieval versions relevance scores (score_type);
-        users the version cannot score get the fallback (strategy, fallback). Kinds that
-        take context (ranking_context) score at `timestamp` (unix seconds; None: now).
-
-        Raises:
-            NotFoundError: an unknown model, version, user or item.
-            InvalidArgumentError: an empty or oversized batch.
-            UnavailableError: no version loaded yet.
-        """
-        request = _build(convert.predict_request, model, pairs, version, timestamp)
-        return self._call("Predict", request, convert.predictions)
-
-    def recommend(
-        self,
-        model: str,
-        user_id: int | None = None,
-        k: int = 10,
-        *,
-        include_seen: bool = False,
-        exclude: Sequence[int] = (),
-        version: int | None = None,
-        features: types.UserFeatures | None = None,
-        num_candidates: int = 0,
-        timestamp: float | None = None,
-    ) -> types.Recommendations:
-        """Top-k items for a user (raw id) or a user described only by `features`,
-        excluding the items the user rated in training (unless include_seen) and
-        `exclude`. The answer's strategy says whether the model, its user tower or the
-        popularity fallback chose them; kinds that take context score at `timestamp` (unix
-        seconds; None: now). A ranking version answers in two stages, taking
-        num_candidates (0: its own setting) from its candidate source; the answer's
-        candidates_from names that version.
-
-        Raises:
-            NotFoundError: an unknown model, version or user.
-            InvalidArgumentError: k or num_candidates out of range.
-            UnavailableError: a ranking version's candidate model is not loaded.
-            FailedPreconditionError: its candidate version was trained on other data.
-        """
-        request = _build(
-            convert.recommend_request,
-            model,
-            user_id,
-            k,
-            include_seen,
-            exclude,
-            version,
-            features,
-            num_candidates,
-            timestamp,
-        )
-        return self._call("Recommend", request, convert.recommendations)
-
-    def similar_items(
-        self, model: str, item_id: int, k: int = 10, *, version: int | None = None
-    ) -> types.Recommendations:
-        """Top-k items by cosine similarity to an item (raw id); score is the similarity."""
-        request = _build(convert.similar_items_request, model, item_id, k, version)
-        return self._call("SimilarItems", request, convert.recommendations)
-
-    def metrics(
-        self,
-        model: str,
-        *,
-        version: int | None = None,
-        k: int = 0,
-        baseline_version: int | None = None,
-        baseline_model: str | None = None,
-        threshold: float | None = None,
-    ) -> types.MetricsReport:
-        """Evaluation of a version on its held-out split at cut-off k (0: 10) and relevance
-        threshold (None: 4), beside most-popular and, when asked, a baseline: a version of
-        this model or of `baseline_model` trained on the same split."""
-        request = _build(
-            convert.metrics_request, model, version, k, baseline_version, baseline_model, threshold
-        )
-        return self._call("Metrics", request, convert.metrics_report)
-
-    def status(self, model: str = "") -> tuple[types.ModelStatus, ...]:
-        """Serving state of one model, or of every model when `model` is empty."""
-        request = serving_pb2.GetModelStatusRequest(model_name=model)
-        return self._call("GetModelStatus", request, convert.model_statuses)
-
-    def set_serving_version(
-        self,
-        model: str,
-        version: int | None = None,
-        *,
-        latest: bool = False,
-        rollback: bool = False,
-        reason: str = "",
-    ) -> types.ModelStatus:
-        """Pins `version` as the one answering requests that name none, or follows the
-        newest good version again (latest=True), or rolls back to the newest good version
-        older than the serving one (rollback=True). Every serving process on the store
-        follows within a poll interval.
-
-        Raises:
-            InvalidArgumentError: not exactly one of version, latest and rollback.
-            NotFoundError: an unknown model or version, or nothing older to roll back to.
-            FailedPreconditionError: the version cannot be served (the reason says why), or
-                the server pins the model by flag.
-        """
-        request = _build(
-            convert.set_serving_version_request, model, version, latest, rollback, reason
-        )
-        return self._call("SetServingVersion", request, convert.model_status)
-
     def wait_for_version(
         self, model: str, version: int = 1, timeout: float = 60.0, interval: float = 0.2
     ) -> types.ModelStatus:
@@ -307,9 +568,7 @@ class ServingClient(_SyncClient):
         Raises:
             DeadlineExceededError: not served within `timeout` seconds.
         """
-        if not model:
-            raise InvalidArgumentError("wait_for_version needs a model name")
-        deadline = time.monotonic() + timeout
+        deadline = _wait_deadline(model, timeout)
         while True:
             try:
                 (status,) = self.status(model)
@@ -323,7 +582,7 @@ class ServingClient(_SyncClient):
             time.sleep(interval)
 
 
-class AsyncServingClient(_AsyncClient):
+class AsyncServingClient(_ServingMethods, _AsyncClient):
     """Asyncio client of the serving service: ServingClient's methods as coroutines; an
     async context manager. Same arguments as ServingClient. Create it inside the event
     loop that will use it (gRPC binds an asyncio channel to the loop it was made in)."""
@@ -333,96 +592,15 @@ class AsyncServingClient(_AsyncClient):
     def __init__(self, target: str | Sequence[str] = DEFAULT_SERVING, **options: Any):
         super().__init__(target, **options)
 
-    async def predict(
-        self,
-        model: str,
-        pairs: Sequence[tuple[int | types.UserFeatures, int]],
-        *,
-        version: int | None = None,
-        timestamp: float | None = None,
-    ) -> types.Predictions:
-        """See ServingClient.predict."""
-        request = _build(convert.predict_request, model, pairs, version, timestamp)
-        return await self._call("Predict", request, convert.predictions)
-
-    async def recommend(
-        self,
-        model: str,
-        user_id: int | None = None,
-        k: int = 10,
-        *,
-        include_seen: bool = False,
-        exclude: Sequence[int] = (),
-        version: int | None = None,
-        features: types.UserFeatures | None = None,
-        num_candidates: int = 0,
-        timestamp: float | None = None,
-    ) -> types.Recommendations:
-        """See ServingClient.recommend."""
-        request = _build(
-            convert.recommend_request,
-            model,
-            user_id,
-            k,
-            include_seen,
-            exclude,
-            version,
-            features,
-            num_candidates,
-            timestamp,
-        )
-        return await self._call("Recommend", request, convert.recommendations)
-
-    async def similar_items(
-        self, model: str, item_id: int, k: int = 10, *, version: int | None = None
-    ) -> types.Recommendations:
-        """See ServingClient.similar_items."""
-        request = _build(convert.similar_items_request, model, item_id, k, version)
-        return await self._call("SimilarItems", request, convert.recommendations)
-
-    async def metrics(
-        self,
-        model: str,
-        *,
-        version: int | None = None,
-        k: int = 0,
-        baseline_version: int | None = None,
-        baseline_model: str | None = None,
-        threshold: float | None = None,
-    ) -> types.MetricsReport:
-        """See ServingClient.metrics."""
-        request = _build(
-            convert.metrics_request, model, version, k, baseline_version, baseline_model, threshold
-        )
-        return await self._call("Metrics", request, convert.metrics_report)
-
-    async def status(self, model: str = "") -> tuple[types.ModelStatus, ...]:
-        """See ServingClient.status."""
-        request = serving_pb2.GetModelStatusRequest(model_name=model)
-        return await self._call("GetModelStatus", request, convert.model_statuses)
-
-    async def set_serving_version(
-        self,
-        model: str,
-        version: int | None = None,
-        *,
-        latest: bool = False,
-        rollback: bool = False,
-        reason: str = "",
-    ) -> types.ModelStatus:
-        """See ServingClient.set_serving_version."""
-        request = _build(
-            convert.set_serving_version_request, model, version, latest, rollback, reason
-        )
-        return await self._call("SetServingVersion", request, convert.model_status)
-
     async def wait_for_version(
         self, model: str, version: int = 1, timeout: float = 60.0, interval: float = 0.2
     ) -> types.ModelStatus:
-        """See ServingClient.wait_for_version."""
-        if not model:
-            raise InvalidArgumentError("wait_for_version needs a model name")
-        deadline = time.monotonic() + timeout
+        """Polls GetModelStatus until the model serves `version` or newer.
+
+        Raises:
+            DeadlineExceededError: not served within `timeout` seconds.
+        """
+        deadline = _wait_deadline(model, timeout)
         while True:
             try:
                 (status,) = await self.status(model)
@@ -436,14 +614,20 @@ class AsyncServingClient(_AsyncClient):
             await asyncio.sleep(interval)
 
 
+def _wait_deadline(model: str, timeout: float) -> float:
+    if not model:
+        raise InvalidArgumentError("wait_for_version needs a model name")
+    return time.monotonic() + timeout
+
+
 def _train_request(model: str, options: dict[str, Any]) -> trainer_pb2.TrainRequest:
     known = {"kind", "objective", "dataset", "split", "seed", "test_fraction", "max_seconds"}
     options = {k: v for k, v in options.items() if v is not None}
-    settings = {"kind": "", "objective": "", "dataset": "", "split": "", "seed": None}
+    settings: dict[str, Any] = {"kind": "", "objective": "", "dataset": "", "split": ""}
+    settings["seed"] = None
     settings.update({k: v for k, v in options.items() if k in known})
     hyperparameters = {k: v for k, v in options.items() if k not in known}
-    return _build(
-        convert.train_request,
+    return convert.train_request(
         model,
         settings["kind"],
         settings["objective"],
@@ -471,7 +655,7 @@ def _list_jobs_request(
     )
 
 
-class TrainerClient(_SyncClient):
+class TrainerClient(_TrainerMethods, _SyncClient):
     """Sync client of the trainer service; a context manager. Arguments as ServingClient."""
 
     _stub_class = trainer_pb2_grpc.TrainerServiceStub
@@ -479,87 +663,11 @@ class TrainerClient(_SyncClient):
     def __init__(self, target: str | Sequence[str] = DEFAULT_TRAINER, **options: Any):
         super().__init__(target, **options)
 
-    def train(self, model: str, **options: Any) -> types.Job:
-        """Queues a training job.
-
-        Args:
-            model: Model name.
-            **options: kind ("ease", "dot", "two_tower", "ranking" or "ranking_context"),
-                objective ("retrieval" or "rating"), dataset ("ml-100k"), split ("u1"),
-                seed, test_fraction, the shared hyperparameters (epochs, learning_rate,
-                batch_size, patience, validation_fraction, num_negatives,
-                negative_sampling, negative_sharing, retrieval_loss, min_positive_rating,
-                rating_loss, optimizer, workers) and the kind's own (ease: l2,
-                low_rating_weight; dot: embedding_dim, l2,
-                output; two_tower: layers, l2, use_demographics, temperature; ranking:
-                embedding_dim, layers, l2, candidate_model, num_candidates;
-                ranking_context: those and time_buckets); those left out or None take the
-                server's defaults; and max_seconds, the job's wall-clock limit (at most the
-                trainer's).
-
-        Raises:
-            InvalidArgumentError: bad name, kind, dataset, split or hyperparameter.
-            ResourceExhaustedError: the job queue is full.
-            UnavailableError: the trainer cannot record the job now (its records are
-                locked or unwritable; the message says why); nothing was queued.
-        """
-        return self._call("Train", _train_request(model, options), convert.job)
-
-    def get_job(self, job_id: str) -> types.Job:
-        """The job's current state. Raises NotFoundError."""
-        return self._call("GetJob", trainer_pb2.GetJobRequest(job_id=job_id), convert.job)
-
-    def cancel_job(self, job_id: str) -> types.Job:
-        """Cancels a queued or running job; it publishes nothing. UnavailableError: the
-        trainer cannot record the cancel now, and the job goes on."""
-        return self._call("CancelJob", trainer_pb2.CancelJobRequest(job_id=job_id), convert.job)
-
-    def list_models(self, model: str = "") -> tuple[types.StoredModel, ...]:
-        """Models in the store with their versions (newest first) and headline metrics."""
-        request = trainer_pb2.ListModelsRequest(model_name=model)
-        return self._call("ListModels", request, convert.stored_models)
-
-    def list_jobs(
-        self,
-        model: str = "",
-        states: Sequence[str] = (),
-        page_size: int = 0,
-        page_token: str = "",
-    ) -> types.JobPage:
-        """A page of the jobs the trainer remembers, newest first, also from its earlier
-        runs; only of `model` and in `states` (e.g. ("RUNNING", "QUEUED")) when given.
-        Pass the page's next_page_token for the next one."""
-        request = _list_jobs_request(model, states, page_size, page_token)
-        return self._call("ListJobs", request, convert.job_page)
-
-    def watch_job(self, job_id: str) -> Iterator[types.JobEvent]:
-        """Yields the job's events, from its current state until a final state. The stream
-        has no deadline (training takes as long as it takes)."""
-        try:
-            request = trainer_pb2.WatchJobRequest(job_id=job_id)
-            for event in self._rpc.start("WatchJob", request, timeout=None):
-                yield convert.job_event(event)
-        except grpc.RpcError as error:
-            raise from_rpc_error(error) from None
-
-    def get_artifact(self, model: str, name: str, version: int = 0) -> types.Artifact:
-        """One file a version lists in StoredVersion.artifacts (e.g. "loss.png"), streamed
-        and checked against its sha256; version 0 means the newest.
-
-        Raises:
-            NotFoundError: no such model, version or artifact.
-            DataLossError: the bytes do not match their checksum.
-        """
-        request = trainer_pb2.GetArtifactRequest(model_name=model, version=version, name=name)
-        try:
-            return convert.artifact(model, self._rpc.start("GetArtifact", request))
-        except grpc.RpcError as error:
-            raise from_rpc_error(error) from None
-
     def wait(
         self, job_id: str, on_event: Callable[[types.JobEvent], None] = lambda e: None
     ) -> types.Job:
-        """Follows a job until it ends, calling on_event for each event; returns the job."""
+        """Follows a job until it ends, calling on_event for each event (with the asyncio
+        client, a function or a coroutine function); returns the job."""
         job = None
         for event in self.watch_job(job_id):
             on_event(event)
@@ -567,7 +675,7 @@ class TrainerClient(_SyncClient):
         return job if job is not None and job.done else self.get_job(job_id)
 
 
-class AsyncTrainerClient(_AsyncClient):
+class AsyncTrainerClient(_TrainerMethods, _AsyncClient):
     """Asyncio client of the trainer service: TrainerClient's methods as coroutines (and
     watch_job as an async iterator). Arguments as ServingClient."""
 
@@ -576,53 +684,13 @@ class AsyncTrainerClient(_AsyncClient):
     def __init__(self, target: str | Sequence[str] = DEFAULT_TRAINER, **options: Any):
         super().__init__(target, **options)
 
-    async def train(self, model: str, **options: Any) -> types.Job:
-        """See TrainerClient.train."""
-        return await self._call("Train", _train_request(model, options), convert.job)
-
-    async def get_job(self, job_id: str) -> types.Job:
-        """See TrainerClient.get_job."""
-        request = trainer_pb2.GetJobRequest(job_id=job_id)
-        return await self._call("GetJob", request, convert.job)
-
-    async def cancel_job(self, job_id: str) -> types.Job:
-        """See TrainerClient.cancel_job."""
-        request = trainer_pb2.CancelJobRequest(job_id=job_id)
-        return await self._call("CancelJob", request, convert.job)
-
-    async def list_models(self, model: str = "") -> tuple[types.StoredModel, ...]:
-        """See TrainerClient.list_models."""
-        request = trainer_pb2.ListModelsRequest(model_name=model)
-        return await self._call("ListModels", request, convert.stored_models)
-
-    async def list_jobs(
-        self,
-        model: str = "",
-        states: Sequence[str] = (),
-        page_size: int = 0,
-        page_token: str = "",
-    ) -> types.JobPage:
-        """See TrainerClient.list_jobs."""
-        request = _list_jobs_request(model, states, page_size, page_token)
-        return await self._call("ListJobs", request, convert.job_page)
-
-    async def watch_job(self, job_id: str) -> AsyncIterator[types.JobEvent]:
-        """See TrainerClient.watch_job."""
-        call = self._rpc.start("WatchJob", trainer_pb2.WatchJobRequest(job_id=job_id), None)
-        try:
-            async for event in call:
-                yield convert.job_event(event)
-        except grpc.RpcError as error:
-            raise from_rpc_error(error) from None
-        finally:
-            call.cancel()
-
     async def wait(
         self,
         job_id: str,
         on_event: Callable[[types.JobEvent], Awaitable[None] | None] = lambda e: None,
     ) -> types.Job:
-        """See TrainerClient.wait (on_event may also be a coroutine function)."""
+        """Follows a job until it ends, calling on_event for each event (with the asyncio
+        client, a function or a coroutine function); returns the job."""
         job = None
         async for event in self.watch_job(job_id):
             outcome = on_event(event)
