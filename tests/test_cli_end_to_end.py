@@ -154,7 +154,7 @@ def test_tables_for_similar_predict_metrics_status_models(trained, services):
 )
 def test_failed_calls_exit_non_zero_with_status_and_message(trained, args, status, message):
     result = run(*args[:1], "--serving", trained, "--model", "demo", *args[1:], check=False)
-    assert result.returncode == 1
+    assert result.returncode == (2 if status == "INVALID_ARGUMENT" else 1)  # 2: a bad value
     assert f"error: {status}: {message}" in result.stderr
     assert result.stdout == ""
 
@@ -237,7 +237,7 @@ def test_load_reports_and_fails_when_every_call_fails(trained, cli_store):
 def test_train_with_a_bad_request_exits_non_zero(services):
     _, trainer, _, _ = services
     result = run("train", "--trainer", trainer, "--model", "x", "--epochs", "1001", check=False)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "INVALID_ARGUMENT: epochs must be 1 to 1000, got 1001" in result.stderr
 
 
@@ -260,7 +260,7 @@ def test_recommend_for_a_new_user_by_genre(trained):
     bad = run(
         "recommend", "--serving", trained, "--model", "demo", "--genre", "Nope=4", check=False
     )
-    assert bad.returncode == 1 and "INVALID_ARGUMENT: user_features.genre_ratings" in bad.stderr
+    assert bad.returncode == 2 and "INVALID_ARGUMENT: user_features.genre_ratings" in bad.stderr
     neither = run("recommend", "--serving", trained, "--model", "demo", check=False)
     assert neither.returncode == 2 and "either --user ID or at least one --genre" in neither.stderr
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
+import signal
 import sys
 
 SERVICES = ("trainer", "serving")
@@ -40,7 +42,23 @@ def main(argv: list[str] | None = None) -> int:
         return int(module.main(argv[1:], prog=f"movierec {argv[0]}"))
     from movierec_client import commands
 
-    return commands.run(argv)
+    try:
+        return commands.run(argv)
+    except BrokenPipeError:
+        return reader_gone()
+
+
+def reader_gone() -> int:
+    """Ends quietly once the reader of the output has gone (`movierec models --json | head`),
+    with the status of a process that SIGPIPE ended, as `cat` would; the output's file
+    descriptors are pointed at /dev/null so that the flush at exit cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError):  # a stream without a descriptor of its own
+            pass
+    return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":
