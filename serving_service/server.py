@@ -67,7 +67,7 @@ class ServingConfig:
         threads: Handler threads of the fast methods when io is "threads". Few is
             fastest: more threads only contend for the GIL (bench/serving.py measured 2
             threads at 1.65x the QPS of 8 on 2 cores).
-        slow_threads: Threads of Metrics and SetServingVersion, which may compute or load
+        slow_threads: Threads of Metrics, SetServingVersion and ListIds, which may compute or load
             for long, so that they never hold up the fast methods.
         token: Bearer token required from clients; None disables auth (an empty one is
             an error).

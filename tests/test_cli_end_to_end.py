@@ -188,6 +188,19 @@ def test_flag_mistakes_exit_2_with_a_message(trained):
 
 
 @pytest.mark.slow
+def test_the_readmes_load_line_draws_from_the_served_version_and_meets_no_error(trained):
+    # before ListIds it drew items 1..1682, some of which u1's training never saw: NOT_FOUND
+    done = run(
+        *("load", "--serving", trained, "--model", "demo", "--mix"),
+        *("recommend=8,predict=1,similar=1", "--concurrency", "4", "--requests", "300"),
+        *("--warmup", "0", "--json"),
+    )
+    report = json.loads(done.stdout)
+    assert report["calls"] == 300 and report["errors"] == {}
+    assert set(report["by_method"]) == {"recommend", "predict", "similar"}
+
+
+@pytest.mark.slow
 def test_load_reports_and_fails_when_every_call_fails(trained, cli_store):
     ok = run(
         "load",

@@ -598,12 +598,17 @@ def cmd_load(args) -> str:
         users, items = user_array.tolist(), item_array.tolist()
         weights = counts if args.by_activity else None
     else:
-        if args.by_activity:
-            raise ValueError("--by-activity needs --users-from-store")
-        if args.users[0] > args.users[1] or args.items[0] > args.items[1]:
-            raise ValueError("--users and --items take FIRST <= LAST")
-        users = range(args.users[0], args.users[1] + 1)
-        items = range(args.items[0], args.items[1] + 1)
+        for flag, span in (("--users", args.users), ("--items", args.items)):
+            if span is not None and span[0] > span[1]:
+                raise ValueError(f"{flag} takes FIRST <= LAST")
+        if args.by_activity and args.users is not None:
+            raise ValueError("--by-activity draws the served version's users: leave out --users")
+        users = range(args.users[0], args.users[1] + 1) if args.users else ()
+        items = range(args.items[0], args.items[1] + 1) if args.items else ()
+        if not (users and items):  # the rest from the version the service answers with
+            served = _served_ids(args)
+            users, items = users or served.user_ids, items or served.item_ids
+            weights = served.user_rating_counts if args.by_activity else None
     spec = LoadSpec(
         target=_targets(args.serving),
         model=args.model,
@@ -638,6 +643,21 @@ def cmd_load(args) -> str:
         errors = ", ".join(f"{code} {count}" for code, count in sorted(report.errors.items()))
         raise SystemExit(f"error: every call failed ({errors})")
     return output
+
+
+def _served_ids(args) -> types.VersionIds:
+    """The users and items of the version serving args.model (ListIds)."""
+    with _serving(args) as client:
+        try:
+            return client.list_ids(args.model)
+        except MovierecClientError as error:
+            if error.code != "UNIMPLEMENTED":
+                raise
+            raise MovierecClientError(
+                "this serving service cannot list a version's ids (it predates ListIds):"
+                " give --users FIRST LAST and --items FIRST LAST",
+                error.code,
+            ) from None
 
 
 def _load_table(report) -> str:
@@ -1157,27 +1177,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--users",
         type=flags.raw_id,
         nargs=2,
-        default=(1, 943),
         metavar=("FIRST", "LAST"),
-        help="raw user ids to draw from uniformly (default ml-100k's 1..943)",
+        help="raw user ids to draw from uniformly (default: the users the serving version"
+        " was trained on, as the service lists them)",
     )
     load.add_argument(
         "--items",
         type=flags.raw_id,
         nargs=2,
-        default=(1, 1682),
         metavar=("FIRST", "LAST"),
-        help="raw item ids for predict and similar (default 1..1682)",
+        help="raw item ids for predict and similar (default: the serving version's items)",
     )
     load.add_argument(
         "--users-from-store",
         metavar="STORE",
-        help="take users and items from the model's newest version in this store",
+        help="take users and items from the model's newest version in this store, read on"
+        " this machine, instead of asking the service",
     )
     load.add_argument(
         "--by-activity",
         action="store_true",
-        help="with --users-from-store: draw users in proportion to their ratings",
+        help="draw users in proportion to their training ratings (not with --users)",
     )
     load.set_defaults(handler=cmd_load)
 

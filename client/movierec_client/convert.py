@@ -194,6 +194,18 @@ def model_statuses(response: serving_pb2.GetModelStatusResponse) -> tuple[types.
     return tuple(model_status(m) for m in response.models)
 
 
+def version_ids(response: serving_pb2.ListIdsResponse) -> types.VersionIds:
+    """VersionIds of a ListIdsResponse."""
+    return types.VersionIds(
+        model_version(response.model),
+        tuple(response.user_ids),
+        tuple(response.user_rating_counts),
+        tuple(response.item_ids),
+        response.num_users,
+        response.num_items,
+    )
+
+
 def set_serving_version_request(
     model: str, version: int | None, latest: bool, rollback: bool, reason: str
 ) -> serving_pb2.SetServingVersionRequest:

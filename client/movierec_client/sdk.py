@@ -450,6 +450,21 @@ class _ServingMethods:
         """
         return convert.set_serving_version_request(model, version, latest, rollback, reason)
 
+    @_unary("ListIds", convert.version_ids)
+    def list_ids(
+        self, model: str, *, version: int | None = None, max_ids: int = 0
+    ) -> serving_pb2.ListIdsRequest:
+        """The raw ids a version knows: the users of its training data with their training
+        rating counts, and the items it scores; at most max_ids of each (0: 100,000),
+        evenly spaced. Requests drawn from them are answered by the model, never
+        NOT_FOUND or the fallback.
+
+        Raises:
+            NotFoundError: an unknown model or version.
+            InvalidArgumentError: max_ids out of range.
+        """
+        return serving_pb2.ListIdsRequest(model=convert.model_spec(model, version), max_ids=max_ids)
+
 
 class _TrainerMethods:
     """The trainer service's RPCs, written once for both flavours of client."""
