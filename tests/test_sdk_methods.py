@@ -148,7 +148,7 @@ def test_a_method_keeps_its_docstring_and_signature_on_the_class_and_the_client(
     assert params[:4] == ["self", "model", "user_id", "k"]
     client = sdk.ServingClient("127.0.0.1:1")
     try:
-        assert client.recommend is client.recommend  # bound once per client
+        assert client.recommend == client.recommend and client.recommend.__self__ is client
         assert client.recommend.__name__ == "recommend"
     finally:
         client.close()

@@ -17,6 +17,7 @@ import inspect
 import itertools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
+from types import MethodType
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 import grpc
@@ -172,45 +173,43 @@ class _Rpc(Generic[P, T]):
         self.build = build
         self.convert = convert
         self.timeout = -1.0 if deadline else None
-        self.name = build.__name__
         self.__doc__ = build.__doc__
         self.__qualname__ = build.__qualname__
         self.__module__ = build.__module__
         self.__signature__ = inspect.signature(build).replace(
             return_annotation=inspect.Signature.empty
         )
-        parameters = list(self.__signature__.parameters.values())[1:]
-        self.bound_signature = self.__signature__.replace(parameters=parameters)
+        # [sync, asyncio] (indexed by the client's _aio), each taking the client first
+        self._functions = [self._like_build(self.sync_function())]
+        self._functions.append(self._like_build(self.async_function()))
 
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
+    def _like_build(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        functools.update_wrapper(function, self.build)
+        function.__signature__ = self.__signature__  # type: ignore[attr-defined]
+        del function.__wrapped__  # type: ignore[attr-defined]
+        return function
 
     def bound(self, client: _ClientBase | None) -> Any:
         """The method of `client` (the descriptor itself on the class)."""
         if client is None:
             return self
-        bound = self.bind_async(client) if client._aio else self.bind_sync(client)
-        functools.update_wrapper(bound, self.build)
-        bound.__signature__ = self.bound_signature  # type: ignore[attr-defined]
-        del bound.__wrapped__  # type: ignore[attr-defined]
-        client.__dict__[self.name] = bound  # bound once per client
-        return bound
+        return MethodType(self._functions[client._aio], client)
 
     def __call__(self, client: _ClientBase, *args: Any, **kwargs: Any) -> Any:
         """Called on the class, as a function is: ServingClient.recommend(client, ...)."""
-        return self.bound(client)(*args, **kwargs)
+        return self._functions[client._aio](client, *args, **kwargs)
 
     def start(self, client: _ClientBase, args: tuple, kwargs: dict) -> Any:
         """Builds the request and starts the call; returns (request, call)."""
         request = _build(self.build, client, *args, **kwargs)
         return request, client._rpc.start(self.method, request, self.timeout)
 
-    def bind_sync(self, client: _ClientBase) -> Callable[..., Any]:
-        """The method of a sync client."""
+    def sync_function(self) -> Callable[..., Any]:
+        """The function of a sync client's method (the client first)."""
         raise NotImplementedError
 
-    def bind_async(self, client: _ClientBase) -> Callable[..., Any]:
-        """The method of an asyncio client."""
+    def async_function(self) -> Callable[..., Any]:
+        """The function of an asyncio client's method (the client first)."""
         raise NotImplementedError
 
 
@@ -228,8 +227,8 @@ class _Unary(_Rpc[P, T]):
     def __get__(self, client, owner=None):
         return self.bound(client)
 
-    def bind_sync(self, client):
-        def call(*args, **kwargs):
+    def sync_function(self):
+        def call(client, *args, **kwargs):
             try:
                 return self.convert(self.start(client, args, kwargs)[1])
             except grpc.RpcError as error:
@@ -237,8 +236,8 @@ class _Unary(_Rpc[P, T]):
 
         return call
 
-    def bind_async(self, client):
-        async def call(*args, **kwargs):
+    def async_function(self):
+        async def call(client, *args, **kwargs):
             try:
                 return self.convert(await self.start(client, args, kwargs)[1])
             except grpc.RpcError as error:
@@ -250,8 +249,8 @@ class _Unary(_Rpc[P, T]):
 class _Gathered(_Unary[P, T]):
     """A server-streaming RPC answered as one value: convert(request, messages) -> T."""
 
-    def bind_sync(self, client):
-        def call(*args, **kwargs):
+    def sync_function(self):
+        def call(client, *args, **kwargs):
             try:
                 request, stream = self.start(client, args, kwargs)
                 return self.convert(request, list(stream))
@@ -260,8 +259,8 @@ class _Gathered(_Unary[P, T]):
 
         return call
 
-    def bind_async(self, client):
-        async def call(*args, **kwargs):
+    def async_function(self):
+        async def call(client, *args, **kwargs):
             try:
                 request, stream = self.start(client, args, kwargs)
                 return self.convert(request, [message async for message in stream])
@@ -288,8 +287,8 @@ class _Stream(_Rpc[P, T]):
     def __get__(self, client, owner=None):
         return self.bound(client)
 
-    def bind_sync(self, client):
-        def call(*args, **kwargs):
+    def sync_function(self):
+        def call(client, *args, **kwargs):
             try:
                 for message in self.start(client, args, kwargs)[1]:
                     yield self.convert(message)
@@ -298,8 +297,8 @@ class _Stream(_Rpc[P, T]):
 
         return call
 
-    def bind_async(self, client):
-        async def call(*args, **kwargs):
+    def async_function(self):
+        async def call(client, *args, **kwargs):
             stream = self.start(client, args, kwargs)[1]
             try:
                 async for message in stream:
