@@ -6,6 +6,7 @@ drawn once per line with elapsed time, ETA and early stopping."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 import os
@@ -213,6 +214,16 @@ def test_job_progress_draws_each_line_once_with_elapsed_time_eta_and_early_stopp
     assert len(lines) == 5  # SUCCEEDED is the summary's to say
     summary = commands._job_summary(_job("SUCCEEDED", 2))
     assert summary.splitlines()[0] == "job j: SUCCEEDED, early stopping after epoch 2 of 5"
+
+
+def test_a_job_that_ended_short_without_early_stopping_is_not_said_to_have_stopped_early():
+    # ease tries penalties as "epochs" and ends its search on its own: 3 tries, patience 3
+    job = dataclasses.replace(_job("SUCCEEDED", 3), hyperparameters={"epochs": 60, "patience": 3})
+    assert commands.early_stop(job) == ""
+    out = io.StringIO()
+    commands.JobProgress(60, out)(types.JobEvent(job, None))
+    assert out.getvalue() == ""
+    assert commands._job_summary(job).splitlines()[0] == "job j: SUCCEEDED"
 
 
 def test_job_progress_on_a_terminal_redraws_one_line():

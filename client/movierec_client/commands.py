@@ -453,18 +453,24 @@ class JobProgress:
 
 def early_stop(job: types.Job) -> str:
     """What early stopping did to a job that succeeded after fewer epochs than it asked
-    for ("" when it did not)."""
+    for, or "": it stopped `patience` epochs after its best validation figure (the first
+    best, as Keras' EarlyStopping counts). A job that ended otherwise (a kind's own search,
+    as ease's over its penalty) gets no such line."""
     total = int(str(job.hyperparameters.get("epochs", 0) or 0))
-    ran = len(job.epochs)
-    if job.state != "SUCCEEDED" or not 0 < ran < total:
-        return ""
-    line = f"early stopping ended training after epoch {ran} of {total}"
     patience = int(str(job.hyperparameters.get("patience", 0) or 0))
-    if patience:
-        metric = "val_ndcg@10" if job.objective == "retrieval" else "val_rmse"
-        best = max(ran - patience, 1)
-        line += f": {metric} had not improved for {patience} epochs (epoch {best}'s weights kept)"
-    return line
+    ran = len(job.epochs)
+    if job.state != "SUCCEEDED" or not 0 < ran < total or not patience:
+        return ""
+    rating = job.objective == "rating"
+    figures = [e.val_rmse if rating else e.val_ndcg for e in job.epochs]
+    best = figures.index(min(figures) if rating else max(figures)) + 1
+    if ran - best != patience:
+        return ""
+    metric = "val_rmse" if rating else "val_ndcg@10"
+    return (
+        f"early stopping ended training after epoch {ran} of {total}: {metric} had not"
+        f" improved for {patience} epochs (epoch {best}'s weights kept)"
+    )
 
 
 def _follow(client: TrainerClient, job: types.Job, quiet: bool) -> types.Job:
