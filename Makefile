@@ -12,11 +12,13 @@ DATA_ENV = $(if $(MOVIEREC_DATA_DIR),MOVIEREC_DATA_DIR=$(MOVIEREC_DATA_DIR),$(if
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstalled whenever pyproject.toml changes. The project's bytecode is compiled as a
-# package install would, so that services start without compiling (PYTHONDONTWRITEBYTECODE).
-$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+# Reinstalled whenever a pyproject.toml changes. The SDK (./client, its own distribution
+# movierec-client) is named in the same pip call as the server, which depends on it. The
+# project's bytecode is compiled as a package install would, so that services start without
+# compiling (PYTHONDONTWRITEBYTECODE).
+$(VENV)/.installed: pyproject.toml client/pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e ./client -e '.[dev]'
 	$(BIN)/python -m compileall -q movierec serving_service service_common client trainer_service
 	touch $@
 
@@ -46,7 +48,7 @@ test: lint interop/node/node_modules
 test-fast: $(VENV)/.installed
 	MOVIEREC_DATA_DIR=$${MOVIEREC_DATA_DIR:-$(DATA_DIR)} $(BIN)/python -m pytest -m "not slow and not service"
 
-# Regenerates movierec/v1 from protos/ (tests/test_codegen.py fails when it is stale).
+# Regenerates client/movierec_client/v1 from protos/ (tests/test_codegen.py fails when it is stale).
 proto: $(VENV)/.installed
 	$(BIN)/python scripts/codegen.py
 

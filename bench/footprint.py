@@ -42,7 +42,7 @@ def serving_start(store: str) -> tuple[float, float]:
     """(seconds from spawn to SERVING, RSS MB then) of `movierec serving`."""
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "client.cli", "serving", "--port", "0", "--store", store],
+        [sys.executable, "-m", "movierec_client.cli", "serving", "--port", "0", "--store", store],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -146,7 +146,7 @@ def main() -> int:
     print(f"Start to SERVING and resident memory (best of {args.repeat}, bare of all its runs)")
     print(table(("process", "version_MB", "seconds", "rss_MB", "x bare s", "x bare MB"), rows))
     client = min(
-        command_seconds([sys.executable, "-m", "client.cli", "recommend", "--help"])
+        command_seconds([sys.executable, "-m", "movierec_client.cli", "recommend", "--help"])
         for _ in range(args.repeat)
     )
     grpc_only = min(

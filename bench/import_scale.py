@@ -77,7 +77,7 @@ def write_plays(path: pathlib.Path, rows: int, iso_times: bool, seed: int = 0) -
 def import_once(path: pathlib.Path, data: pathlib.Path, name: str) -> dict:
     """Imports `path` with the movierec command; returns its manifest with the wall
     seconds and peak RSS (bytes) of the process."""
-    command = [sys.executable, "-m", "client.cli", "dataset", "import", name, "--json"]
+    command = [sys.executable, "-m", "movierec_client.cli", "dataset", "import", name, "--json"]
     command += ["--interactions", str(path), "--data-dir", str(data), "--replace"]
     command += ["--user-column", "user", "--item-column", "item"]
     command += ["--weight-column", "plays", "--time-column", "time"]

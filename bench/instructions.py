@@ -149,7 +149,7 @@ def main() -> int:
                         command = [
                             sys.executable,
                             "-m",
-                            "client.cli",
+                            "movierec_client.cli",
                             "serving",
                             "--port",
                             "0",

@@ -22,7 +22,7 @@ import tempfile
 import time
 
 from bench.serving import stop, table
-from client.sdk import ServingClient
+from movierec_client.sdk import ServingClient
 
 
 def train(store_root: str, data_dir: str | None, epochs: int) -> None:
@@ -71,7 +71,16 @@ def main() -> None:
             check=True,
         )
         server = subprocess.Popen(
-            [sys.executable, "-m", "client.cli", "serving", "--port", "0", "--store", store],
+            [
+                sys.executable,
+                "-m",
+                "movierec_client.cli",
+                "serving",
+                "--port",
+                "0",
+                "--store",
+                store,
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,

@@ -34,7 +34,7 @@ import time
 import numpy as np
 
 from bench.load_driver import write_requests
-from movierec.v1 import common_pb2, serving_pb2
+from movierec_client.v1 import common_pb2, serving_pb2
 
 SERVICE = "/movierec.v1.ServingService"
 ECHO_METHOD = "/bench.Echo/Echo"
@@ -280,7 +280,16 @@ def main() -> int:
         modes = [(io, threads, lists) for lists in args.top_lists for io, threads in io_modes(args)]
         servings = {
             _mode_name(io, threads, lists, args): start(
-                [sys.executable, "-m", "client.cli", "serving", "--port", "0", "--store", store]
+                [
+                    sys.executable,
+                    "-m",
+                    "movierec_client.cli",
+                    "serving",
+                    "--port",
+                    "0",
+                    "--store",
+                    store,
+                ]
                 + ["--io", io]
                 + (["--threads", str(threads)] if threads else [])
                 + (["--top-lists-max-cells", "0"] if lists == "off" else [])
@@ -438,7 +447,7 @@ def scaling(args, store: str, requests_file: pathlib.Path, counts: list[int]) ->
                 group, address = _echo_group(count, server_cpus)
                 method = ECHO_METHOD
             else:
-                command = [sys.executable, "-m", "client.cli", "serving", "--port", "0"]
+                command = [sys.executable, "-m", "movierec_client.cli", "serving", "--port", "0"]
                 command += ["--store", store, "--workers", str(count), "--io", io]
                 command += ["--threads", str(threads)] if threads else []
                 process, address = start(command, cpus=server_cpus)

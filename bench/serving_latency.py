@@ -16,11 +16,11 @@ import time
 
 import numpy as np
 
-from client.load import LoadSpec, run_load
-from client.sdk import ServingClient
 from movierec.kinds.versions import load_version
 from movierec.store.model_store import ModelStore
 from movierec.training.spec import build_train_spec
+from movierec_client.load import LoadSpec, run_load
+from movierec_client.sdk import ServingClient
 
 
 def timed_ms(function, arguments) -> np.ndarray:
@@ -102,7 +102,16 @@ def over_grpc(store: ModelStore, requests: int) -> None:
     catalog = load_version(store, "bench", 1).scorer.catalog
     users, items = catalog.user_ids.tolist(), catalog.item_ids.tolist()
     process = subprocess.Popen(
-        [sys.executable, "-m", "client.cli", "serving", "--port", "0", "--store", str(store.root)],
+        [
+            sys.executable,
+            "-m",
+            "movierec_client.cli",
+            "serving",
+            "--port",
+            "0",
+            "--store",
+            str(store.root),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

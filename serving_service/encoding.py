@@ -22,7 +22,7 @@ import numpy as np
 
 from movierec.kinds.versions import VersionInfo
 from movierec.store.catalog import CatalogIndex
-from movierec.v1 import common_pb2, serving_pb2
+from movierec_client.v1 import common_pb2, serving_pb2
 
 MODEL_FIELD = b"\x0a"  # field 1, length-delimited: the ModelVersion of every response
 ITEMS_FIELD = b"\x12"  # field 2, length-delimited: repeated ScoredItem

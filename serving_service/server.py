@@ -15,7 +15,7 @@ from movierec.serving.dataplane import ServingDataPlane
 from movierec.serving.registry import ModelRegistry
 from movierec.serving.top_lists import DEFAULT_MAX_CELLS
 from movierec.store.model_store import ModelStore
-from movierec.v1 import serving_pb2
+from movierec_client.v1 import serving_pb2
 from service_common.aio import EventLoopThread
 from service_common.flags import port_of_env
 from service_common.handlers import add_service
@@ -65,7 +65,7 @@ class ServingConfig:
             and the load: bench/serving.py compares them (bench/RESULTS.md).
         threads: Handler threads of the fast methods when io is "threads". Few is
             fastest: more threads only contend for the GIL (bench/RESULTS.md).
-        slow_threads: Threads of Metrics and SetServingVersion, which may compute or load
+        slow_threads: Threads of Metrics, SetServingVersion and ListIds, which may compute or load
             for long, so that they never hold up the fast methods.
         token: Bearer token required from clients; None disables auth (an empty one is
             an error).

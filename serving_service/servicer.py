@@ -9,7 +9,7 @@ from movierec.kinds.features import UserFeatures
 from movierec.serving.dataplane import Evaluation, Ranked, ServingDataPlane, VersionInfo
 from movierec.serving.registry import ModelState
 from movierec.store.catalog import CatalogIndex
-from movierec.v1 import common_pb2, serving_pb2, serving_pb2_grpc
+from movierec_client.v1 import common_pb2, serving_pb2, serving_pb2_grpc
 from serving_service.encoding import ItemEncoder, predict_response
 
 _VERSION_STATE = {
@@ -103,7 +103,7 @@ class ServingServicer(serving_pb2_grpc.ServingServiceServicer):
 
     RAW_RESPONSES = ("Predict", "Recommend", "SimilarItems")
     """Methods answering serialized bytes (serving_service.encoding)."""
-    SLOW_METHODS = ("Metrics", "SetServingVersion")
+    SLOW_METHODS = ("Metrics", "SetServingVersion", "ListIds")
     """Methods that may compute or load for long; they get their own threads."""
 
     def __init__(self, plane: ServingDataPlane):
@@ -212,6 +212,20 @@ class ServingServicer(serving_pb2_grpc.ServingServiceServicer):
         """Loaded versions and the serving version of one model or all."""
         states = self.plane.status(request.model_name)
         return serving_pb2.GetModelStatusResponse(models=[status_pb(s) for s in states])
+
+    def ListIds(self, request, context):
+        """Raw ids of the users and items a version knows."""
+        model = request.model
+        answer = self.plane.list_ids(model.name, model.version, request.max_ids)
+        ids = answer.value
+        return serving_pb2.ListIdsResponse(
+            model=version_pb(answer.model),
+            user_ids=ids.user_ids.tolist(),
+            user_rating_counts=ids.user_rating_counts.tolist(),
+            item_ids=ids.item_ids.tolist(),
+            num_users=ids.num_users,
+            num_items=ids.num_items,
+        )
 
     def SetServingVersion(self, request, context):
         """Pins a version, follows the newest again, or rolls back."""

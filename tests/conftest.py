@@ -10,6 +10,13 @@ from hypothesis import settings
 
 from movierec.store.model_store import ModelStore
 
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+# Processes the tests start (services, the CLI, jobs) import this checkout's library and SDK
+# (client/, which pyproject's pythonpath gives the tests themselves), whatever is installed.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(ROOT / "client"), str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+)
+
 # No example database: a test run leaves nothing behind in the checkout.
 settings.register_profile("movierec", database=None)
 settings.load_profile("movierec")

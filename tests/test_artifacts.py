@@ -5,9 +5,9 @@ import os
 
 import pytest
 
-from client.errors import InvalidArgumentError, NotFoundError
-from client.sdk import TrainerClient
 from movierec.errors import CorruptVersion, InvalidRequest, NotFound, UnknownModel
+from movierec_client.errors import InvalidArgumentError, NotFoundError
+from movierec_client.sdk import TrainerClient
 from tests.fakes import make_manifest_with_artifacts, publish_with_artifacts
 
 PICTURE = bytes(range(256)) * 700  # 179,200 bytes: several 64 KiB chunks

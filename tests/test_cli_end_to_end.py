@@ -14,7 +14,7 @@ from movierec.data.splits import make_split
 
 pytestmark = pytest.mark.service
 
-MOVIEREC = [sys.executable, "-m", "client.cli"]
+MOVIEREC = [sys.executable, "-m", "movierec_client.cli"]
 
 
 def start_service(kind, store, data_dir, *flags):
@@ -154,7 +154,7 @@ def test_tables_for_similar_predict_metrics_status_models(trained, services):
 )
 def test_failed_calls_exit_non_zero_with_status_and_message(trained, args, status, message):
     result = run(*args[:1], "--serving", trained, "--model", "demo", *args[1:], check=False)
-    assert result.returncode == 1
+    assert result.returncode == (2 if status == "INVALID_ARGUMENT" else 1)  # 2: a bad value
     assert f"error: {status}: {message}" in result.stderr
     assert result.stdout == ""
 
@@ -185,6 +185,19 @@ def test_flag_mistakes_exit_2_with_a_message(trained):
     assert result.returncode == 2 and "argument --user: expected an integer" in result.stderr
     result = run("recommend", "--serving", trained, "--model", "demo", "-k", "0", check=False)
     assert result.returncode == 2 and "argument -k: expected an integer from 1" in result.stderr
+
+
+@pytest.mark.slow
+def test_the_readmes_load_line_draws_from_the_served_version_and_meets_no_error(trained):
+    # before ListIds it drew items 1..1682, some of which u1's training never saw: NOT_FOUND
+    done = run(
+        *("load", "--serving", trained, "--model", "demo", "--mix"),
+        *("recommend=8,predict=1,similar=1", "--concurrency", "4", "--requests", "300"),
+        *("--warmup", "0", "--json"),
+    )
+    report = json.loads(done.stdout)
+    assert report["calls"] == 300 and report["errors"] == {}
+    assert set(report["by_method"]) == {"recommend", "predict", "similar"}
 
 
 @pytest.mark.slow
@@ -237,7 +250,7 @@ def test_load_reports_and_fails_when_every_call_fails(trained, cli_store):
 def test_train_with_a_bad_request_exits_non_zero(services):
     _, trainer, _, _ = services
     result = run("train", "--trainer", trainer, "--model", "x", "--epochs", "1001", check=False)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "INVALID_ARGUMENT: epochs must be 1 to 1000, got 1001" in result.stderr
 
 
@@ -260,7 +273,7 @@ def test_recommend_for_a_new_user_by_genre(trained):
     bad = run(
         "recommend", "--serving", trained, "--model", "demo", "--genre", "Nope=4", check=False
     )
-    assert bad.returncode == 1 and "INVALID_ARGUMENT: user_features.genre_ratings" in bad.stderr
+    assert bad.returncode == 2 and "INVALID_ARGUMENT: user_features.genre_ratings" in bad.stderr
     neither = run("recommend", "--serving", trained, "--model", "demo", check=False)
     assert neither.returncode == 2 and "either --user ID or at least one --genre" in neither.stderr
 
@@ -313,8 +326,8 @@ def test_sigterm_goes_not_serving_then_drains_without_failing_a_call(
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-    from client import ServingClient, TrainerClient
     from movierec.store.model_store import ModelStore
+    from movierec_client import ServingClient, TrainerClient
     from tests.fakes import publish_fake
 
     publish_fake(ModelStore(tmp_path / "store"), "m")
@@ -474,23 +487,28 @@ def test_a_context_ranking_model_answers_at_the_time_asked(trained, services):
         (
             "serving",
             "serving_service.__main__",
-            ("client.sdk", "client.commands", "client.channel", "trainer_service"),
+            (
+                "movierec_client.sdk",
+                "movierec_client.commands",
+                "movierec_client.channel",
+                "trainer_service",
+            ),
         ),
         (
             "trainer",
             "trainer_service.__main__",
-            ("client.sdk", "client.commands", "serving_service"),
+            ("movierec_client.sdk", "movierec_client.commands", "serving_service"),
         ),
         (
             "recommend",
-            "client.commands",
+            "movierec_client.commands",
             ("serving_service", "trainer_service", "movierec.serving.dataplane", "numpy"),
         ),
     ],
 )
 def test_a_service_loads_no_client_sdk_and_a_client_command_no_service(command, present, absent):
     code = (
-        "import sys\nfrom client.cli import main\n"
+        "import sys\nfrom movierec_client.cli import main\n"
         f"try:\n    main([{command!r}, '--help'])\nexcept SystemExit:\n    pass\n"
         "print(' '.join(sorted(sys.modules)))"
     )

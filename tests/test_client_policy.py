@@ -7,8 +7,8 @@ from concurrent import futures
 import grpc
 import pytest
 
-from client import DeadlineExceededError, ServingClient, UnavailableError
-from movierec.v1 import serving_pb2, serving_pb2_grpc
+from movierec_client import DeadlineExceededError, ServingClient, UnavailableError
+from movierec_client.v1 import serving_pb2, serving_pb2_grpc
 
 
 class ScriptedServing(serving_pb2_grpc.ServingServiceServicer):

@@ -10,6 +10,7 @@ import pytest
 pytestmark = pytest.mark.service
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+GENERATED = pathlib.Path("client", "movierec_client", "v1")
 
 
 def test_generated_code_is_fresh(tmp_path):
@@ -18,15 +19,17 @@ def test_generated_code_is_fresh(tmp_path):
         check=True,
         capture_output=True,
     )
-    fresh = sorted(p.name for p in (tmp_path / "movierec" / "v1").iterdir())
+    fresh = sorted(p.name for p in (tmp_path / GENERATED).iterdir())
     committed = sorted(
-        p.name
-        for p in (ROOT / "movierec" / "v1").iterdir()
-        if p.name != "__init__.py" and p.is_file()
+        p.name for p in (ROOT / GENERATED).iterdir() if p.name != "__init__.py" and p.is_file()
     )
     assert fresh == committed, "run `make proto`"
     for name in fresh:
-        same = filecmp.cmp(
-            tmp_path / "movierec" / "v1" / name, ROOT / "movierec" / "v1" / name, shallow=False
-        )
-        assert same, f"movierec/v1/{name} is stale: run `make proto`"
+        same = filecmp.cmp(tmp_path / GENERATED / name, ROOT / GENERATED / name, shallow=False)
+        assert same, f"{GENERATED / name} is stale: run `make proto`"
+
+
+def test_the_generated_modules_import_each_other_relatively():
+    # they ship inside the SDK (movierec_client.v1), not as a top-level movierec.v1
+    for path in (ROOT / GENERATED).glob("*.py*"):
+        assert "from movierec.v1 import" not in path.read_text(), path

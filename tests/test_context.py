@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from client.sdk import InvalidArgumentError, ServingClient
 from movierec.errors import InvalidRequest
 from movierec.kinds.ranking_context import ContextRankingScorer, time_features, title_tokens
 from movierec.serving.dataplane import ServingDataPlane
 from movierec.serving.registry import ModelRegistry
+from movierec_client.sdk import InvalidArgumentError, ServingClient
 from tests.fakes import (
     make_catalog,
     make_context_ranking_weights,

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from client.commands import run
+from movierec_client.commands import run
 
 GOOD = "user\titem\tweight\ttime\r\n1\t10\t3\t100\r\n2\t10\t1\t200\r\n"
 

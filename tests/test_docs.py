@@ -75,7 +75,7 @@ def _parser_of(command: str) -> argparse.ArgumentParser:
     try:
         from movierec_client import commands  # the SDK as its own distribution
     except ImportError:
-        from client import commands
+        from movierec_client import commands
     return commands.build_parser()
 
 

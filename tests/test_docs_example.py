@@ -4,7 +4,7 @@ import pathlib
 import re
 import shlex
 
-from client.commands import run
+from movierec_client.commands import run
 
 README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
 PLAYS = "user\tartist\tplays\r\n1\t10\t3\r\n1\t11\t1\r\n2\t10\t5\r\n1\t10\t2\r\n"

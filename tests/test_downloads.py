@@ -141,8 +141,8 @@ def test_the_progress_bar_redraws_one_line_and_ends_it():
     assert archives.CHUNK_BYTES == 1 << 20
 
 
-def test_the_cli_downloads_into_a_cache_and_refuses_what_it_cannot_verify(served, tmp_path):
-    from client.cli import main
+def test_the_cli_downloads_into_a_cache_and_refuses_what_it_cannot_verify(served, tmp_path, capsys):
+    from movierec_client.cli import main
 
     root, base = served
     data = build_zip(root / "ml-10m.zip", "ml-10M100K", {"ratings.dat": b"1::1::5::1\n"})
@@ -150,6 +150,7 @@ def test_the_cli_downloads_into_a_cache_and_refuses_what_it_cannot_verify(served
     cache = tmp_path / "cache"
     assert main(["download", "ml-10m", "--cache", str(cache), "--base-url", base]) == 0
     assert (cache / "ml-10m" / "ratings.dat").is_file()
+    assert "\r" not in capsys.readouterr().err  # no bar redrawn into what is no terminal
     (root / "ml-10m.zip.md5").write_text("0" * 32 + "\n")
     other = tmp_path / "other"
     assert main(["download", "ml-10m", "--cache", str(other), "--base-url", base]) == 2

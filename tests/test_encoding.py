@@ -11,7 +11,7 @@ from movierec.data.synthetic import SynthSpec, publish_synthetic
 from movierec.kinds.versions import VersionInfo, load_version
 from movierec.serving.dataplane import ServingDataPlane
 from movierec.serving.registry import ModelRegistry
-from movierec.v1 import common_pb2, serving_pb2
+from movierec_client.v1 import common_pb2, serving_pb2
 from serving_service import encoding
 from serving_service.encoding import ItemEncoder, predict_response, varint
 from serving_service.servicer import ServingServicer, features_of, version_pb

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from client.commands import build_parser
+from movierec_client.commands import build_parser
 from serving_service.__main__ import add_arguments as serving_arguments
 from tests.fakes import publish_fake
 from trainer_service.__main__ import add_arguments as trainer_arguments
@@ -173,7 +173,7 @@ def _run(argv: list[str], tmp_path, **env: str) -> subprocess.CompletedProcess:
         text=True,
         timeout=60,
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": os.getcwd(), **env},
+        env={**os.environ, **env},  # PYTHONPATH: this checkout (tests/conftest.py)
     )
     assert "Traceback" not in result.stderr, result.stderr
     return result
@@ -210,15 +210,15 @@ def test_bad_folders_and_values_stop_each_entry_point_with_one_line(tmp_path):
         (["-m", "serving_service", "--poll-interval", "0"], {}, "argument --poll-interval"),
         (["-m", "serving_service", "--port", "99999"], {}, "argument --port"),
         (["-m", "serving_service", "--pin", f"m={10**20}"], {}, "--pin takes MODEL=VERSION"),
-        (["-m", "client.cli", "serving", "--workers", "0"], {}, "argument --workers"),
+        (["-m", "movierec_client.cli", "serving", "--workers", "0"], {}, "argument --workers"),
         (
-            ["-m", "client.cli", "load", "--model", "nope"]
+            ["-m", "movierec_client.cli", "load", "--model", "nope"]
             + ["--users-from-store", str(publish_fake_store)],
             {},
             f"--users-from-store {publish_fake_store}: unknown model 'nope'",
         ),
         (
-            ["-m", "client.cli", "plots", "--model", "m", "--out", "/dev/null/pictures"],
+            ["-m", "movierec_client.cli", "plots", "--model", "m", "--out", "/dev/null/pictures"],
             {},
             "--out /dev/null/pictures: cannot make the folder",
         ),

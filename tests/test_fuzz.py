@@ -19,7 +19,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from movierec.v1 import serving_pb2, trainer_pb2
+from movierec_client.v1 import serving_pb2, trainer_pb2
 from tests.fakes import die_before_publishing, publish_fake, publish_fake_two_tower
 
 ALLOWED = {
@@ -131,7 +131,7 @@ def messages(draw, descriptor, depth: int = 0):
 
 def _bases() -> dict[str, object]:
     """A valid request per method input, which generated fields then perturb."""
-    from movierec.v1 import common_pb2
+    from movierec_client.v1 import common_pb2
 
     model = common_pb2.ModelSpec(name="m")
     return {
@@ -173,7 +173,7 @@ def _classes() -> dict[str, type]:
             value = getattr(module, name)
             if hasattr(value, "DESCRIPTOR") and hasattr(value.DESCRIPTOR, "fields"):
                 found[value.DESCRIPTOR.full_name] = value
-    from movierec.v1 import common_pb2
+    from movierec_client.v1 import common_pb2
 
     for name in dir(common_pb2):
         value = getattr(common_pb2, name)
@@ -247,7 +247,7 @@ def test_every_serving_rpc_survives_generated_requests(store, start_serving):
     publish_fake_two_tower(store, "tower")
     _, address = start_serving(store.root)
     _fuzz_service(address, serving_pb2, "ServingService")
-    from client import ServingClient
+    from movierec_client import ServingClient
 
     with ServingClient(address, timeout=5) as client:
         assert client.recommend("m", 10, 2).items, "still answers after the fuzz"

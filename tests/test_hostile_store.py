@@ -181,7 +181,7 @@ def test_publish_records_the_size_of_every_file(store):
 
 @pytest.mark.service
 def test_a_fifo_in_a_version_never_wedges_either_service(store, start_serving, start_trainer):
-    from client.sdk import ServingClient, TrainerClient
+    from movierec_client.sdk import ServingClient, TrainerClient
 
     _publish(store)
     _publish(store)

@@ -16,7 +16,7 @@ from movierec.serving.registry import ModelRegistry
 from movierec.store.arrays import save_arrays
 from movierec.store.catalog import CATALOG_FILE, relevance_threshold, save_catalog
 from movierec.store.model_store import WEIGHTS_FILE
-from movierec.v1 import serving_pb2, serving_pb2_grpc
+from movierec_client.v1 import serving_pb2, serving_pb2_grpc
 from tests.fakes import make_catalog, make_weights
 
 

@@ -1,7 +1,7 @@
 """A Node.js client built only from the .proto files gets the Python SDK's answers.
 
 Runs interop/node/client.js against a real serving server over the fake model store and
-compares its JSON output with what client.sdk.ServingClient returns for the same calls.
+compares its JSON output with what movierec_client.sdk.ServingClient returns for the same calls.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import subprocess
 import grpc
 import pytest
 
-from client import UserFeatures
-from client.errors import NotFoundError
-from client.sdk import ServingClient
 from movierec.store.model_store import ModelStore
+from movierec_client import UserFeatures
+from movierec_client.errors import NotFoundError
+from movierec_client.sdk import ServingClient
 from serving_service.server import ServingConfig, create_server
 from tests.fakes import publish_fake, publish_fake_two_tower
 

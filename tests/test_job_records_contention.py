@@ -219,8 +219,8 @@ def test_a_trainer_refuses_records_of_another_schema_with_one_line(tmp_path, rec
 def test_train_under_a_locked_records_file_is_unavailable_with_the_reason(
     store, start_trainer, records_path
 ):
-    from client.errors import UnavailableError
-    from client.sdk import TrainerClient
+    from movierec_client.errors import UnavailableError
+    from movierec_client.sdk import TrainerClient
 
     _, address = start_trainer(store.root, jobs_db=str(records_path))
     with TrainerClient(address, max_attempts=1) as client:

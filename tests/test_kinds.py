@@ -15,7 +15,7 @@ from movierec.kinds.versions import VersionAudit
 from movierec.serving.registry import FAILED, ModelRegistry
 from movierec.store.model_store import MANIFEST_FILE
 from movierec.training.spec import build_train_spec
-from movierec.v1 import trainer_pb2
+from movierec_client.v1 import trainer_pb2
 from tests.fakes import make_catalog, publish_fake
 
 

@@ -13,12 +13,20 @@ import pathlib
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-PACKAGES = ("movierec", "trainer_service", "serving_service", "service_common", "client")
+PACKAGES = {
+    "movierec": ROOT,
+    "trainer_service": ROOT,
+    "serving_service": ROOT,
+    "service_common": ROOT,
+    "movierec_client": ROOT / "client",  # the SDK's own distribution
+}
+"""Package -> the folder holding it."""
+GENERATED = "movierec_client.v1"
+"""The generated stubs (scripts/codegen.py), which import only each other: not parsed."""
 
 LAYERS = {
     "movierec": "core",  # the package itself (__version__)
     "movierec.errors": "core",
-    "movierec.v1": "contract",  # generated stubs, shared by the services and the client
     "movierec.store": "store",
     "movierec.metrics": "metrics",
     "movierec.kinds": "kinds",
@@ -28,7 +36,8 @@ LAYERS = {
     "service_common": "service_common",
     "trainer_service": "trainer_service",
     "serving_service": "serving_service",
-    "client": "client",
+    "movierec_client": "client",
+    "movierec_client.v1": "contract",  # generated stubs: the SDK ships them, the services use them
 }
 """Module prefix -> layer; the longest prefix wins, and `movierec` names only itself."""
 
@@ -56,8 +65,8 @@ CLIENT_ROUTE = "movierec.data.admin"
 data commands (`synth`, `synth-ratings`, `download`, `load --users-from-store`) run here."""
 
 
-def _module_name(path: pathlib.Path) -> str:
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+def _module_name(path: pathlib.Path, folder: pathlib.Path) -> str:
+    parts = list(path.relative_to(folder).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
@@ -65,10 +74,10 @@ def _module_name(path: pathlib.Path) -> str:
 
 def _sources() -> dict[str, pathlib.Path]:
     found = {}
-    for package in PACKAGES:
-        for path in sorted((ROOT / package).rglob("*.py")):
-            name = _module_name(path)
-            if not name.startswith("movierec.v1"):  # generated
+    for package, folder in PACKAGES.items():
+        for path in sorted((folder / package).rglob("*.py")):
+            name = _module_name(path, folder)
+            if not name.startswith(GENERATED):
                 found[name] = path
     return found
 
@@ -76,8 +85,8 @@ def _sources() -> dict[str, pathlib.Path]:
 SOURCES = _sources()
 KNOWN = (
     set(SOURCES)
-    | {"movierec.v1"}
-    | {f"movierec.v1.{p.stem}" for p in (ROOT / "movierec" / "v1").glob("*.py")}
+    | {GENERATED}
+    | {f"{GENERATED}.{p.stem}" for p in (ROOT / "client" / "movierec_client" / "v1").glob("*.py")}
 )
 
 
@@ -174,8 +183,9 @@ def test_the_layer_table_has_no_cycle():
         ("movierec.store.x", "from movierec.kinds import KINDS\n", "store may not reach kinds"),
         ("movierec.data.x", "from ..serving import dataplane\n", "data may not reach serving"),
         ("trainer_service.x", "from movierec.serving.registry import X\n", "may not reach"),
-        ("client.x", "import serving_service.server\n", "client may not reach"),
-        ("client.x", "from movierec.data.admin import download\n", "only inside commands"),
+        ("movierec_client.x", "import serving_service.server\n", "client may not reach"),
+        ("movierec_client.x", "import movierec.errors\n", "client may not reach core"),
+        ("movierec_client.x", "from movierec.data.admin import download\n", "only inside"),
         ("movierec.flat", "import numpy\n", "belongs to no layer"),
     ],
 )

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from client import ServingClient, TrainerClient, UnauthenticatedError, UnavailableError
+from movierec_client import ServingClient, TrainerClient, UnauthenticatedError, UnavailableError
 from service_common.security import (
     ConfigError,
     check_exposure,
@@ -18,7 +18,7 @@ from service_common.security import (
 from tests.certs import make_pki
 from tests.fakes import publish_fake
 
-MOVIEREC = [sys.executable, "-m", "client.cli"]
+MOVIEREC = [sys.executable, "-m", "movierec_client.cli"]
 
 
 @pytest.fixture(scope="module")

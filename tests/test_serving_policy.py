@@ -7,7 +7,6 @@ import sys
 
 import pytest
 
-from client import FailedPreconditionError, InvalidArgumentError, NotFoundError, ServingClient
 from movierec.errors import (
     CorruptVersion,
     NotFound,
@@ -17,10 +16,16 @@ from movierec.errors import (
 )
 from movierec.serving.policy import parse_pins
 from movierec.serving.registry import ModelRegistry
+from movierec_client import (
+    FailedPreconditionError,
+    InvalidArgumentError,
+    NotFoundError,
+    ServingClient,
+)
 from tests.fakes import publish_fake
 from tests.test_registry import corrupt
 
-MOVIEREC = [sys.executable, "-m", "client.cli"]
+MOVIEREC = [sys.executable, "-m", "movierec_client.cli"]
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from client import (
+from movierec_client import (
     AsyncServingClient,
     InvalidArgumentError,
     NotFoundError,
@@ -22,8 +22,8 @@ from client import (
     UnavailableError,
     UserFeatures,
 )
-from client.load import LoadSpec, run_load
-from movierec.v1 import serving_pb2, serving_pb2_grpc
+from movierec_client.load import LoadSpec, run_load
+from movierec_client.v1 import serving_pb2, serving_pb2_grpc
 from tests.fakes import publish_fake
 from tests.test_registry import corrupt
 
@@ -293,7 +293,7 @@ def test_ids_outside_int64_are_invalid_argument_not_a_crash(served):
 
 
 def test_target_lists_must_be_ip_literals():
-    from client.channel import channel_target
+    from movierec_client.channel import channel_target
 
     assert channel_target(["127.0.0.1:1", "127.0.0.2:2"]) == "ipv4:127.0.0.1:1,127.0.0.2:2"
     assert channel_target(["[::1]:1", "[::1]:2"]) == "ipv6:[::1]:1,[::1]:2"
@@ -319,7 +319,8 @@ def test_watcher_survives_a_bad_manifest_at_start_and_serves_later_versions(stor
 @pytest.mark.service
 def test_serving_and_client_modules_never_import_tensorflow():
     code = (
-        "import sys, serving_service.__main__, client.cli, client.load, trainer_service.server;"
+        "import sys, serving_service.__main__, trainer_service.server;"
+        "import movierec_client.cli, movierec_client.load;"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras'));"
         "print(heavy)"
     )

@@ -11,12 +11,12 @@ import time
 
 import pytest
 
-from client import ServingClient
+from movierec_client import ServingClient
 from tests.fakes import publish_fake
 
 pytestmark = pytest.mark.service
 
-MOVIEREC = [sys.executable, "-m", "client.cli"]
+MOVIEREC = [sys.executable, "-m", "movierec_client.cli"]
 
 
 def children(pid: int) -> set[int]:

@@ -13,11 +13,11 @@ import time
 
 import pytest
 
-from client import ServingClient, TrainerClient
-from client.errors import MovierecClientError
 from movierec.errors import Unavailable
 from movierec.store.model_store import ModelStore
 from movierec.training.spec import build_train_spec
+from movierec_client import ServingClient, TrainerClient
+from movierec_client.errors import MovierecClientError
 from tests.fakes import publish_fake, train_forever
 from tests.test_jobs import wait_until
 from trainer_service.job_records import JobRecords

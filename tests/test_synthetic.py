@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from client.cli import main
 from movierec.data.synthetic import SynthSpec, publish_synthetic, synthesize
 from movierec.errors import InvalidRequest
 from movierec.kinds.versions import load_version
 from movierec.serving.dataplane import ServingDataPlane
 from movierec.serving.registry import ModelRegistry
+from movierec_client.cli import main
 
 
 def test_a_synthetic_version_serves_like_a_trained_one(store):

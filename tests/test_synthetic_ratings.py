@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from client.cli import main
 from movierec.data.datasets import read_dataset
 from movierec.data.synthetic_ratings import MIN_RATINGS_PER_USER, RatingsSpec, write_ratings
 from movierec.errors import InvalidRequest
+from movierec_client.cli import main
 
 
 def test_written_ratings_read_as_ml_25m_with_a_realistic_shape(tmp_path):

@@ -10,10 +10,10 @@ import urllib.request
 
 import pytest
 
-from client import NotFoundError, ServingClient, TrainerClient
+from movierec_client import NotFoundError, ServingClient, TrainerClient
 from tests.fakes import publish_fake
 
-MOVIEREC = [sys.executable, "-m", "client.cli"]
+MOVIEREC = [sys.executable, "-m", "movierec_client.cli"]
 
 
 def scrape(port: int) -> str:

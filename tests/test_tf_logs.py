@@ -52,7 +52,7 @@ def test_the_trainer_log_of_one_dot_job_is_short(tmp_path, data_dir):
     # Before the filter, one ml-100k dot retrieval job wrote about 960 RefCount lines per
     # epoch into the trainer's log (20,247 lines for 21 epochs).
     log_path = tmp_path / "trainer.log"
-    movierec = [sys.executable, "-m", "client.cli"]
+    movierec = [sys.executable, "-m", "movierec_client.cli"]
     with open(log_path, "w") as log:
         trainer = subprocess.Popen(
             [*movierec, "trainer", "--port", "0", "--store", str(tmp_path / "store")]

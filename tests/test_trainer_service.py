@@ -9,14 +9,14 @@ import time
 import grpc
 import pytest
 
-from client import (
+from movierec_client import (
     AsyncTrainerClient,
     InvalidArgumentError,
     NotFoundError,
     ResourceExhaustedError,
     TrainerClient,
 )
-from movierec.v1 import trainer_pb2, trainer_pb2_grpc
+from movierec_client.v1 import trainer_pb2, trainer_pb2_grpc
 from trainer_service.jobs import job_scratch
 
 SHORT = {"epochs": 2}
@@ -223,7 +223,7 @@ def test_a_second_trainer_cannot_take_a_used_port(store, start_trainer):
 
 
 def test_trainer_auth_covers_streams(store, start_trainer):
-    from client import UnauthenticatedError
+    from movierec_client import UnauthenticatedError
 
     _, address = start_trainer(store.root, token="t0ken")
     with TrainerClient(address) as anonymous:

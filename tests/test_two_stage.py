@@ -5,7 +5,6 @@ version whose source cannot serve is refused at load."""
 import numpy as np
 import pytest
 
-from client.sdk import InvalidArgumentError, ServingClient
 from movierec.errors import IncompatibleVersions, InvalidRequest
 from movierec.kinds.evaluation import relevant_items
 from movierec.kinds.ranking import RankingScorer
@@ -14,6 +13,7 @@ from movierec.serving.registry import AVAILABLE, FAILED, ModelRegistry
 from movierec.store.arrays import save_arrays
 from movierec.store.model_store import WEIGHTS_FILE
 from movierec.training.spec import build_train_spec
+from movierec_client.sdk import InvalidArgumentError, ServingClient
 from tests.fakes import (
     make_catalog,
     make_ranking_weights,

@@ -43,7 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=flags.port,
         help="serve Prometheus metrics at http://HOST:PORT/metrics (0: a free port)",
     )
-    parser.add_argument("--log-format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--log-format", choices=("text", "json"), default="text", help="log lines as text or JSON"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ import sqlite3
 import threading
 
 from movierec.store.model_store import ModelStore
-from movierec.v1 import trainer_pb2
+from movierec_client.v1 import trainer_pb2
 from service_common.flags import port_of_env
 from service_common.handlers import add_service
 from service_common.lifecycle import (

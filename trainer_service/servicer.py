@@ -9,7 +9,7 @@ from movierec.errors import InvalidRequest
 from movierec.kinds.versions import VersionAudit
 from movierec.store.model_store import ModelStore, check_model_name
 from movierec.training.spec import EpochReport, TrainSpec, build_train_spec
-from movierec.v1 import trainer_pb2, trainer_pb2_grpc
+from movierec_client.v1 import trainer_pb2, trainer_pb2_grpc
 from trainer_service.jobs import Job, JobManager, JobState, page_of
 
 _KIND_HYPERPARAMETERS = "kind_hyperparameters"

@@ -8,6 +8,7 @@ commands, so that every other command loads no numpy, pandas or store code.
 from __future__ import annotations
 
 import pathlib
+import sys
 
 import numpy as np
 
@@ -72,7 +73,8 @@ def write_synthetic_ratings(
 
 def download(name: str, cache: str | None, base_url: str | None) -> pathlib.Path:
     """Downloads, verifies and unpacks a MovieLens dataset into the cache (default
-    ~/.cache/movierec), drawing a progress bar.
+    ~/.cache/movierec), drawing a progress bar on a terminal (elsewhere its redrawn line
+    would be printed once per percent).
 
     Returns:
         The dataset's folder.
@@ -82,7 +84,8 @@ def download(name: str, cache: str | None, base_url: str | None) -> pathlib.Path
     """
     folder = pathlib.Path(cache).expanduser() if cache else DEFAULT_CACHE.expanduser()
     try:
-        return download_dataset(name, folder, base_url or BASE_URL, progress=progress_bar(name))
+        progress = progress_bar(name) if sys.stderr.isatty() else None
+        return download_dataset(name, folder, base_url or BASE_URL, progress=progress)
     except DatasetError as error:
         raise ValueError(str(error)) from error
 

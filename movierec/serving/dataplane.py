@@ -47,6 +47,9 @@ MODEL, USER_FEATURES, POPULAR = "model", "user_features", "popular"
 """How an answer was made: by the model for a user it knows, by its user tower from
 features, or by the popularity fallback."""
 _CACHED_EVALUATIONS = 64
+DEFAULT_LISTED_IDS = 100_000
+MAX_LISTED_IDS = 1_000_000
+"""ListIds: ids of each list returned by default and at most (8 MB of int64 each)."""
 MOST_POPULAR = "most-popular"
 """The name answers give the popularity baseline and candidate source."""
 
@@ -149,6 +152,33 @@ class Evaluation:
     split: str
     num_ratings: int
     values: dict[str, float]
+
+
+@dataclasses.dataclass(frozen=True)
+class VersionIds:
+    """Raw ids a version knows, ascending, or an evenly spaced selection of them.
+
+    Attributes:
+        user_ids: int64 [u], users of the training data.
+        user_rating_counts: int64 [u], training ratings of each.
+        item_ids: int64 [i], items the version scores.
+        num_users: Users the version knows (>= u).
+        num_items: Items the version knows (>= i).
+    """
+
+    user_ids: np.ndarray
+    user_rating_counts: np.ndarray
+    item_ids: np.ndarray
+    num_users: int
+    num_items: int
+
+
+def evenly_spaced(n: int, limit: int) -> np.ndarray:
+    """Positions of at most `limit` of n sorted entries, evenly spaced from the first,
+    int64 [min(n, limit)] (all n when they fit)."""
+    if n <= limit:
+        return np.arange(n, dtype=np.int64)
+    return np.arange(limit, dtype=np.int64) * n // limit
 
 
 class ServingDataPlane:
@@ -603,6 +633,30 @@ class ServingDataPlane:
     def status(self, model: str = "") -> list[ModelState]:
         """Serving state of one model or all."""
         return self.registry.status(model)
+
+    def list_ids(self, model: str, version: int, max_ids: int = 0) -> Answer[VersionIds]:
+        """The raw ids of the users (with their training rating counts) and the items a
+        version knows: at most `max_ids` of each (0: DEFAULT_LISTED_IDS), evenly spaced.
+
+        Raises:
+            InvalidRequest: max_ids out of range.
+        """
+        if not 0 <= max_ids <= MAX_LISTED_IDS:
+            raise InvalidRequest(f"max_ids must be 0 to {MAX_LISTED_IDS}, got {max_ids}")
+        limit = max_ids or DEFAULT_LISTED_IDS
+        loaded = self.registry.get(model, version)
+        catalog = loaded.scorer.index.catalog
+        users = evenly_spaced(catalog.num_users, limit)
+        items = evenly_spaced(catalog.num_items, limit)
+        counts = np.diff(catalog.seen_indptr)[1:]  # row 0 is out of vocabulary
+        ids = VersionIds(
+            catalog.user_ids[users],
+            counts[users],
+            catalog.item_ids[items],
+            catalog.num_users,
+            catalog.num_items,
+        )
+        return Answer(loaded.info, ids)
 
     def set_serving_version(
         self, model: str, version: int = 0, rollback: bool = False, reason: str = ""

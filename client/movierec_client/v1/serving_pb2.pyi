@@ -1,4 +1,4 @@
-from movierec.v1 import common_pb2 as _common_pb2
+from . import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -216,3 +216,27 @@ class VersionStatus(_message.Message):
     kind: str
     loaded_at_unix: float
     def __init__(self, version: _Optional[int] = ..., state: _Optional[_Union[VersionStatus.State, str]] = ..., error: _Optional[str] = ..., kind: _Optional[str] = ..., loaded_at_unix: _Optional[float] = ...) -> None: ...
+
+class ListIdsRequest(_message.Message):
+    __slots__ = ("model", "max_ids")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    MAX_IDS_FIELD_NUMBER: _ClassVar[int]
+    model: _common_pb2.ModelSpec
+    max_ids: int
+    def __init__(self, model: _Optional[_Union[_common_pb2.ModelSpec, _Mapping]] = ..., max_ids: _Optional[int] = ...) -> None: ...
+
+class ListIdsResponse(_message.Message):
+    __slots__ = ("model", "user_ids", "user_rating_counts", "item_ids", "num_users", "num_items")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    USER_IDS_FIELD_NUMBER: _ClassVar[int]
+    USER_RATING_COUNTS_FIELD_NUMBER: _ClassVar[int]
+    ITEM_IDS_FIELD_NUMBER: _ClassVar[int]
+    NUM_USERS_FIELD_NUMBER: _ClassVar[int]
+    NUM_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    model: _common_pb2.ModelVersion
+    user_ids: _containers.RepeatedScalarFieldContainer[int]
+    user_rating_counts: _containers.RepeatedScalarFieldContainer[int]
+    item_ids: _containers.RepeatedScalarFieldContainer[int]
+    num_users: int
+    num_items: int
+    def __init__(self, model: _Optional[_Union[_common_pb2.ModelVersion, _Mapping]] = ..., user_ids: _Optional[_Iterable[int]] = ..., user_rating_counts: _Optional[_Iterable[int]] = ..., item_ids: _Optional[_Iterable[int]] = ..., num_users: _Optional[int] = ..., num_items: _Optional[int] = ...) -> None: ...

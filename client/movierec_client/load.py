@@ -11,18 +11,20 @@ by status code.
 
 from __future__ import annotations
 
+import array
 import asyncio
 import dataclasses
+import math
 import multiprocessing
+import random
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 
 import grpc
-import numpy as np
 
-from client.channel import Tls, channel_options, channel_target
-from movierec.v1 import common_pb2, serving_pb2
+from movierec_client.channel import Tls, channel_options, channel_target
+from movierec_client.v1 import common_pb2, serving_pb2
 
 METHODS = {
     "recommend": "/movierec.v1.ServingService/Recommend",
@@ -123,20 +125,15 @@ class LoadReport:
 def build_requests(spec: LoadSpec, seed: int) -> list[tuple[str, bytes]]:
     """(method path, serialized request) pairs in the mix's proportions, users drawn
     uniformly or by their weights."""
-    rng = np.random.default_rng(seed)
+    rng = random.Random(seed)
     names = sorted(spec.mix)
-    weights = np.array([spec.mix[n] for n in names], dtype=np.float64)
-    methods = rng.choice(len(names), PREBUILT, p=weights / weights.sum())
-    user_p = None
-    if spec.user_weights is not None:
-        user_p = np.asarray(spec.user_weights, dtype=np.float64)
-        user_p = user_p / user_p.sum()
-    users = rng.choice(np.asarray(spec.user_ids, dtype=np.int64), PREBUILT, p=user_p)
-    items = rng.choice(np.asarray(spec.item_ids, dtype=np.int64), (PREBUILT, spec.k))
+    methods = rng.choices(names, [spec.mix[n] for n in names], k=PREBUILT)
+    users = rng.choices(spec.user_ids, spec.user_weights, k=PREBUILT)
+    drawn = rng.choices(spec.item_ids, k=PREBUILT * spec.k)
+    items = [drawn[n * spec.k : (n + 1) * spec.k] for n in range(PREBUILT)]
     model = common_pb2.ModelSpec(name=spec.model)
     built = []
-    for method, user, row in zip(methods.tolist(), users.tolist(), items.tolist(), strict=True):
-        name = names[method]
+    for name, user, row in zip(methods, users, items, strict=True):
         if name == "recommend":
             request = serving_pb2.RecommendRequest(model=model, user_id=user, k=spec.k)
         elif name == "predict":
@@ -163,7 +160,7 @@ async def _drive(spec: LoadSpec, share: int, limit: int, seed: int, tick: Callab
         for _ in range(spec.connections)
     ]
     calls = [{name: ch.unary_unary(path) for name, path in METHODS.items()} for ch in channels]
-    latencies: list[float] = []
+    latencies = array.array("d")
     errors: Counter[str] = Counter()
     by_method: Counter[str] = Counter()
     started = time.perf_counter()
@@ -213,7 +210,7 @@ async def _drive(spec: LoadSpec, share: int, limit: int, seed: int, tick: Callab
             await channel.close()
     tick(counted)
     seconds = max(min(time.perf_counter(), stop_at) - measure_from, 1e-9)
-    return np.asarray(latencies, np.float32), dict(errors), dict(by_method), seconds
+    return latencies, dict(errors), dict(by_method), seconds
 
 
 def _cpu() -> float:
@@ -292,7 +289,7 @@ def _progress(progress, calls: int, started: float, warmup: float) -> None:
 
 
 def _report(results) -> LoadReport:
-    latencies = np.concatenate([r[0] for r in results]) if results else np.zeros(0)
+    latencies = sorted(latency for r in results for latency in r[0])
     errors: Counter[str] = Counter()
     by_method: Counter[str] = Counter()
     for _, errs, methods, _, _ in results:
@@ -302,7 +299,7 @@ def _report(results) -> LoadReport:
     calls = len(latencies) + sum(errors.values())
 
     def pct(q: float) -> float:
-        return float(np.percentile(latencies, q)) if len(latencies) else float("nan")
+        return percentile(latencies, q)
 
     return LoadReport(
         calls=calls,
@@ -312,7 +309,18 @@ def _report(results) -> LoadReport:
         p50_ms=pct(50),
         p90_ms=pct(90),
         p99_ms=pct(99),
-        max_ms=float(latencies.max()) if len(latencies) else float("nan"),
+        max_ms=latencies[-1] if latencies else math.nan,
         by_method=dict(by_method),
         client_cpu_seconds=float(sum(r[4] for r in results)),
     )
+
+
+def percentile(ordered: Sequence[float], q: float) -> float:
+    """The q-th percentile (0 to 100) of sorted values, interpolated linearly between the
+    two nearest ranks (numpy's default method); NaN for no values."""
+    if not ordered:
+        return math.nan
+    position = (len(ordered) - 1) * q / 100.0
+    below = math.floor(position)
+    above = min(below + 1, len(ordered) - 1)
+    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)

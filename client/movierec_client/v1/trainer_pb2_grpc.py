@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from movierec.v1 import trainer_pb2 as movierec_dot_v1_dot_trainer__pb2
+from . import trainer_pb2 as movierec_dot_v1_dot_trainer__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__

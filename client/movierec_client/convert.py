@@ -6,9 +6,9 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from client import types
-from client.errors import DataLossError
-from movierec.v1 import common_pb2, serving_pb2, trainer_pb2
+from movierec_client import types
+from movierec_client.errors import DataLossError
+from movierec_client.v1 import common_pb2, serving_pb2, trainer_pb2
 
 
 def model_spec(name: str, version: int | None) -> common_pb2.ModelSpec:
@@ -192,6 +192,18 @@ def model_status(message: serving_pb2.ModelStatus) -> types.ModelStatus:
 def model_statuses(response: serving_pb2.GetModelStatusResponse) -> tuple[types.ModelStatus, ...]:
     """ModelStatuses of a GetModelStatusResponse."""
     return tuple(model_status(m) for m in response.models)
+
+
+def version_ids(response: serving_pb2.ListIdsResponse) -> types.VersionIds:
+    """VersionIds of a ListIdsResponse."""
+    return types.VersionIds(
+        model_version(response.model),
+        tuple(response.user_ids),
+        tuple(response.user_rating_counts),
+        tuple(response.item_ids),
+        response.num_users,
+        response.num_items,
+    )
 
 
 def set_serving_version_request(

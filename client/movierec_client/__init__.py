@@ -1,7 +1,7 @@
 """movierec's client SDK: typed sync and asyncio clients returning dataclasses.
 
 The names below are imported on first use, so that `movierec serving` (whose entry point,
-client.cli, lives in this package) never loads the SDK.
+movierec_client.cli, lives in this package) never loads the SDK.
 """
 
 from __future__ import annotations
@@ -9,9 +9,11 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+__version__ = "0.1.0"
+
 if TYPE_CHECKING:
-    from client.channel import Tls
-    from client.errors import (
+    from movierec_client.channel import Tls
+    from movierec_client.errors import (
         DataLossError,
         DeadlineExceededError,
         FailedPreconditionError,
@@ -22,25 +24,30 @@ if TYPE_CHECKING:
         UnauthenticatedError,
         UnavailableError,
     )
-    from client.sdk import AsyncServingClient, AsyncTrainerClient, ServingClient, TrainerClient
-    from client.types import UserFeatures
+    from movierec_client.sdk import (
+        AsyncServingClient,
+        AsyncTrainerClient,
+        ServingClient,
+        TrainerClient,
+    )
+    from movierec_client.types import UserFeatures
 
 _MODULE_OF = {
-    "AsyncServingClient": "client.sdk",
-    "AsyncTrainerClient": "client.sdk",
-    "DataLossError": "client.errors",
-    "DeadlineExceededError": "client.errors",
-    "FailedPreconditionError": "client.errors",
-    "InvalidArgumentError": "client.errors",
-    "MovierecClientError": "client.errors",
-    "NotFoundError": "client.errors",
-    "ResourceExhaustedError": "client.errors",
-    "ServingClient": "client.sdk",
-    "Tls": "client.channel",
-    "TrainerClient": "client.sdk",
-    "UnauthenticatedError": "client.errors",
-    "UnavailableError": "client.errors",
-    "UserFeatures": "client.types",
+    "AsyncServingClient": "movierec_client.sdk",
+    "AsyncTrainerClient": "movierec_client.sdk",
+    "DataLossError": "movierec_client.errors",
+    "DeadlineExceededError": "movierec_client.errors",
+    "FailedPreconditionError": "movierec_client.errors",
+    "InvalidArgumentError": "movierec_client.errors",
+    "MovierecClientError": "movierec_client.errors",
+    "NotFoundError": "movierec_client.errors",
+    "ResourceExhaustedError": "movierec_client.errors",
+    "ServingClient": "movierec_client.sdk",
+    "Tls": "movierec_client.channel",
+    "TrainerClient": "movierec_client.sdk",
+    "UnauthenticatedError": "movierec_client.errors",
+    "UnavailableError": "movierec_client.errors",
+    "UserFeatures": "movierec_client.types",
 }
 
 __all__ = [
@@ -66,7 +73,7 @@ def __getattr__(name: str) -> object:
     """Imports an exported name's module on first use."""
     module = _MODULE_OF.get(name)
     if module is None:
-        raise AttributeError(f"module 'client' has no attribute {name!r}")
+        raise AttributeError(f"module 'movierec_client' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

@@ -148,6 +148,20 @@ class ModelStatus:
 
 
 @dataclasses.dataclass(frozen=True)
+class VersionIds:
+    """Raw ids a version knows, ascending (ServingClient.list_ids): users of its training
+    data with their training rating counts, and the items it scores; num_users and
+    num_items count them all when max_ids cut the lists."""
+
+    model: ModelVersion
+    user_ids: tuple[int, ...]
+    user_rating_counts: tuple[int, ...]
+    item_ids: tuple[int, ...]
+    num_users: int
+    num_items: int
+
+
+@dataclasses.dataclass(frozen=True)
 class EpochProgress:
     """Training loss and the validation metric after one epoch (val_rmse for the rating
     objective, val_ndcg = NDCG@10 for retrieval; the other is 0), and for the rating

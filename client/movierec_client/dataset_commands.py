@@ -14,6 +14,16 @@ _DATA_DIR_HELP = (
 )
 
 
+def _need_full_package() -> None:
+    """Raises ValueError (exit 2, one line) where only the SDK is installed: datasets are
+    imported by the full movierec package, on the machine whose data folder they go to."""
+    from movierec_client.cli import needs_full_package
+
+    missing = needs_full_package("dataset")
+    if missing:
+        raise ValueError(missing)
+
+
 def add_dataset_commands(sub: Any) -> None:
     """Adds `dataset` and its actions to the subcommands `sub` of the movierec parser."""
     dataset = sub.add_parser(
@@ -74,7 +84,7 @@ def add_dataset_commands(sub: Any) -> None:
     listed.set_defaults(handler=cmd_list)
 
     shown = actions.add_parser("show", help="an imported dataset's manifest")
-    shown.add_argument("name")
+    shown.add_argument("name", help="the imported dataset's name")
     shown.add_argument("--data-dir", help=_DATA_DIR_HELP)
     shown.add_argument("--json", action="store_true", help="print the manifest as JSON")
     shown.set_defaults(handler=cmd_show)
@@ -82,6 +92,7 @@ def add_dataset_commands(sub: Any) -> None:
 
 def cmd_import(args: argparse.Namespace) -> str:
     """Imports a dataset (movierec.data.imports.importer); bad input is a ValueError (exit 2)."""
+    _need_full_package()
     from movierec.data.admin import DatasetError, ImportSpec, import_dataset
 
     spec = ImportSpec(
@@ -134,6 +145,7 @@ def summary(manifest: dict[str, Any]) -> str:
 
 
 def _root(args: argparse.Namespace) -> pathlib.Path:
+    _need_full_package()
     from movierec.data.admin import data_root
 
     return data_root(args.data_dir)
@@ -141,7 +153,9 @@ def _root(args: argparse.Namespace) -> pathlib.Path:
 
 def cmd_list(args: argparse.Namespace) -> str:
     """The datasets imported into the data folder, one row each."""
-    from client.commands import _table
+    from movierec_client.commands import _table
+
+    _need_full_package()
     from movierec.data.admin import list_imported
 
     found = list_imported(_root(args))
@@ -168,6 +182,7 @@ def cmd_list(args: argparse.Namespace) -> str:
 
 def cmd_show(args: argparse.Namespace) -> str:
     """An imported dataset's manifest: a summary, or all of it as JSON."""
+    _need_full_package()
     from movierec.data.admin import DatasetError, is_imported, read_manifest
 
     folder = _root(args) / args.name

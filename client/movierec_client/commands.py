@@ -1,6 +1,6 @@
 """The `movierec` client commands (train, recommend, load, ...): parsed here and run
 through the SDK. `movierec serving` and `movierec trainer` never import this module
-(see client.cli)."""
+(see movierec_client.cli)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,19 @@ import json
 import math
 import os
 import pathlib
+import struct
 import sys
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from importlib import metadata
+from typing import Any, TextIO
 
-from client import flags, types
-from client.channel import Tls
-from client.cli import SERVICES
-from client.dataset_commands import add_dataset_commands
-from client.errors import MovierecClientError, NotFoundError
-from client.sdk import DEFAULT_SERVING, DEFAULT_TRAINER, ServingClient, TrainerClient
+from movierec_client import __version__, flags, types
+from movierec_client.channel import Tls
+from movierec_client.cli import SERVICES, needs_full_package
+from movierec_client.dataset_commands import add_dataset_commands
+from movierec_client.errors import InvalidArgumentError, MovierecClientError, NotFoundError
+from movierec_client.sdk import DEFAULT_SERVING, DEFAULT_TRAINER, ServingClient, TrainerClient
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -35,6 +37,8 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 
 def _cell(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"  # a missing value
     if isinstance(value, float):
         return f"{value:.4f}"
     if isinstance(value, (tuple, list)):
@@ -50,11 +54,29 @@ def _json(value: object) -> str:
             return [plain(v) for v in obj]
         if isinstance(obj, dict):
             return {k: plain(v) for k, v in obj.items()}
-        if isinstance(obj, float) and not math.isfinite(obj):
-            return None  # JSON has no NaN or infinity
+        if isinstance(obj, float):
+            # JSON has no NaN or infinity
+            return float32_shortest(obj) if math.isfinite(obj) else None
         return obj
 
     return json.dumps(plain(value), indent=2, allow_nan=False)
+
+
+def float32_shortest(value: float) -> float:
+    """A float32 value (what the services' float fields carry) as the shortest decimal that
+    reads back as the same float32: 0.005, not 0.004999999888241291. Any other value, and
+    any of 2**24 or more (a float32-exact timestamp, whose shortest float32 decimal would
+    change it), is returned unchanged."""
+    if not abs(value) < 2**24:
+        return value
+    packed = struct.pack("<f", value)
+    if struct.unpack("<f", packed)[0] != value:
+        return value  # not a float32: a double keeps its digits
+    for digits in range(1, 10):  # 9 significant digits always read back
+        shorter = float(f"{value:.{digits}g}")
+        if struct.pack("<f", shorter) == packed:
+            return shorter
+    return value
 
 
 def _header(model: types.ModelVersion) -> str:
@@ -349,27 +371,107 @@ def cmd_plots(args) -> str:
     return header + "\n" + _table(("file", "bytes"), written)
 
 
-def _progress(event: types.JobEvent, total: int) -> None:
-    """One progress line per event on stderr, redrawn in place on a terminal."""
-    tty = sys.stderr.isatty()
-    job = event.job
-    if event.epoch is None:
-        line = f"job {job.job_id}: {job.state}"
-    else:
-        done = int(30 * event.epoch.epoch / max(total, 1))
+def _duration(seconds: float) -> str:
+    """m:ss, or h:mm:ss from an hour."""
+    minutes, secs = divmod(int(max(seconds, 0.0)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class JobProgress:
+    """Draws a job's progress on a stream (stderr): on a terminal one line redrawn in
+    place, elsewhere each line once. Epoch lines show the time since the job started and
+    an estimate of the time left; when early stopping ends training, a last line says so.
+    The job's final state is left to the summary that follows.
+
+    Args:
+        total: Epochs the job asked for (0: it trains without epochs).
+        stream: Where to draw (default stderr).
+        now: The clock (unix seconds) elapsed time is measured on.
+    """
+
+    def __init__(
+        self, total: int, stream: TextIO | None = None, now: Callable[[], float] = time.time
+    ):
+        self.total = total
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = self.stream.isatty()
+        self.now = now
+        self._last = ""
+        self._open = False  # a line is drawn on the terminal without its newline
+
+    def __call__(self, event: types.JobEvent) -> None:
+        """Draws what the event changed."""
+        job = event.job
+        if event.epoch is not None:
+            self._draw(self._epoch_line(job, event.epoch))
+        elif not job.done:
+            self._draw(f"job {job.job_id}: {job.state}")
+        if job.done:
+            if self._open:
+                print(file=self.stream, flush=True)
+                self._open = False
+            stopped = early_stop(job)
+            if stopped:
+                self._draw(stopped)
+                self._end_line()
+
+    def _draw(self, line: str) -> None:
+        if line == self._last:
+            return
+        self._last = line
+        if self.tty:
+            print("\r" + line.ljust(78), file=self.stream, end="", flush=True)
+            self._open = True
+        else:
+            print(line, file=self.stream, flush=True)
+
+    def _end_line(self) -> None:
+        if self._open:
+            print(file=self.stream, flush=True)
+            self._open = False
+
+    def _epoch_line(self, job: types.Job, epoch: types.EpochProgress) -> str:
+        total = max(self.total, epoch.epoch)
+        done = int(30 * epoch.epoch / total)
         metric = (
-            f"val_ndcg@10 {event.epoch.val_ndcg:.4f}"
-            if event.epoch.val_ndcg
-            else f"val_rmse {event.epoch.val_rmse:.4f}"
+            f"val_ndcg@10 {epoch.val_ndcg:.4f}"
+            if epoch.val_ndcg
+            else f"val_rmse {epoch.val_rmse:.4f}"
         )
         line = (
-            f"epoch {event.epoch.epoch:>3}/{total} [{'#' * done}{'.' * (30 - done)}]"
-            f" loss {event.epoch.loss:.4f} {metric}"
+            f"epoch {epoch.epoch:>3}/{total} [{'#' * done}{'.' * (30 - done)}]"
+            f" loss {epoch.loss:.4f} {metric}"
         )
-    if tty:
-        print("\r" + line.ljust(78), file=sys.stderr, end="\n" if job.done else "", flush=True)
-    else:
-        print(line, file=sys.stderr, flush=True)
+        if job.started_at:
+            line += f" {_duration(self.now() - job.started_at)}"
+        left = total - epoch.epoch
+        if left > 0:
+            durations = [e.seconds for e in job.epochs] or [epoch.seconds]
+            line += f" ETA {_duration(left * sum(durations) / len(durations))}"
+        return line
+
+
+def early_stop(job: types.Job) -> str:
+    """What early stopping did to a job that succeeded after fewer epochs than it asked
+    for, or "": it stopped `patience` epochs after its best validation figure (the first
+    best, as Keras' EarlyStopping counts). A job that ended otherwise (a kind's own search,
+    as ease's over its penalty) gets no such line."""
+    total = int(str(job.hyperparameters.get("epochs", 0) or 0))
+    patience = int(str(job.hyperparameters.get("patience", 0) or 0))
+    ran = len(job.epochs)
+    if job.state != "SUCCEEDED" or not 0 < ran < total or not patience:
+        return ""
+    rating = job.objective == "rating"
+    figures = [e.val_rmse if rating else e.val_ndcg for e in job.epochs]
+    best = figures.index(min(figures) if rating else max(figures)) + 1
+    if ran - best != patience:
+        return ""
+    metric = "val_rmse" if rating else "val_ndcg@10"
+    return (
+        f"early stopping ended training after epoch {ran} of {total}: {metric} had not"
+        f" improved for {patience} epochs (epoch {best}'s weights kept)"
+    )
 
 
 def _follow(client: TrainerClient, job: types.Job, quiet: bool) -> types.Job:
@@ -380,8 +482,9 @@ def _follow(client: TrainerClient, job: types.Job, quiet: bool) -> types.Job:
         f"job {job.job_id} goes on in the trainer; follow it with `movierec job {job.job_id}"
         f" --watch` or stop it with `movierec cancel {job.job_id}`"
     )
+    progress = JobProgress(total)
     try:
-        return client.wait(job.job_id, lambda e: None if quiet else _progress(e, total))
+        return client.wait(job.job_id, lambda e: None if quiet else progress(e))
     except KeyboardInterrupt:
         print(f"\n{hint}", file=sys.stderr)
         raise SystemExit(130) from None
@@ -397,8 +500,10 @@ def _job_summary(job: types.Job) -> str:
     ]
     metrics = "  ".join(f"{k} {v:.4f}" for k, v in sorted(job.metrics.items()))
     took = f" in {job.finished_at - job.started_at:.1f}s" if job.finished_at else ""
+    ran, total = len(job.epochs), int(str(job.hyperparameters.get("epochs", 0) or 0))
+    stopped = f", early stopping after epoch {ran} of {total}" if early_stop(job) else ""
     return (
-        f"job {job.job_id}: {job.state}{took} {job.error}".rstrip()
+        f"job {job.job_id}: {job.state}{took}{stopped} {job.error}".rstrip()
         + f"\nmodel {job.model_name} ({job.kind}, {job.objective}) on {job.dataset}/{job.split}"
         + (f" -> version {job.version}: {metrics}" if job.version else "")
         + (
@@ -411,11 +516,17 @@ def _job_summary(job: types.Job) -> str:
 
 
 def _finished(job: types.Job, as_json: bool) -> str:
-    """The job's report; exits 1 after printing it unless the job succeeded."""
+    """The job's report; exits 1 after printing it unless the job succeeded (saying why on
+    stderr after JSON, whose reader may not show it; the summary already says it)."""
     output = _json(job) if as_json else _job_summary(job)
     if job.state != "SUCCEEDED":
         print(output)
-        raise SystemExit(f"job {job.job_id} {job.state}: {job.error or 'no reason given'}")
+        if as_json:
+            print(
+                f"error: job {job.job_id} {job.state}: {job.error or 'no reason given'}",
+                file=sys.stderr,
+            )
+        raise SystemExit(1)
     return output
 
 
@@ -483,27 +594,28 @@ def _mix(text: str) -> dict[str, float]:
 def cmd_load(args) -> str:
     """Load against the serving service; prints QPS, latencies and errors by status code.
     Exits 1 when no call succeeded."""
-    from client.load import LoadSpec, run_load
+    from movierec_client.load import LoadSpec, run_load
 
     weights = None
     users: Sequence[int]
     items: Sequence[int]
     if args.users_from_store:
-        try:
-            from movierec.data.admin import catalog_users
-        except ImportError as error:
-            raise ValueError(f"--users-from-store needs the movierec package: {error}") from None
-
-        user_array, counts, item_array = catalog_users(args.users_from_store, args.model)
+        admin = _admin("load --users-from-store")
+        user_array, counts, item_array = admin.catalog_users(args.users_from_store, args.model)
         users, items = user_array.tolist(), item_array.tolist()
         weights = counts if args.by_activity else None
     else:
-        if args.by_activity:
-            raise ValueError("--by-activity needs --users-from-store")
-        if args.users[0] > args.users[1] or args.items[0] > args.items[1]:
-            raise ValueError("--users and --items take FIRST <= LAST")
-        users = range(args.users[0], args.users[1] + 1)
-        items = range(args.items[0], args.items[1] + 1)
+        for flag, span in (("--users", args.users), ("--items", args.items)):
+            if span is not None and span[0] > span[1]:
+                raise ValueError(f"{flag} takes FIRST <= LAST")
+        if args.by_activity and args.users is not None:
+            raise ValueError("--by-activity draws the served version's users: leave out --users")
+        users = range(args.users[0], args.users[1] + 1) if args.users else ()
+        items = range(args.items[0], args.items[1] + 1) if args.items else ()
+        if not (users and items):  # the rest from the version the service answers with
+            served = _served_ids(args)
+            users, items = users or served.user_ids, items or served.item_ids
+            weights = served.user_rating_counts if args.by_activity else None
     spec = LoadSpec(
         target=_targets(args.serving),
         model=args.model,
@@ -538,6 +650,21 @@ def cmd_load(args) -> str:
         errors = ", ".join(f"{code} {count}" for code, count in sorted(report.errors.items()))
         raise SystemExit(f"error: every call failed ({errors})")
     return output
+
+
+def _served_ids(args) -> types.VersionIds:
+    """The users and items of the version serving args.model (ListIds)."""
+    with _serving(args) as client:
+        try:
+            return client.list_ids(args.model)
+        except MovierecClientError as error:
+            if error.code != "UNIMPLEMENTED":
+                raise
+            raise MovierecClientError(
+                "this serving service cannot list a version's ids (it predates ListIds):"
+                " give --users FIRST LAST and --items FIRST LAST",
+                error.code,
+            ) from None
 
 
 def _load_table(report) -> str:
@@ -595,7 +722,7 @@ def cmd_jobs(args) -> str:
             j.kind,
             j.objective,
             j.state,
-            j.version or "",
+            j.version or None,
             len(j.epochs),
             time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(j.created_at)),
             j.error,
@@ -606,9 +733,20 @@ def cmd_jobs(args) -> str:
     return _table((*headers, "error"), rows)
 
 
+def _admin(command: str):
+    """movierec.data.admin, through which the commands working on this machine's store or
+    data run; ValueError (exit 2, one line) where only the SDK is installed."""
+    missing = needs_full_package(command)
+    if missing:
+        raise ValueError(missing)
+    from movierec.data import admin
+
+    return admin
+
+
 def cmd_synth(args) -> str:
     """Writes a synthetic dot version straight into a store (no service, no TensorFlow)."""
-    from movierec.data import admin
+    admin = _admin("synth")
 
     started = time.perf_counter()
     version = admin.publish_synthetic_version(
@@ -631,7 +769,7 @@ def cmd_synth(args) -> str:
 
 def cmd_synth_ratings(args) -> str:
     """Writes a synthetic ratings dataset in the ml-25m layout (numpy only)."""
-    from movierec.data import admin
+    admin = _admin("synth-ratings")
 
     started = time.perf_counter()
     folder = admin.write_synthetic_ratings(
@@ -652,7 +790,7 @@ def cmd_synth_ratings(args) -> str:
 
 def cmd_download(args) -> str:
     """Downloads, verifies and unpacks a MovieLens dataset into the cache."""
-    from movierec.data import admin
+    admin = _admin("download")
 
     folder = admin.download(args.name, args.cache, args.base_url)
     return f"{args.name} is in {folder}"
@@ -679,10 +817,39 @@ MAX_PROCESSES = 256
 """Most load generator processes."""
 
 
+DESCRIPTION = """\
+Train, serve and query movie recommenders. `movierec trainer` and `movierec serving` run
+the two services; every other command calls one of them (or, for synth, synth-ratings and
+download, works on this machine). `movierec COMMAND --help` tells a command's flags."""
+EPILOG = """\
+Services: --trainer ADDR (MOVIEREC_TRAINER, default 127.0.0.1:50051) and --serving ADDR
+(MOVIEREC_SERVING, default 127.0.0.1:50052).
+Exit status: 0 done, 1 a failed call or job, 2 a bad flag or value (also a service's
+INVALID_ARGUMENT)."""
+
+
+def version_text() -> str:
+    """What `movierec --version` prints: the SDK's version, and the full package's where
+    it is installed."""
+    text = f"movierec-client {__version__}"
+    try:
+        return f"{text}, movierec {metadata.version('movierec')}"
+    except metadata.PackageNotFoundError:
+        return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    parser = argparse.ArgumentParser(prog="movierec", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="movierec",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version", action="version", version=version_text(), help="print the version and exit"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def client_command(name: str, help_text: str, service: str) -> argparse.ArgumentParser:
         command = sub.add_parser(name, help=help_text)
@@ -736,12 +903,12 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--json", action="store_true", help="print JSON")
         return command
 
-    # Listed for --help only: client.cli runs a service before this parser is built.
+    # Listed for --help only: movierec_client.cli runs a service before this parser is built.
     for name in SERVICES:
         sub.add_parser(name, help=f"run the {name} service (see `movierec {name} --help`)")
 
     train = client_command("train", "train a model version and follow the job", "trainer")
-    train.add_argument("--model", required=True)
+    train.add_argument("--model", required=True, help="name of the model to add a version to")
     train.add_argument("--kind", help="ease (default), dot, two_tower, ranking or ranking_context")
     train.add_argument(
         "--objective",
@@ -751,8 +918,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--dataset",
         default="ml-100k",
-        help="a MovieLens dataset, or one imported into the trainer's data folder"
-        " (movierec dataset import)",
+        help="a MovieLens dataset (ml-100k, ml-1m, ml-latest-small, ...) or one imported into"
+        " the trainer's data folder (movierec dataset import; default %(default)s)",
     )
     train.add_argument(
         "--split",
@@ -760,29 +927,47 @@ def build_parser() -> argparse.ArgumentParser:
         " temporal (the latest --test-fraction held out) or last (each user's latest held"
         " out); default u1 for ml-100k, else random",
     )
-    train.add_argument("--seed", type=flags.seed)
+    train.add_argument(
+        "--seed", type=flags.seed, help="random seed of the split and the fit (default: the kind's)"
+    )
     train.add_argument(
         "--test-fraction", type=flags.fraction, default=0.0, help="for --split random or temporal"
     )
-    train.add_argument("--epochs", type=flags.count32)
-    train.add_argument("--embedding-dim", type=flags.count32)
-    train.add_argument("--learning-rate", type=flags.positive)
-    train.add_argument("--batch-size", type=flags.count32)
-    train.add_argument("--l2", type=flags.non_negative)
+    train.add_argument(
+        "--epochs", type=flags.count32, help="passes over the training data, at most (1-1000)"
+    )
+    train.add_argument("--embedding-dim", type=flags.count32, help="width of the embeddings")
+    train.add_argument("--learning-rate", type=flags.positive, help="the optimizer's step size")
+    train.add_argument("--batch-size", type=flags.count32, help="training examples per step")
+    train.add_argument("--l2", type=flags.non_negative, help="L2 regularisation weight")
     train.add_argument(
         "--low-rating-weight",
         type=flags.number(above=0, high=1),
         help="ease: weight of the lowest rating in a user's row (the highest weighs 1)",
     )
-    train.add_argument("--output", choices=("linear", "sigmoid"))
-    train.add_argument("--patience", type=flags.size32)
-    train.add_argument("--validation-fraction", type=flags.fraction)
+    train.add_argument(
+        "--output", choices=("linear", "sigmoid"), help="dot rating: the score's last activation"
+    )
+    train.add_argument(
+        "--patience",
+        type=flags.size32,
+        help="epochs without a better validation metric before early stopping (0: never)",
+    )
+    train.add_argument(
+        "--validation-fraction",
+        type=flags.fraction,
+        help="share of the training ratings held out to validate each epoch",
+    )
     train.add_argument(
         "--num-negatives",
         type=flags.count32,
         help="retrieval: negatives per positive, or the size of a batch's shared pool",
     )
-    train.add_argument("--negative-sampling", choices=("uniform", "popularity"))
+    train.add_argument(
+        "--negative-sampling",
+        choices=("uniform", "popularity"),
+        help="retrieval: how negatives are drawn",
+    )
     train.add_argument(
         "--negative-sharing",
         choices=("example", "batch"),
@@ -794,9 +979,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=flags.finite,
         help="retrieval: lowest rating that counts as a positive",
     )
-    train.add_argument("--retrieval-loss", choices=("softmax", "bce"))
+    train.add_argument(
+        "--retrieval-loss", choices=("softmax", "bce"), help="retrieval: sampled softmax or BCE"
+    )
     train.add_argument("--rating-loss", choices=("mse", "mae", "bce"), help="rating objective")
-    train.add_argument("--optimizer", choices=("adam", "sgd", "rmsprop", "adagrad"))
+    train.add_argument(
+        "--optimizer", choices=("adam", "sgd", "rmsprop", "adagrad"), help="default adam"
+    )
     train.add_argument(
         "--workers",
         type=flags.integer(1, 16),
@@ -835,22 +1024,22 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(handler=cmd_train)
 
     models = client_command("models", "list models and versions in the store", "trainer")
-    models.add_argument("--model")
+    models.add_argument("--model", help="only this model")
     models.set_defaults(handler=cmd_models)
 
     plots = client_command("plots", "write a version's pictures (PNG) into a folder", "trainer")
-    plots.add_argument("--model", required=True)
+    plots.add_argument("--model", required=True, help="model name")
     plots.add_argument("--version", type=flags.version, help="default: the newest")
     plots.add_argument("--out", required=True, help="folder to write into (created)")
     plots.set_defaults(handler=cmd_plots)
 
     job = client_command("job", "show a training job", "trainer")
-    job.add_argument("job_id")
+    job.add_argument("job_id", help="the id `movierec train` printed")
     job.add_argument("--watch", action="store_true", help="follow it until it ends")
     job.set_defaults(handler=cmd_job)
 
     jobs = client_command("jobs", "list training jobs, newest first", "trainer")
-    jobs.add_argument("--model")
+    jobs.add_argument("--model", help="only this model's jobs")
     jobs.add_argument(
         "--state",
         action="append",
@@ -863,7 +1052,7 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.set_defaults(handler=cmd_jobs)
 
     cancel = client_command("cancel", "cancel a training job", "trainer")
-    cancel.add_argument("job_id")
+    cancel.add_argument("job_id", help="the job to cancel")
     cancel.set_defaults(handler=cmd_cancel)
 
     for name, handler, help_text in (
@@ -873,7 +1062,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("metrics", cmd_metrics, "held-out metrics of a version"),
     ):
         command = client_command(name, help_text, "serving")
-        command.add_argument("--model", required=True)
+        command.add_argument("--model", required=True, help="model name")
         command.add_argument("--version", type=flags.version, help="default: the serving version")
         command.set_defaults(handler=handler)
         if name in ("recommend", "predict"):
@@ -905,8 +1094,12 @@ def build_parser() -> argparse.ArgumentParser:
                 " (default: now)",
             )
         if name == "recommend":
-            command.add_argument("-k", type=flags.count32, default=10)
-            command.add_argument("--include-seen", action="store_true")
+            command.add_argument(
+                "-k", type=flags.count32, default=10, help="items to return (default 10)"
+            )
+            command.add_argument(
+                "--include-seen", action="store_true", help="may recommend items rated in training"
+            )
             command.add_argument(
                 "--exclude", type=flags.raw_id, nargs="*", help="item ids to leave out"
             )
@@ -918,10 +1111,14 @@ def build_parser() -> argparse.ArgumentParser:
                 " (default: the version's)",
             )
         elif name == "similar":
-            command.add_argument("--item", type=flags.raw_id, required=True)
-            command.add_argument("-k", type=flags.count32, default=10)
+            command.add_argument("--item", type=flags.raw_id, required=True, help="raw item id")
+            command.add_argument(
+                "-k", type=flags.count32, default=10, help="items to return (default 10)"
+            )
         elif name == "predict":
-            command.add_argument("--item", type=flags.raw_id, nargs="+", required=True)
+            command.add_argument(
+                "--item", type=flags.raw_id, nargs="+", required=True, help="raw item ids"
+            )
         else:
             command.add_argument(
                 "-k", type=flags.size32, default=0, help="cut-off of ranking metrics (0: 10)"
@@ -945,7 +1142,7 @@ def build_parser() -> argparse.ArgumentParser:
     load = client_command(
         "load", "load the serving service and report QPS and latencies", "serving"
     )
-    load.add_argument("--model", required=True)
+    load.add_argument("--model", required=True, help="model name")
     load.add_argument(
         "--mix",
         type=_mix,
@@ -993,27 +1190,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--users",
         type=flags.raw_id,
         nargs=2,
-        default=(1, 943),
         metavar=("FIRST", "LAST"),
-        help="raw user ids to draw from uniformly (default ml-100k's 1..943)",
+        help="raw user ids to draw from uniformly (default: the users the serving version"
+        " was trained on, as the service lists them)",
     )
     load.add_argument(
         "--items",
         type=flags.raw_id,
         nargs=2,
-        default=(1, 1682),
         metavar=("FIRST", "LAST"),
-        help="raw item ids for predict and similar (default 1..1682)",
+        help="raw item ids for predict and similar (default: the serving version's items)",
     )
     load.add_argument(
         "--users-from-store",
         metavar="STORE",
-        help="take users and items from the model's newest version in this store",
+        help="take users and items from the model's newest version in this store, read on"
+        " this machine, instead of asking the service",
     )
     load.add_argument(
         "--by-activity",
         action="store_true",
-        help="with --users-from-store: draw users in proportion to their ratings",
+        help="draw users in proportion to their training ratings (not with --users)",
     )
     load.set_defaults(handler=cmd_load)
 
@@ -1023,9 +1220,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("MOVIEREC_STORE", "./model_store"),
         help="model store root (MOVIEREC_STORE)",
     )
-    synth.add_argument("--model", required=True)
-    synth.add_argument("--users", type=flags.count32, default=943)
-    synth.add_argument("--items", type=flags.count32, default=1682)
+    synth.add_argument("--model", required=True, help="model name")
+    synth.add_argument("--users", type=flags.count32, default=943, help="default %(default)s")
+    synth.add_argument("--items", type=flags.count32, default=1682, help="default %(default)s")
     synth.add_argument("--dim", type=flags.count32, default=32, help="embedding width")
     synth.add_argument(
         "--skew", type=flags.non_negative, default=1.0, help="Zipf exponent of popularity"
@@ -1033,21 +1230,32 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument(
         "--ratings-per-user", type=flags.count32, default=100, help="mean seen items"
     )
-    synth.add_argument("--objective", choices=("retrieval", "rating"), default="retrieval")
-    synth.add_argument("--seed", type=flags.seed, default=0)
+    synth.add_argument(
+        "--objective",
+        choices=("retrieval", "rating"),
+        default="retrieval",
+        help="default %(default)s",
+    )
+    synth.add_argument("--seed", type=flags.seed, default=0, help="random seed (default 0)")
     synth.set_defaults(handler=cmd_synth)
 
     ratings = sub.add_parser(
         "synth-ratings", help="write a synthetic ML-25M-sized ratings dataset (ml-25m layout)"
     )
     ratings.add_argument("--out", required=True, help="folder to write ml-25m/ into")
-    ratings.add_argument("--users", type=flags.count32, default=162_541)
-    ratings.add_argument("--items", type=flags.count32, default=62_423)
-    ratings.add_argument("--ratings", type=flags.integer(1), default=25_000_095)
+    ratings.add_argument(
+        "--users", type=flags.count32, default=162_541, help="default %(default)s, as ML-25M"
+    )
+    ratings.add_argument(
+        "--items", type=flags.count32, default=62_423, help="default %(default)s, as ML-25M"
+    )
+    ratings.add_argument(
+        "--ratings", type=flags.integer(1), default=25_000_095, help="default %(default)s"
+    )
     ratings.add_argument(
         "--skew", type=flags.non_negative, default=1.0, help="Zipf exponent of popularity"
     )
-    ratings.add_argument("--seed", type=flags.seed, default=0)
+    ratings.add_argument("--seed", type=flags.seed, default=0, help="random seed (default 0)")
     ratings.set_defaults(handler=cmd_synth_ratings)
 
     download = sub.add_parser(
@@ -1067,20 +1275,27 @@ def build_parser() -> argparse.ArgumentParser:
         ("rollback", "pin the newest good version older than the serving one"),
     ):
         command = client_command(name, help_text, "serving")
-        command.add_argument("--model", required=True)
+        command.add_argument("--model", required=True, help="model name")
         if name == "pin":
-            command.add_argument("--version", type=flags.version, required=True)
+            command.add_argument(
+                "--version", type=flags.version, required=True, help="the version to serve"
+            )
         command.add_argument("--reason", help="recorded with the policy")
         command.set_defaults(handler=cmd_pin)
 
     status = client_command("status", "serving state of models", "serving")
-    status.add_argument("--model")
+    status.add_argument("--model", help="only this model")
     status.add_argument(
         "--wait-version",
         type=flags.version,
         help="first wait until this version serves (needs --model)",
     )
-    status.add_argument("--wait-timeout", type=flags.seconds, default=60.0)
+    status.add_argument(
+        "--wait-timeout",
+        type=flags.seconds,
+        default=60.0,
+        help="seconds --wait-version waits at most (default 60)",
+    )
     status.set_defaults(handler=cmd_status)
     return parser
 
@@ -1096,10 +1311,12 @@ def run(argv: list[str]) -> int:
         output = args.handler(args)
     except MovierecClientError as error:
         print(f"error: {error.code}: {error.message}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(error, InvalidArgumentError) else 1  # 2: a bad value
     except ValueError as error:  # a bad flag value, refused before any call
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        raise  # the reader went away: movierec_client.cli ends quietly
     except OSError as error:  # a file or folder of the command's own
         print(f"error: {error}", file=sys.stderr)
         return 1

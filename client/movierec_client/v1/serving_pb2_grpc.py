@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from movierec.v1 import serving_pb2 as movierec_dot_v1_dot_serving__pb2
+from . import serving_pb2 as movierec_dot_v1_dot_serving__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -66,6 +66,11 @@ class ServingServiceStub:
                 request_serializer=movierec_dot_v1_dot_serving__pb2.SetServingVersionRequest.SerializeToString,
                 response_deserializer=movierec_dot_v1_dot_serving__pb2.ModelStatus.FromString,
                 _registered_method=True)
+        self.ListIds = channel.unary_unary(
+                '/movierec.v1.ServingService/ListIds',
+                request_serializer=movierec_dot_v1_dot_serving__pb2.ListIdsRequest.SerializeToString,
+                response_deserializer=movierec_dot_v1_dot_serving__pb2.ListIdsResponse.FromString,
+                _registered_method=True)
 
 
 class ServingServiceServicer:
@@ -120,6 +125,16 @@ class ServingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListIds(self, request, context):
+        """The raw ids a version knows: the users of its training data, with how many ratings
+        each gave there, and the items it scores. What a caller drawing requests (a load
+        generator, a smoke test) asks for, so that every request it makes can be answered by
+        the model rather than NOT_FOUND or the fallback.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ServingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -152,6 +167,11 @@ def add_ServingServiceServicer_to_server(servicer, server):
                     servicer.SetServingVersion,
                     request_deserializer=movierec_dot_v1_dot_serving__pb2.SetServingVersionRequest.FromString,
                     response_serializer=movierec_dot_v1_dot_serving__pb2.ModelStatus.SerializeToString,
+            ),
+            'ListIds': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListIds,
+                    request_deserializer=movierec_dot_v1_dot_serving__pb2.ListIdsRequest.FromString,
+                    response_serializer=movierec_dot_v1_dot_serving__pb2.ListIdsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -318,6 +338,33 @@ class ServingService:
             '/movierec.v1.ServingService/SetServingVersion',
             movierec_dot_v1_dot_serving__pb2.SetServingVersionRequest.SerializeToString,
             movierec_dot_v1_dot_serving__pb2.ModelStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListIds(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/movierec.v1.ServingService/ListIds',
+            movierec_dot_v1_dot_serving__pb2.ListIdsRequest.SerializeToString,
+            movierec_dot_v1_dot_serving__pb2.ListIdsResponse.FromString,
             options,
             channel_credentials,
             insecure,
