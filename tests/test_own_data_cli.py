@@ -93,15 +93,15 @@ def test_what_an_implicit_dataset_cannot_do_is_refused_with_the_reason(services,
         *("--objective", "rating"),
         check=False,
     )
-    assert refused.returncode == 1
+    assert refused.returncode == 2  # INVALID_ARGUMENT: a bad value
     assert "INVALID_ARGUMENT" in refused.stderr and "implicit feedback" in refused.stderr
     timed = run(
         *("train", "--trainer", trainer, "--model", "t", "--dataset", "plays", "--split", "last"),
         check=False,
     )
-    assert timed.returncode == 1 and "has no timestamps" in timed.stderr
+    assert timed.returncode == 2 and "has no timestamps" in timed.stderr
     genres = run(
         *("recommend", "--serving", serving, "--model", "own", "--genre", "Action=1"), check=False
     )
-    assert genres.returncode == 1
+    assert genres.returncode == 2
     assert "INVALID_ARGUMENT" in genres.stderr and "dataset has no genres" in genres.stderr
