@@ -90,6 +90,8 @@ sys.exit(main(sys.argv[1:]))
         ["synth", "--model", "m"],
         ["download", "ml-100k"],
         ["load", "--model", "m", "--users-from-store", "/nowhere"],
+        ["dataset", "list"],
+        ["dataset", "show", "plays"],
     ],
 )
 def test_without_the_server_package_its_commands_exit_2_with_one_line(argv):

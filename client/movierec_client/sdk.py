@@ -475,7 +475,8 @@ class _TrainerMethods:
         Args:
             model: Model name.
             **options: kind ("ease", "dot", "two_tower", "ranking" or "ranking_context"),
-                objective ("retrieval" or "rating"), dataset ("ml-100k"), split ("u1"),
+                objective ("retrieval" or "rating"), dataset ("ml-100k"), split ("u1"
+                for ml-100k, else "random"),
                 seed, test_fraction, the shared hyperparameters (epochs, learning_rate,
                 batch_size, patience, validation_fraction, num_negatives,
                 negative_sampling, negative_sharing, retrieval_loss, min_positive_rating,
