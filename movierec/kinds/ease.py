@@ -111,11 +111,15 @@ def _profiles(means: np.ndarray, global_mean: float) -> np.ndarray:
 
 def user_rows(catalog: Catalog, low_rating_weight: float, users: np.ndarray) -> np.ndarray:
     """Dense weighted rows float32 [len(users), I + 1] of inner user rows `users`."""
-    weights = interaction_weights(catalog, low_rating_weight)
+    users = np.asarray(users, dtype=np.int64)
+    starts = catalog.seen_indptr[users]
+    counts = catalog.seen_indptr[users + 1] - starts
+    owners = np.repeat(np.arange(len(users)), counts)
+    # each owner's interactions, positions starts[u] .. starts[u] + counts[u] - 1
+    positions = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts - starts, counts)
     rows = np.zeros((len(users), catalog.num_items + 1), dtype=np.float32)
-    for position, user in enumerate(users):
-        start, end = catalog.seen_indptr[user], catalog.seen_indptr[user + 1]
-        rows[position, catalog.seen_items[start:end]] = weights[start:end]
+    weights = interaction_weights(catalog, low_rating_weight)
+    rows[owners, catalog.seen_items[positions]] = weights[positions]
     return rows
 
 
